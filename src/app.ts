@@ -1,0 +1,29 @@
+import type { Container } from './container.js';
+import { errorHandler } from './http/errors.js';
+import { requestLogger } from './http/middleware/request-logger.js';
+import { securityHeaders } from './http/middleware/security-headers.js';
+import { createAssetsRouter } from './http/routes/assets.js';
+import { createHealthRouter } from './http/routes/health.js';
+import { createInteractionRouter } from './http/routes/interactions.js';
+import { isSecureIssuer } from './oidc/configuration.js';
+import type { Provider } from './oidc/provider.js';
+
+/**
+ * oidc-provider's Provider is itself a Koa application; provider.use() places middleware before its own protocol
+ * routes, so Gatehouse's routes answer first and everything else falls through to the protocol endpoints.
+ */
+export function createApp(container: Container): Provider {
+  const { provider, logger, renderView, accounts, csrf } = container;
+  provider.use(requestLogger(logger));
+  provider.use(securityHeaders({ hsts: isSecureIssuer(container.config) }));
+  provider.use(errorHandler({ renderView, logger }));
+  for (const router of [
+    createAssetsRouter(),
+    createHealthRouter({ isDatabaseReachable: () => container.isDatabaseReachable() }),
+    createInteractionRouter({ provider, accounts, csrf, renderView }),
+  ]) {
+    provider.use(router.routes());
+    provider.use(router.allowedMethods());
+  }
+  return provider;
+}

@@ -1,0 +1,145 @@
+import { z } from 'zod';
+
+// The only module that reads process.env. Everything else receives a frozen Config.
+
+export type NodeEnv = 'development' | 'production' | 'test';
+
+export interface Config {
+  readonly nodeEnv: NodeEnv;
+  readonly port: number;
+  /** Interface to listen on; undefined means every interface. */
+  readonly host: string | undefined;
+  readonly issuer: string;
+  readonly databaseUrl: string;
+  readonly databaseProvider: 'sqlite' | 'postgresql';
+  readonly dataDir: string;
+  /** GATEHOUSE_SECRET when set; otherwise undefined and a development secret is kept in dataDir. */
+  readonly secret: string | undefined;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly trustProxy: boolean;
+  readonly ttl: {
+    readonly accessToken: number;
+    readonly idToken: number;
+    readonly refreshToken: number;
+    readonly session: number;
+    readonly interaction: number;
+    readonly authorizationCode: number;
+    readonly clientCredentials: number;
+  };
+  readonly purgeIntervalSeconds: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, message: string) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const booleanString = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const seconds = (fallback: number) =>
+  z.coerce
+    .number({ message: 'must be a whole number of seconds' })
+    .int('must be a whole number of seconds')
+    .positive('must be greater than 0')
+    .max(10 * 365 * 24 * 3600, 'must be at most ten years')
+    .default(fallback);
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test'], { message: 'must be development, production or test' }).default('development'),
+  PORT: z.coerce.number({ message: 'must be a port number' }).int('must be a port number').min(0, 'must be a port number').max(65535, 'must be a port number').default(3000),
+  HOST: z.string().min(1).optional(),
+  ISSUER: z.string().optional(),
+  DATA_DIR: z.string().min(1, 'must not be empty').default('./data'),
+  DATABASE_URL: z.string().optional(),
+  GATEHOUSE_SECRET: z.string().min(32, 'must be at least 32 characters (use `openssl rand -base64 48`)').optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'must be fatal, error, warn, info, debug, trace or silent' }).default('info'),
+  TRUST_PROXY: booleanString.default(false),
+  ACCESS_TOKEN_TTL: seconds(3600),
+  ID_TOKEN_TTL: seconds(3600),
+  REFRESH_TOKEN_TTL: seconds(14 * 24 * 3600),
+  SESSION_TTL: seconds(12 * 3600),
+  INTERACTION_TTL: seconds(3600),
+  AUTHORIZATION_CODE_TTL: seconds(60),
+  CLIENT_CREDENTIALS_TTL: seconds(600),
+  PURGE_INTERVAL: seconds(600),
+});
+
+const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+function parseIssuer(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('ISSUER', 'must be an absolute URL such as https://id.example.com');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('ISSUER', 'must use https (or http for localhost)');
+  if (url.search || url.hash) throw new ConfigError('ISSUER', 'must not contain a query or fragment');
+  if (url.username || url.password) throw new ConfigError('ISSUER', 'must not contain credentials');
+  // Issuer identifiers are compared as strings by relying parties: no trailing slash.
+  return url.href.replace(/\/$/, '');
+}
+
+function databaseProviderOf(url: string): Config['databaseProvider'] {
+  if (url.startsWith('file:')) return 'sqlite';
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    try {
+      new URL(url);
+    } catch {
+      throw new ConfigError('DATABASE_URL', 'is not a valid postgres:// URL');
+    }
+    return 'postgresql';
+  }
+  throw new ConfigError('DATABASE_URL', 'must start with file: (SQLite) or postgres:// (PostgreSQL)');
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings mean "unset", as in most .env files.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(String(issue.path[0] ?? 'environment'), issue.message);
+  }
+  const e = parsed.data;
+  const issuer = parseIssuer(e.ISSUER ?? `http://localhost:${e.PORT}`);
+  const databaseUrl = e.DATABASE_URL ?? `file:${e.DATA_DIR.replace(/\/$/, '')}/gatehouse.db`;
+  const databaseProvider = databaseProviderOf(databaseUrl);
+
+  if (e.NODE_ENV === 'production') {
+    if (!e.GATEHOUSE_SECRET) {
+      throw new ConfigError('GATEHOUSE_SECRET', 'is required in production (the generated development secret is refused)');
+    }
+    const url = new URL(issuer);
+    if (url.protocol === 'http:' && !LOCAL_HOSTS.has(url.hostname)) {
+      throw new ConfigError('ISSUER', 'must use https in production');
+    }
+  }
+
+  return Object.freeze({
+    nodeEnv: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    issuer,
+    databaseUrl,
+    databaseProvider,
+    dataDir: e.DATA_DIR,
+    secret: e.GATEHOUSE_SECRET,
+    logLevel: e.LOG_LEVEL,
+    trustProxy: e.TRUST_PROXY,
+    ttl: Object.freeze({
+      accessToken: e.ACCESS_TOKEN_TTL,
+      idToken: e.ID_TOKEN_TTL,
+      refreshToken: e.REFRESH_TOKEN_TTL,
+      session: e.SESSION_TTL,
+      interaction: e.INTERACTION_TTL,
+      authorizationCode: e.AUTHORIZATION_CODE_TTL,
+      clientCredentials: e.CLIENT_CREDENTIALS_TTL,
+    }),
+    purgeIntervalSeconds: e.PURGE_INTERVAL,
+  });
+}

@@ -1,0 +1,92 @@
+import type { Config } from './config/env.js';
+import { resolveSecret, type ResolvedSecret } from './config/secret.js';
+import { AccountService } from './domain/accounts/account-service.js';
+import { ClientService } from './domain/clients/client-service.js';
+import { systemClock, type Clock } from './domain/clock.js';
+import { SigningKeyService } from './domain/keys/signing-keys.js';
+import type { PayloadStore } from './domain/sessions/payload-store.js';
+import { createCsrf, type Csrf } from './http/middleware/csrf.js';
+import { createViewRenderer, type RenderView } from './http/views.js';
+import { Argon2PasswordHasher } from './infra/argon2-password-hasher.js';
+import type { Logger } from './infra/logger.js';
+import { AesGcmSecretBox, deriveKey } from './infra/secret-box.js';
+import { ProviderClientValidator } from './oidc/client-validator.js';
+import { createProvider, type Provider } from './oidc/provider.js';
+import { isSecureIssuer } from './oidc/configuration.js';
+import { PrismaClientRepository } from './store/prisma/client-repository.js';
+import { createDb, isReachable, type Db } from './store/prisma/database.js';
+import { PrismaPayloadStore } from './store/prisma/payload-store.js';
+import { PrismaSigningKeyStore } from './store/prisma/signing-key-store.js';
+import { PrismaUserRepository } from './store/prisma/user-repository.js';
+
+export interface Container {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly secret: ResolvedSecret;
+  readonly accounts: AccountService;
+  readonly clients: ClientService;
+  readonly keys: SigningKeyService;
+  readonly payloads: PayloadStore;
+  readonly provider: Provider;
+  readonly renderView: RenderView;
+  readonly csrf: Csrf;
+  /** Kids of signing keys created by this start (the very first start creates them). */
+  readonly createdKeys: string[];
+  isDatabaseReachable(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface ContainerOptions {
+  readonly logger: Logger;
+  readonly clock?: Clock;
+}
+
+/** The one place that constructs Gatehouse's parts. The database must already be migrated. */
+export async function createContainer(config: Config, options: ContainerOptions): Promise<Container> {
+  const clock = options.clock ?? systemClock;
+  const secret = resolveSecret(config);
+  const box = new AesGcmSecretBox(secret.value);
+  const db: Db = createDb({ provider: config.databaseProvider, url: config.databaseUrl });
+  try {
+    const users = new PrismaUserRepository(db);
+    const clientRepository = new PrismaClientRepository(db, box);
+    const payloads = new PrismaPayloadStore(db);
+    const keys = new SigningKeyService(new PrismaSigningKeyStore(db, box), clock);
+    const accounts = new AccountService({ users, hasher: new Argon2PasswordHasher(), clock });
+    const renderView = createViewRenderer({ productName: 'Gatehouse' }, config.nodeEnv === 'production');
+
+    const createdKeys = await keys.ensureKeys();
+    const provider = createProvider(config, {
+      payloads,
+      clock,
+      findClient: (clientId) => clientRepository.findById(clientId),
+      findActiveUser: (id) => accounts.findActiveById(id),
+      jwks: await keys.signingJwks(),
+      cookieKeys: [deriveKey(secret.value, 'cookie-signing').toString('base64url')],
+      renderPage: renderView,
+    });
+    const clients = new ClientService({ clients: clientRepository, validator: new ProviderClientValidator(provider) });
+    const csrf = createCsrf({ key: deriveKey(secret.value, 'csrf'), secure: isSecureIssuer(config) });
+
+    return {
+      config,
+      logger: options.logger,
+      clock,
+      secret,
+      accounts,
+      clients,
+      keys,
+      payloads,
+      provider,
+      renderView,
+      csrf,
+      createdKeys,
+      isDatabaseReachable: () => isReachable(db),
+      close: () => db.$disconnect(),
+    };
+  } catch (error) {
+    await db.$disconnect();
+    throw error;
+  }
+}

@@ -1,0 +1,220 @@
+import { randomBytes } from 'node:crypto';
+import { NotFoundError, ValidationError } from '../errors.js';
+import {
+  GRANT_TYPES,
+  ID_TOKEN_ALGS,
+  SUPPORTED_SCOPES,
+  TOKEN_ENDPOINT_AUTH_METHODS,
+  type ClientMetadataValidator,
+  type ClientRepository,
+  type ClientSettings,
+  type GrantType,
+  type IdTokenAlg,
+  type RegisteredClient,
+  type TokenEndpointAuthMethod,
+} from './client.js';
+
+/** What an admin may say about a client; anything left out keeps its default (create) or current value (update). */
+export interface ClientInput {
+  readonly name?: string;
+  readonly redirectUris?: readonly string[];
+  readonly postLogoutRedirectUris?: readonly string[];
+  readonly backchannelLogoutUri?: string | null;
+  readonly grantTypes?: readonly string[];
+  readonly public?: boolean;
+  readonly tokenEndpointAuthMethod?: string;
+  readonly jwksUri?: string | null;
+  readonly firstParty?: boolean;
+  readonly scope?: string;
+  readonly idTokenSignedResponseAlg?: string;
+}
+
+export interface CreatedClient {
+  readonly client: RegisteredClient;
+  /** Shown once; Gatehouse keeps it only encrypted. Null for clients that have none. */
+  readonly secret: string | null;
+}
+
+const NAME_MAX_LENGTH = 100;
+const DEFAULT_SCOPE = 'openid profile email offline_access';
+
+function newClientId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+function newClientSecret(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+function absoluteUrl(value: string, field: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ValidationError(`${value} is not an absolute URL.`, { field });
+  }
+  if (url.hash) throw new ValidationError(`${value} must not contain a fragment.`, { field });
+  if (url.username || url.password) throw new ValidationError(`${value} must not contain credentials.`, { field });
+  return value;
+}
+
+function httpUrl(value: string, field: string): string {
+  absoluteUrl(value, field);
+  const { protocol } = new URL(value);
+  if (protocol !== 'https:' && protocol !== 'http:') throw new ValidationError(`${value} must use https or http.`, { field });
+  return value;
+}
+
+function oneOf<T extends string>(allowed: readonly T[], value: string, field: string): T {
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new ValidationError(`${value} is not one of ${allowed.join(', ')}.`, { field });
+  }
+  return value as T;
+}
+
+function unique<T>(values: readonly T[]): T[] {
+  return [...new Set(values)];
+}
+
+/** Merges input over a base and checks that the result is a coherent client. */
+export function resolveSettings(input: ClientInput, base: ClientSettings | undefined): ClientSettings {
+  const name = (input.name ?? base?.name ?? '').trim();
+  if (name.length === 0) throw new ValidationError('A client needs a name.', { field: 'name' });
+  if (name.length > NAME_MAX_LENGTH || /[\u0000-\u001f\u007f]/.test(name)) {
+    throw new ValidationError(`The name must be at most ${NAME_MAX_LENGTH} printable characters.`, { field: 'name' });
+  }
+
+  const grantTypes = unique(
+    (input.grantTypes ?? base?.grantTypes ?? ['authorization_code', 'refresh_token']).map((g) => oneOf<GrantType>(GRANT_TYPES, g, 'grant-type')),
+  );
+  if (grantTypes.length === 0) throw new ValidationError('A client needs at least one grant type.', { field: 'grant-type' });
+  if (grantTypes.includes('refresh_token') && !grantTypes.includes('authorization_code')) {
+    throw new ValidationError('refresh_token needs authorization_code as well.', { field: 'grant-type' });
+  }
+
+  let tokenEndpointAuthMethod: TokenEndpointAuthMethod;
+  if (input.tokenEndpointAuthMethod !== undefined) {
+    tokenEndpointAuthMethod = oneOf(TOKEN_ENDPOINT_AUTH_METHODS, input.tokenEndpointAuthMethod, 'token-endpoint-auth-method');
+    if (input.public === true && tokenEndpointAuthMethod !== 'none') {
+      throw new ValidationError('A public client authenticates with "none".', { field: 'token-endpoint-auth-method' });
+    }
+    if (input.public === false && tokenEndpointAuthMethod === 'none') {
+      throw new ValidationError('A confidential client cannot use "none".', { field: 'token-endpoint-auth-method' });
+    }
+  } else if (input.public === true) {
+    tokenEndpointAuthMethod = 'none';
+  } else if (input.public === false && base?.tokenEndpointAuthMethod === 'none') {
+    tokenEndpointAuthMethod = 'client_secret_basic';
+  } else {
+    tokenEndpointAuthMethod = base?.tokenEndpointAuthMethod ?? 'client_secret_basic';
+  }
+  const isPublic = tokenEndpointAuthMethod === 'none';
+  if (isPublic && grantTypes.includes('client_credentials')) {
+    throw new ValidationError('A public client cannot use client_credentials.', { field: 'grant-type' });
+  }
+
+  const redirectUris = unique((input.redirectUris ?? base?.redirectUris ?? []).map((u) => absoluteUrl(u, 'redirect-uri')));
+  if (grantTypes.includes('authorization_code') && redirectUris.length === 0) {
+    throw new ValidationError('authorization_code needs at least one --redirect-uri.', { field: 'redirect-uri' });
+  }
+  const postLogoutRedirectUris = unique(
+    (input.postLogoutRedirectUris ?? base?.postLogoutRedirectUris ?? []).map((u) => absoluteUrl(u, 'post-logout-redirect-uri')),
+  );
+
+  const backchannelRaw = input.backchannelLogoutUri !== undefined ? input.backchannelLogoutUri : (base?.backchannelLogoutUri ?? null);
+  const backchannelLogoutUri = backchannelRaw ? httpUrl(backchannelRaw, 'backchannel-logout-uri') : null;
+
+  const jwksRaw = input.jwksUri !== undefined ? input.jwksUri : (base?.jwksUri ?? null);
+  const jwksUri = jwksRaw ? httpUrl(jwksRaw, 'jwks-uri') : null;
+  if (tokenEndpointAuthMethod === 'private_key_jwt' && !jwksUri) {
+    throw new ValidationError('private_key_jwt needs --jwks-uri.', { field: 'jwks-uri' });
+  }
+
+  const scopeWords = unique((input.scope ?? base?.scope ?? DEFAULT_SCOPE).split(/\s+/).filter(Boolean));
+  for (const word of scopeWords) oneOf(SUPPORTED_SCOPES, word, 'scope');
+  if (grantTypes.includes('authorization_code') && !scopeWords.includes('openid')) {
+    throw new ValidationError('A client that signs users in needs the openid scope.', { field: 'scope' });
+  }
+
+  const idTokenSignedResponseAlg = oneOf<IdTokenAlg>(
+    ID_TOKEN_ALGS,
+    input.idTokenSignedResponseAlg ?? base?.idTokenSignedResponseAlg ?? 'RS256',
+    'id-token-signed-response-alg',
+  );
+
+  return {
+    name,
+    redirectUris,
+    postLogoutRedirectUris,
+    backchannelLogoutUri,
+    grantTypes,
+    tokenEndpointAuthMethod,
+    jwksUri,
+    firstParty: input.firstParty ?? base?.firstParty ?? false,
+    scope: scopeWords.join(' '),
+    idTokenSignedResponseAlg,
+  };
+}
+
+function usesSecret(method: TokenEndpointAuthMethod): boolean {
+  return method === 'client_secret_basic' || method === 'client_secret_post';
+}
+
+export interface ClientServiceDeps {
+  readonly clients: ClientRepository;
+  readonly validator: ClientMetadataValidator;
+}
+
+export class ClientService {
+  constructor(private readonly deps: ClientServiceDeps) {}
+
+  async create(input: ClientInput): Promise<CreatedClient> {
+    const settings = resolveSettings(input, undefined);
+    const clientId = newClientId();
+    const secret = usesSecret(settings.tokenEndpointAuthMethod) ? newClientSecret() : null;
+    await this.deps.validator.validate(clientId, settings, secret);
+    const client = await this.deps.clients.create({ clientId, secret, settings });
+    return { client, secret };
+  }
+
+  async get(clientId: string): Promise<RegisteredClient> {
+    const found = await this.deps.clients.findById(clientId);
+    if (!found) throw new NotFoundError(`No client with id ${clientId}.`);
+    const { secret: _omitted, ...client } = found;
+    return client;
+  }
+
+  list(): Promise<RegisteredClient[]> {
+    return this.deps.clients.list();
+  }
+
+  /** Returns a new secret when the change made the client need one it did not have. */
+  async update(clientId: string, input: ClientInput): Promise<CreatedClient> {
+    const current = await this.deps.clients.findById(clientId);
+    if (!current) throw new NotFoundError(`No client with id ${clientId}.`);
+    const settings = resolveSettings(input, current);
+    let secret = current.secret;
+    let issued: string | null = null;
+    if (!usesSecret(settings.tokenEndpointAuthMethod)) secret = null;
+    else if (!secret) secret = issued = newClientSecret();
+    await this.deps.validator.validate(clientId, settings, secret);
+    const client = await this.deps.clients.update(clientId, settings, { secret });
+    return { client, secret: issued };
+  }
+
+  async rotateSecret(clientId: string): Promise<CreatedClient> {
+    const current = await this.deps.clients.findById(clientId);
+    if (!current) throw new NotFoundError(`No client with id ${clientId}.`);
+    if (!usesSecret(current.tokenEndpointAuthMethod)) {
+      throw new ValidationError(`Client ${clientId} uses ${current.tokenEndpointAuthMethod} and has no secret to rotate.`);
+    }
+    const secret = newClientSecret();
+    const { secret: _old, clientId: _id, createdAt: _c, updatedAt: _u, ...settings } = current;
+    const client = await this.deps.clients.update(clientId, settings, { secret });
+    return { client, secret };
+  }
+
+  async delete(clientId: string): Promise<void> {
+    await this.deps.clients.delete(clientId);
+  }
+}

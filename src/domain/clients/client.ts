@@ -1,0 +1,50 @@
+export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+export type GrantType = (typeof GRANT_TYPES)[number];
+
+export const TOKEN_ENDPOINT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const;
+export type TokenEndpointAuthMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[number];
+
+export const SUPPORTED_SCOPES = ['openid', 'profile', 'email', 'offline_access'] as const;
+
+export const ID_TOKEN_ALGS = ['RS256', 'ES256'] as const;
+export type IdTokenAlg = (typeof ID_TOKEN_ALGS)[number];
+
+/** A registered relying party, as Gatehouse and its admins see it. */
+export interface RegisteredClient {
+  readonly clientId: string;
+  readonly name: string;
+  readonly redirectUris: readonly string[];
+  readonly postLogoutRedirectUris: readonly string[];
+  readonly backchannelLogoutUri: string | null;
+  readonly grantTypes: readonly GrantType[];
+  readonly tokenEndpointAuthMethod: TokenEndpointAuthMethod;
+  readonly jwksUri: string | null;
+  readonly firstParty: boolean;
+  readonly scope: string;
+  readonly idTokenSignedResponseAlg: IdTokenAlg;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+export type ClientSettings = Omit<RegisteredClient, 'clientId' | 'createdAt' | 'updatedAt'>;
+
+export interface ClientWithSecret extends RegisteredClient {
+  /** Plaintext secret, for oidc-provider's client authentication; null for public and private_key_jwt clients. */
+  readonly secret: string | null;
+}
+
+export interface ClientRepository {
+  create(client: { clientId: string; secret: string | null; settings: ClientSettings }): Promise<RegisteredClient>;
+  findById(clientId: string): Promise<ClientWithSecret | undefined>;
+  list(): Promise<RegisteredClient[]>;
+  /** Throws NotFoundError when there is no such client. */
+  update(clientId: string, settings: ClientSettings, secret?: { secret: string | null }): Promise<RegisteredClient>;
+  /** Throws NotFoundError when there is no such client. */
+  delete(clientId: string): Promise<void>;
+}
+
+/** Checks metadata with the protocol library's own rules, so nothing is saved that it would later refuse. */
+export interface ClientMetadataValidator {
+  /** Throws ValidationError naming the offending field. */
+  validate(clientId: string, settings: ClientSettings, secret: string | null): Promise<void>;
+}

@@ -1,0 +1,142 @@
+import { bodyParser } from '@koa/bodyparser';
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type Provider from 'oidc-provider';
+import type { AccountService } from '../../domain/accounts/account-service.js';
+import { InvalidCredentialsError, ValidationError } from '../../domain/errors.js';
+import type { Logger } from '../../infra/logger.js';
+import { ACR_PASSWORD } from '../../oidc/configuration.js';
+import { CSRF_FIELD, type Csrf } from '../middleware/csrf.js';
+import type { RenderView } from '../views.js';
+
+export interface InteractionRouterDeps {
+  readonly provider: Provider;
+  readonly accounts: AccountService;
+  readonly csrf: Csrf;
+  readonly renderView: RenderView;
+}
+
+const SCOPE_LABELS: Record<string, string> = {
+  openid: 'Know who you are',
+  profile: 'See your name',
+  email: 'See your email address',
+  offline_access: 'Stay signed in to the app when you are away',
+};
+
+function field(ctx: Context, name: string): string {
+  const value = (ctx.request.body as Record<string, unknown> | undefined)?.[name];
+  return typeof value === 'string' ? value : '';
+}
+
+const csrfScope = (ctx: Context) => `interaction:${ctx.params.uid}`;
+
+export function createInteractionRouter(deps: InteractionRouterDeps): Router {
+  const { provider, accounts, csrf, renderView } = deps;
+  const router = new Router({ prefix: '/interaction/:uid' });
+  const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
+
+  async function details(ctx: Context) {
+    const interaction = await provider.interactionDetails(ctx.req, ctx.res);
+    // The uid in the path must be the interaction bound to this browser's interaction cookie.
+    if (interaction.uid !== ctx.params.uid) throw new ValidationError('This sign-in attempt does not match this browser. Start again from the application.');
+    return interaction;
+  }
+
+  async function clientName(clientId: unknown): Promise<string> {
+    const client = typeof clientId === 'string' ? await provider.Client.find(clientId) : undefined;
+    return client?.clientName ?? 'An application';
+  }
+
+  type Interaction = Awaited<ReturnType<typeof details>>;
+
+  async function renderLogin(ctx: Context, interaction: Interaction, options: { login: string; error?: string; status?: number }) {
+    ctx.status = options.status ?? 200;
+    ctx.type = 'html';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = await renderView('login', {
+      title: 'Sign in',
+      uid: interaction.uid,
+      clientName: await clientName(interaction.params.client_id),
+      login: options.login,
+      error: options.error,
+      csrf: csrf.token(ctx, csrfScope(ctx)),
+      csrfField: CSRF_FIELD,
+    });
+  }
+
+  async function finish(ctx: Context, result: Parameters<Provider['interactionResult']>[2]) {
+    const redirectTo = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+    ctx.status = 303;
+    ctx.redirect(redirectTo);
+  }
+
+  router.get('/', async (ctx) => {
+    const interaction = await details(ctx);
+    if (interaction.prompt.name === 'login') {
+      const hint = interaction.params.login_hint;
+      await renderLogin(ctx, interaction, { login: typeof hint === 'string' ? hint.slice(0, 254) : '' });
+      return;
+    }
+    if (interaction.prompt.name === 'consent') {
+      const promptDetails = interaction.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
+      ctx.type = 'html';
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = await renderView('consent', {
+        title: 'Allow access',
+        uid: interaction.uid,
+        clientName: await clientName(interaction.params.client_id),
+        scopes: (promptDetails.missingOIDCScope ?? []).map((scope) => SCOPE_LABELS[scope] ?? scope),
+        claims: promptDetails.missingOIDCClaims ?? [],
+        csrf: csrf.token(ctx, csrfScope(ctx)),
+        csrfField: CSRF_FIELD,
+      });
+      return;
+    }
+    throw new ValidationError('This sign-in step is not supported.');
+  });
+
+  router.post('/login', form, csrf.verify(csrfScope), async (ctx) => {
+    const interaction = await details(ctx);
+    if (interaction.prompt.name !== 'login') throw new ValidationError('This sign-in step is already complete.');
+    const login = field(ctx, 'login');
+    try {
+      const user = await accounts.authenticate(login, field(ctx, 'password'));
+      (ctx.state.log as Logger).info({ userId: user.id, clientId: interaction.params.client_id }, 'login succeeded');
+      await finish(ctx, { login: { accountId: user.id, amr: ['pwd'], acr: ACR_PASSWORD } });
+    } catch (error) {
+      if (!(error instanceof InvalidCredentialsError)) throw error;
+      (ctx.state.log as Logger).info({ reason: (error.debug as { reason?: string } | undefined)?.reason }, 'login failed');
+      await renderLogin(ctx, interaction, { login: login.slice(0, 254), error: error.message, status: 401 });
+    }
+  });
+
+  router.post('/confirm', form, csrf.verify(csrfScope), async (ctx) => {
+    const interaction = await details(ctx);
+    if (interaction.prompt.name !== 'consent') throw new ValidationError('There is nothing to confirm for this sign-in.');
+    const { accountId } = interaction.session ?? {};
+    const clientId = interaction.params.client_id;
+    if (!accountId || typeof clientId !== 'string') throw new ValidationError('This sign-in attempt has expired. Start again from the application.');
+    const grant = interaction.grantId
+      ? ((await provider.Grant.find(interaction.grantId)) ?? new provider.Grant({ accountId, clientId }))
+      : new provider.Grant({ accountId, clientId });
+    const promptDetails = interaction.prompt.details as {
+      missingOIDCScope?: string[];
+      missingOIDCClaims?: string[];
+      missingResourceScopes?: Record<string, string[]>;
+    };
+    if (promptDetails.missingOIDCScope) grant.addOIDCScope(promptDetails.missingOIDCScope.join(' '));
+    if (promptDetails.missingOIDCClaims) grant.addOIDCClaims(promptDetails.missingOIDCClaims);
+    for (const [indicator, scopes] of Object.entries(promptDetails.missingResourceScopes ?? {})) {
+      grant.addResourceScope(indicator, scopes.join(' '));
+    }
+    const grantId = await grant.save();
+    await finish(ctx, { consent: { grantId } });
+  });
+
+  router.post('/abort', form, csrf.verify(csrfScope), async (ctx) => {
+    await details(ctx);
+    await finish(ctx, { error: 'access_denied', error_description: 'The user cancelled the request.' });
+  });
+
+  return router;
+}

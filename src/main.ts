@@ -1,0 +1,63 @@
+import { ConfigError, loadConfig } from './config/env.js';
+import { AppError } from './domain/errors.js';
+import { createLogger } from './infra/logger.js';
+import { startGatehouse } from './server.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`gatehouse: configuration error: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.logLevel);
+  let running;
+  try {
+    running = await startGatehouse({ config, logger });
+  } catch (error) {
+    const message = error instanceof AppError || error instanceof ConfigError || (error as Error).name === 'MigrationError'
+      ? (error as Error).message
+      : 'start-up failed; see the log line above';
+    logger.fatal({ err: error }, 'start-up failed');
+    process.stderr.write(`gatehouse: ${message}\n`);
+    process.exit(1);
+  }
+
+  if (config.nodeEnv !== 'production') {
+    const { secret, createdKeys } = running.container;
+    const lines = [
+      '',
+      `  Gatehouse is running at ${config.issuer}`,
+      `  Discovery:  ${config.issuer}/.well-known/openid-configuration`,
+      `  Database:   ${config.databaseProvider === 'sqlite' ? config.databaseUrl.replace(/^file:/, '') : 'PostgreSQL'}`,
+      ...(secret.createdNow ? [`  A development secret was generated in ${config.dataDir}/secret; keep it with the database.`] : []),
+      ...(createdKeys.length ? ['  Signing keys (ES256, RS256) were generated and stored encrypted in the database.'] : []),
+      '',
+      '  Next steps:',
+      '    echo "a-long-password" | npx gatehouse users create --email you@example.com --password-stdin',
+      '    npx gatehouse clients create --name "My app" --redirect-uri http://localhost:8080/callback',
+      '    See README.md, "Five-minute tour".',
+      '',
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
+  }
+
+  const shutdown = (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    running.close().then(
+      () => process.exit(0),
+      (error) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+await main();

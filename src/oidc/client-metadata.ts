@@ -1,0 +1,28 @@
+import type { ClientMetadata } from 'oidc-provider';
+import type { ClientSettings, ClientWithSecret } from '../domain/clients/client.js';
+
+/** Extra client metadata Gatehouse registers with oidc-provider. */
+export const FIRST_PARTY_METADATA = 'gatehouse_first_party';
+
+export function toProviderMetadata(client: Pick<ClientWithSecret, 'clientId' | 'secret'> & ClientSettings): ClientMetadata {
+  const usesCode = client.grantTypes.includes('authorization_code');
+  const metadata: ClientMetadata = {
+    client_id: client.clientId,
+    client_name: client.name,
+    redirect_uris: [...client.redirectUris],
+    post_logout_redirect_uris: [...client.postLogoutRedirectUris],
+    grant_types: [...client.grantTypes],
+    response_types: usesCode ? ['code'] : [],
+    token_endpoint_auth_method: client.tokenEndpointAuthMethod,
+    scope: client.scope,
+    id_token_signed_response_alg: client.idTokenSignedResponseAlg,
+    [FIRST_PARTY_METADATA]: client.firstParty,
+  };
+  if (client.secret) metadata.client_secret = client.secret;
+  if (client.jwksUri) metadata.jwks_uri = client.jwksUri;
+  if (client.backchannelLogoutUri) {
+    metadata.backchannel_logout_uri = client.backchannelLogoutUri;
+    metadata.backchannel_logout_session_required = true;
+  }
+  return metadata;
+}

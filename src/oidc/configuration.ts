@@ -1,0 +1,153 @@
+import type { Account, ClaimsParameterMember, Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import type { Config } from '../config/env.js';
+import type { User } from '../domain/accounts/user.js';
+import type { ClientWithSecret } from '../domain/clients/client.js';
+import { SUPPORTED_SCOPES } from '../domain/clients/client.js';
+import type { Clock } from '../domain/clock.js';
+import type { PayloadStore } from '../domain/sessions/payload-store.js';
+import { createAdapterFactory } from './adapter.js';
+import { FIRST_PARTY_METADATA } from './client-metadata.js';
+
+export const ACR_PASSWORD = 'urn:gatehouse:loa:1';
+
+/** Renders a full HTML page for oidc-provider's own screens (errors, logout). */
+export type RenderPage = (view: string, model: Record<string, unknown>) => Promise<string>;
+
+export interface OidcDeps {
+  readonly payloads: PayloadStore;
+  readonly findClient: (clientId: string) => Promise<ClientWithSecret | undefined>;
+  /** The user behind a subject, or undefined when unknown or disabled (their tokens then stop working). */
+  readonly findActiveUser: (id: string) => Promise<User | undefined>;
+  readonly clock: Clock;
+  readonly jwks: { keys: object[] };
+  readonly cookieKeys: string[];
+  readonly renderPage: RenderPage;
+}
+
+export function isSecureIssuer(config: Config): boolean {
+  return new URL(config.issuer).protocol === 'https:';
+}
+
+function accountFor(user: User): Account {
+  return {
+    accountId: user.id,
+    async claims() {
+      return {
+        sub: user.id,
+        email: user.email,
+        // Gatehouse does not verify addresses yet; saying so is more honest than a default of true.
+        email_verified: false,
+        name: user.name ?? undefined,
+        updated_at: Math.floor(user.updatedAt.getTime() / 1000),
+      };
+    },
+  };
+}
+
+/** oidc-provider configuration; pure, so tests build providers from it with their own deps. */
+export function buildOidcConfiguration(config: Config, deps: OidcDeps): Configuration {
+  const secure = isSecureIssuer(config);
+  const cookieOptions = { httpOnly: true, sameSite: 'lax' as const, secure, path: '/' };
+  const origins = (client: { redirectUris?: string[] }) =>
+    new Set((client.redirectUris ?? []).map((uri) => new URL(uri).origin));
+
+  return {
+    adapter: createAdapterFactory({ payloads: deps.payloads, findClient: deps.findClient, clock: deps.clock }),
+    async findAccount(_ctx, sub) {
+      const user = await deps.findActiveUser(sub);
+      return user ? accountFor(user) : undefined;
+    },
+    jwks: deps.jwks as Configuration['jwks'],
+    cookies: {
+      keys: deps.cookieKeys,
+      // __Host- binds the SSO cookie to this exact origin (Secure, Path=/, no Domain); it needs https.
+      names: {
+        session: secure ? '__Host-gatehouse_session' : 'gatehouse_session',
+        interaction: 'gatehouse_interaction',
+        resume: 'gatehouse_resume',
+      },
+      long: { ...cookieOptions, signed: true },
+      short: { ...cookieOptions, signed: true },
+    },
+    scopes: [...SUPPORTED_SCOPES],
+    claims: {
+      openid: ['sub'],
+      profile: ['name', 'updated_at'],
+      email: ['email', 'email_verified'],
+    },
+    acrValues: [ACR_PASSWORD],
+    responseTypes: ['code'],
+    // OpenID Connect requires redirect_uri on every authorization request.
+    allowOmittingSingleRegisteredRedirectUri: false,
+    pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
+    rotateRefreshToken: true,
+    features: {
+      devInteractions: { enabled: false },
+      revocation: { enabled: true },
+      introspection: { enabled: true },
+      userinfo: { enabled: true },
+      clientCredentials: { enabled: true },
+      backchannelLogout: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        async logoutSource(ctx, form) {
+          ctx.type = 'html';
+          ctx.body = await deps.renderPage('logout', { form, host: ctx.host, clientName: ctx.oidc.client?.clientName });
+        },
+        async postLogoutSuccessSource(ctx) {
+          ctx.type = 'html';
+          ctx.body = await deps.renderPage('logged-out', { clientName: ctx.oidc.client?.clientName });
+        },
+      },
+    },
+    extraClientMetadata: {
+      properties: [FIRST_PARTY_METADATA],
+      validator(_ctx, key, value) {
+        if (key === FIRST_PARTY_METADATA && value !== undefined && typeof value !== 'boolean') {
+          throw new Error(`${FIRST_PARTY_METADATA} must be a boolean`);
+        }
+      },
+    },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    // First-party clients are part of the same product: consent is implied, so their grant is created here.
+    async loadExistingGrant(ctx: KoaContextWithOIDC) {
+      const { oidc } = ctx;
+      const client = oidc.client!;
+      const session = oidc.session!;
+      const grantId = oidc.result?.consent?.grantId || session.grantIdFor(client.clientId);
+      const existing = grantId ? await oidc.provider.Grant.find(grantId) : undefined;
+      if (!(client as unknown as Record<string, unknown>)[FIRST_PARTY_METADATA]) return existing;
+      const grant = existing ?? new oidc.provider.Grant({ clientId: client.clientId, accountId: session.accountId! });
+      grant.addOIDCScope([...oidc.requestParamOIDCScopes].join(' '));
+      const claims = [...oidc.requestParamClaims];
+      if (claims.length) grant.addOIDCClaims(claims);
+      await grant.save();
+      return grant;
+    },
+    clientBasedCORS(_ctx, origin, client) {
+      return origins(client as unknown as { redirectUris?: string[] }).has(origin);
+    },
+    ttl: {
+      AccessToken: config.ttl.accessToken,
+      AuthorizationCode: config.ttl.authorizationCode,
+      ClientCredentials: config.ttl.clientCredentials,
+      IdToken: config.ttl.idToken,
+      RefreshToken: config.ttl.refreshToken,
+      Interaction: config.ttl.interaction,
+      Session: config.ttl.session,
+      Grant: Math.max(config.ttl.refreshToken, config.ttl.session),
+    },
+    async renderError(ctx, out, error) {
+      ctx.type = 'html';
+      ctx.body = await deps.renderPage('error', {
+        title: 'Something went wrong',
+        error: out.error,
+        description: out.error_description,
+        status: ctx.status,
+        debug: error,
+      });
+    },
+  };
+}
+
+export type { ClaimsParameterMember };

@@ -1,0 +1,117 @@
+import type {
+  ClientRepository,
+  ClientSettings,
+  ClientWithSecret,
+  GrantType,
+  IdTokenAlg,
+  RegisteredClient,
+  TokenEndpointAuthMethod,
+} from '../../domain/clients/client.js';
+import type { SecretBox } from '../../domain/secret-box.js';
+import type { Db } from './database.js';
+import { mapPrismaError } from './errors.js';
+
+interface ClientRow {
+  clientId: string;
+  name: string;
+  secretEncrypted: string | null;
+  firstParty: boolean;
+  metadata: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+// The metadata column holds the settings that are not columns of their own, as JSON.
+interface StoredMetadata {
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  backchannelLogoutUri: string | null;
+  grantTypes: GrantType[];
+  tokenEndpointAuthMethod: TokenEndpointAuthMethod;
+  jwksUri: string | null;
+  scope: string;
+  idTokenSignedResponseAlg: IdTokenAlg;
+}
+
+function toMetadata(settings: ClientSettings): string {
+  const stored: StoredMetadata = {
+    redirectUris: [...settings.redirectUris],
+    postLogoutRedirectUris: [...settings.postLogoutRedirectUris],
+    backchannelLogoutUri: settings.backchannelLogoutUri,
+    grantTypes: [...settings.grantTypes],
+    tokenEndpointAuthMethod: settings.tokenEndpointAuthMethod,
+    jwksUri: settings.jwksUri,
+    scope: settings.scope,
+    idTokenSignedResponseAlg: settings.idTokenSignedResponseAlg,
+  };
+  return JSON.stringify(stored);
+}
+
+function toClient(row: ClientRow): RegisteredClient {
+  const metadata = JSON.parse(row.metadata) as StoredMetadata;
+  return {
+    clientId: row.clientId,
+    name: row.name,
+    firstParty: row.firstParty,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+    ...metadata,
+  };
+}
+
+export class PrismaClientRepository implements ClientRepository {
+  constructor(private readonly db: Db, private readonly box: SecretBox) {}
+
+  async create(input: { clientId: string; secret: string | null; settings: ClientSettings }): Promise<RegisteredClient> {
+    try {
+      const row = await this.db.client.create({
+        data: {
+          clientId: input.clientId,
+          name: input.settings.name,
+          firstParty: input.settings.firstParty,
+          metadata: toMetadata(input.settings),
+          secretEncrypted: input.secret === null ? null : this.box.seal(input.secret),
+        },
+      });
+      return toClient(row);
+    } catch (error) {
+      mapPrismaError(error, { conflict: `A client with id ${input.clientId} already exists.` });
+    }
+  }
+
+  async findById(clientId: string): Promise<ClientWithSecret | undefined> {
+    const row = await this.db.client.findUnique({ where: { clientId } });
+    if (!row) return undefined;
+    return { ...toClient(row), secret: row.secretEncrypted === null ? null : this.box.open(row.secretEncrypted) };
+  }
+
+  async list(): Promise<RegisteredClient[]> {
+    const rows = await this.db.client.findMany({ orderBy: [{ name: 'asc' }, { clientId: 'asc' }] });
+    return rows.map(toClient);
+  }
+
+  async update(clientId: string, settings: ClientSettings, secret?: { secret: string | null }): Promise<RegisteredClient> {
+    try {
+      const row = await this.db.client.update({
+        where: { clientId },
+        data: {
+          name: settings.name,
+          firstParty: settings.firstParty,
+          metadata: toMetadata(settings),
+          ...(secret ? { secretEncrypted: secret.secret === null ? null : this.box.seal(secret.secret) } : {}),
+        },
+      });
+      return toClient(row);
+    } catch (error) {
+      mapPrismaError(error, { notFound: `No client with id ${clientId}.` });
+    }
+  }
+
+  async delete(clientId: string): Promise<void> {
+    try {
+      await this.db.client.delete({ where: { clientId } });
+    } catch (error) {
+      mapPrismaError(error, { notFound: `No client with id ${clientId}.` });
+    }
+  }
+}
