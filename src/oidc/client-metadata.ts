@@ -16,6 +16,8 @@ export function toProviderMetadata(client: Pick<ClientWithSecret, 'clientId' | '
     token_endpoint_auth_method: client.tokenEndpointAuthMethod,
     scope: client.scope,
     id_token_signed_response_alg: client.idTokenSignedResponseAlg,
+    // Session-aware relying parties need auth_time in every ID token.
+    require_auth_time: true,
     [FIRST_PARTY_METADATA]: client.firstParty,
   };
   if (client.secret) metadata.client_secret = client.secret;
