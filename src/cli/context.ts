@@ -1,0 +1,49 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { Config } from '../config/env.js';
+import type { Container } from '../container.js';
+import { UsageError } from './errors.js';
+
+export interface CliIo {
+  readonly stdin: NodeJS.ReadableStream;
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+}
+
+export interface CommandContext {
+  readonly args: string[];
+  readonly io: CliIo;
+  readonly config: Config;
+  /** Opens the database (applying pending migrations) and builds the services; closed by the runner. */
+  container(): Promise<Container>;
+}
+
+export type Command = (ctx: CommandContext) => Promise<void>;
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** Strict flag parsing: an unknown flag or a missing value is a usage error. --json is accepted everywhere. */
+export function parse<T extends Options>(args: string[], options: T, positionals: { min: number; max: number; usage: string }) {
+  const parsed = parseArgs({ args, options: { ...options, json: { type: 'boolean' } }, strict: true, allowPositionals: true });
+  if (parsed.positionals.length < positionals.min || parsed.positionals.length > positionals.max) {
+    throw new UsageError(`usage: gatehouse ${positionals.usage}`);
+  }
+  return parsed;
+}
+
+export function requireString(value: unknown, flag: string): string {
+  if (typeof value !== 'string' || value.trim() === '') throw new UsageError(`--${flag} is required`);
+  return value;
+}
+
+/** Reads a password from standard input: everything up to the end, less one trailing newline. */
+export async function readPasswordFromStdin(stdin: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
+  const password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  if (password === '') throw new UsageError('no password on standard input (pipe it in: echo "…" | gatehouse … --password-stdin)');
+  return password;
+}
+
+export function printJson(io: CliIo, value: unknown): void {
+  io.stdout(JSON.stringify(value, null, 2) + '\n');
+}

@@ -1,0 +1,71 @@
+import { loadConfig } from '../config/env.js';
+import { createContainer, type Container } from '../container.js';
+import { createLogger } from '../infra/logger.js';
+import { migrateDatabase } from '../store/prisma/migrate.js';
+import { clientCommands } from './commands/clients.js';
+import { dbCommands, keyCommands } from './commands/system.js';
+import { userCommands } from './commands/users.js';
+import type { CliIo, Command } from './context.js';
+import { EXIT, mapCliError, UsageError } from './errors.js';
+
+const GROUPS: Record<string, Record<string, Command>> = {
+  users: userCommands,
+  clients: clientCommands,
+  db: dbCommands,
+  keys: keyCommands,
+};
+
+export const HELP = `gatehouse — administer a Gatehouse identity provider
+
+  gatehouse users create --email E --password-stdin [--name N]
+  gatehouse users list | show EMAIL | set-password EMAIL --password-stdin | disable EMAIL | enable EMAIL
+  gatehouse clients create --name N --redirect-uri U [--redirect-uri U2 ...] [--post-logout-redirect-uri U ...]
+                           [--backchannel-logout-uri U] [--grant-type authorization_code|refresh_token|client_credentials ...]
+                           [--public] [--token-endpoint-auth-method client_secret_basic|client_secret_post|private_key_jwt|none]
+                           [--jwks-uri U] [--first-party] [--scope "openid profile email offline_access"]
+                           [--id-token-signed-response-alg RS256|ES256]
+  gatehouse clients list | show ID | update ID [flags as for create, plus --confidential, --no-first-party] | rotate-secret ID | delete ID
+  gatehouse db migrate
+  gatehouse keys rotate | list
+
+Every command accepts --json. It uses the same database as the server (DATABASE_URL, DATA_DIR, GATEHOUSE_SECRET).
+Exit codes: 0 done, 1 failed, 2 bad usage or invalid value, 3 not found, 4 already exists.
+`;
+
+/** Runs one CLI command; returns the exit code. Never throws. */
+export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let container: Container | undefined;
+  try {
+    const [group, action, ...args] = argv;
+    if (!group || group === 'help' || group === '--help' || group === '-h') {
+      io.stdout(HELP);
+      return group ? EXIT.ok : EXIT.usage;
+    }
+    const commands = GROUPS[group];
+    if (!commands) throw new UsageError(`unknown command "${group}"; run gatehouse --help`);
+    const command = action ? commands[action] : undefined;
+    if (!command) throw new UsageError(`unknown command "${[group, action].filter(Boolean).join(' ')}"; expected one of: ${Object.keys(commands).join(', ')}`);
+    const config = loadConfig(env);
+    await command({
+      args,
+      io,
+      config,
+      async container() {
+        if (!container) {
+          await migrateDatabase({ provider: config.databaseProvider, url: config.databaseUrl });
+          // Logs go to stderr so that --json output on stdout stays machine-readable.
+          container = await createContainer(config, { logger: createLogger(env.LOG_LEVEL ?? 'warn', process.stderr) });
+        }
+        return container;
+      },
+    });
+    return EXIT.ok;
+  } catch (error) {
+    const { code, message } = mapCliError(error);
+    io.stderr(`gatehouse: ${message}\n`);
+    if (code === EXIT.failure && env.LOG_LEVEL === 'debug') io.stderr(`${(error as Error)?.stack ?? String(error)}\n`);
+    return code;
+  } finally {
+    await container?.close();
+  }
+}

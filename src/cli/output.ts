@@ -1,0 +1,71 @@
+import type { User } from '../domain/accounts/user.js';
+import type { RegisteredClient } from '../domain/clients/client.js';
+import type { SigningKeyRecord } from '../domain/keys/signing-keys.js';
+
+export function userJson(user: User) {
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    disabled: user.disabledAt !== null,
+    disabled_at: user.disabledAt?.toISOString() ?? null,
+    created_at: user.createdAt.toISOString(),
+    updated_at: user.updatedAt.toISOString(),
+  };
+}
+
+export function userText(user: User): string {
+  return [
+    `id:         ${user.id}`,
+    `email:      ${user.email}`,
+    `name:       ${user.name ?? '-'}`,
+    `status:     ${user.disabledAt ? `disabled since ${user.disabledAt.toISOString()}` : 'active'}`,
+    `created:    ${user.createdAt.toISOString()}`,
+  ].join('\n');
+}
+
+export function clientJson(client: RegisteredClient) {
+  return {
+    client_id: client.clientId,
+    client_name: client.name,
+    redirect_uris: client.redirectUris,
+    post_logout_redirect_uris: client.postLogoutRedirectUris,
+    backchannel_logout_uri: client.backchannelLogoutUri,
+    grant_types: client.grantTypes,
+    token_endpoint_auth_method: client.tokenEndpointAuthMethod,
+    public: client.tokenEndpointAuthMethod === 'none',
+    jwks_uri: client.jwksUri,
+    first_party: client.firstParty,
+    scope: client.scope,
+    id_token_signed_response_alg: client.idTokenSignedResponseAlg,
+    created_at: client.createdAt.toISOString(),
+    updated_at: client.updatedAt.toISOString(),
+  };
+}
+
+export function clientText(client: RegisteredClient): string {
+  const list = (values: readonly string[]) => (values.length ? values.join(', ') : '-');
+  return [
+    `client_id:                  ${client.clientId}`,
+    `name:                       ${client.name}`,
+    `type:                       ${client.tokenEndpointAuthMethod === 'none' ? 'public' : 'confidential'}${client.firstParty ? ', first-party' : ''}`,
+    `token endpoint auth method: ${client.tokenEndpointAuthMethod}`,
+    `grant types:                ${list(client.grantTypes)}`,
+    `scope:                      ${client.scope}`,
+    `redirect URIs:              ${list(client.redirectUris)}`,
+    `post-logout redirect URIs:  ${list(client.postLogoutRedirectUris)}`,
+    `back-channel logout URI:    ${client.backchannelLogoutUri ?? '-'}`,
+    `jwks_uri:                   ${client.jwksUri ?? '-'}`,
+    `ID token algorithm:         ${client.idTokenSignedResponseAlg}`,
+  ].join('\n');
+}
+
+export function keyJson(key: SigningKeyRecord) {
+  return { kid: key.kid, alg: key.alg, created_at: key.createdAt.toISOString(), retired_at: key.retiredAt?.toISOString() ?? null, current: key.retiredAt === null };
+}
+
+export function table(rows: string[][]): string {
+  if (rows.length === 0) return '';
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n');
+}

@@ -1,0 +1,164 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import * as oidc from 'openid-client';
+import { packageRoot } from '../../src/config/paths.js';
+import { databaseKinds } from '../support/databases.js';
+import { startTestGatehouse, type TestGatehouse } from '../support/gatehouse.js';
+
+const SECRET = 'cli-test-secret-0123456789abcdefghijklmnopqrstuvwxyz';
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+describe.each(databaseKinds())('gatehouse CLI against a running server (%s)', (kind) => {
+  let gatehouse: TestGatehouse;
+
+  // The real bin, as an operator runs it, against the server's database.
+  function cli(args: string[], stdin?: string): Promise<CliResult> {
+    return new Promise((resolve) => {
+      const child = execFile(
+        process.execPath,
+        [join(packageRoot, 'bin/gatehouse.js'), ...args],
+        {
+          env: { PATH: process.env.PATH, DATABASE_URL: gatehouse.database.url, DATA_DIR: gatehouse.database.dir, GATEHOUSE_SECRET: SECRET, ISSUER: gatehouse.issuer },
+          timeout: 30_000,
+        },
+        (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+      child.stdin!.end(stdin ?? '');
+    });
+  }
+
+  beforeAll(async () => {
+    gatehouse = await startTestGatehouse(kind, { secret: SECRET });
+  });
+
+  afterAll(async () => {
+    await gatehouse?.stop();
+  });
+
+  it('creates, shows, disables and enables users, reading the password from stdin', async () => {
+    const created = await cli(['users', 'create', '--email', 'Grace@Example.com', '--password-stdin', '--name', 'Grace Hopper', '--json'], 'compilers are fun\n');
+    expect(created.code).toBe(0);
+    const user = JSON.parse(created.stdout);
+    expect(user).toMatchObject({ email: 'grace@example.com', name: 'Grace Hopper', disabled: false });
+    expect(created.stdout + created.stderr).not.toContain('compilers are fun');
+
+    // The password taken from stdin (without its newline) is the one that works.
+    await expect(gatehouse.container.accounts.authenticate('grace@example.com', 'compilers are fun')).resolves.toMatchObject({ id: user.id });
+
+    const list = await cli(['users', 'list', '--json']);
+    expect(JSON.parse(list.stdout).map((u: { email: string }) => u.email)).toContain('grace@example.com');
+
+    expect((await cli(['users', 'disable', 'grace@example.com'])).code).toBe(0);
+    expect(JSON.parse((await cli(['users', 'show', 'grace@example.com', '--json'])).stdout).disabled).toBe(true);
+    expect((await cli(['users', 'enable', 'grace@example.com'])).code).toBe(0);
+    expect(JSON.parse((await cli(['users', 'show', 'grace@example.com', '--json'])).stdout).disabled).toBe(false);
+
+    expect((await cli(['users', 'set-password', 'grace@example.com', '--password-stdin'], 'a brand new password')).code).toBe(0);
+    await expect(gatehouse.container.accounts.authenticate('grace@example.com', 'a brand new password')).resolves.toBeDefined();
+  });
+
+  it('registers a client that works at once, without a restart, and rotates its secret', async () => {
+    const created = await cli([
+      'clients', 'create', '--name', 'Reporting job', '--grant-type', 'client_credentials', '--scope', 'openid', '--json',
+    ]);
+    expect(created.code).toBe(0);
+    const client = JSON.parse(created.stdout);
+    expect(client.client_secret).toEqual(expect.any(String));
+
+    const config = await oidc.discovery(new URL(gatehouse.issuer), client.client_id, client.client_secret, undefined, { execute: [oidc.allowInsecureRequests] });
+    const tokens = await oidc.clientCredentialsGrant(config);
+    expect(tokens.access_token).toEqual(expect.any(String));
+
+    const rotated = await cli(['clients', 'rotate-secret', client.client_id, '--json']);
+    const { client_secret: newSecret } = JSON.parse(rotated.stdout);
+    expect(newSecret).not.toBe(client.client_secret);
+    await expect(oidc.clientCredentialsGrant(config)).rejects.toMatchObject({ error: 'invalid_client' });
+    const rotatedConfig = await oidc.discovery(new URL(gatehouse.issuer), client.client_id, newSecret, undefined, { execute: [oidc.allowInsecureRequests] });
+    await expect(oidc.clientCredentialsGrant(rotatedConfig)).resolves.toHaveProperty('access_token');
+
+    expect((await cli(['clients', 'delete', client.client_id])).code).toBe(0);
+    await expect(oidc.clientCredentialsGrant(rotatedConfig)).rejects.toMatchObject({ error: 'invalid_client' });
+    expect((await cli(['clients', 'show', client.client_id])).code).toBe(3);
+  });
+
+  it('accepts repeatable flags and updates a client', async () => {
+    const created = await cli([
+      'clients', 'create', '--name', 'Web', '--redirect-uri', 'https://app.example.com/cb', '--redirect-uri', 'https://app.example.com/cb2',
+      '--post-logout-redirect-uri', 'https://app.example.com/bye', '--grant-type', 'authorization_code', '--grant-type', 'refresh_token',
+      '--backchannel-logout-uri', 'https://app.example.com/backchannel', '--first-party', '--json',
+    ]);
+    expect(created.code).toBe(0);
+    const client = JSON.parse(created.stdout);
+    expect(client).toMatchObject({
+      redirect_uris: ['https://app.example.com/cb', 'https://app.example.com/cb2'],
+      post_logout_redirect_uris: ['https://app.example.com/bye'],
+      grant_types: ['authorization_code', 'refresh_token'],
+      backchannel_logout_uri: 'https://app.example.com/backchannel',
+      first_party: true,
+      public: false,
+    });
+
+    const updated = await cli(['clients', 'update', client.client_id, '--name', 'Web app', '--no-first-party', '--backchannel-logout-uri', '', '--json']);
+    expect(updated.code).toBe(0);
+    expect(JSON.parse(updated.stdout)).toMatchObject({ client_name: 'Web app', first_party: false, backchannel_logout_uri: null, redirect_uris: client.redirect_uris });
+
+    const listed = JSON.parse((await cli(['clients', 'list', '--json'])).stdout);
+    expect(listed.map((c: { client_id: string }) => c.client_id)).toContain(client.client_id);
+  });
+
+  it('creates public clients without a secret', async () => {
+    const created = await cli(['clients', 'create', '--name', 'SPA', '--redirect-uri', 'http://localhost:5173/cb', '--public', '--json']);
+    expect(created.code).toBe(0);
+    const client = JSON.parse(created.stdout);
+    expect(client).toMatchObject({ public: true, token_endpoint_auth_method: 'none' });
+    expect(client.client_secret).toBeUndefined();
+  });
+
+  it.each([
+    [['clients', 'create', '--name', 'X', '--redirect-uri', 'not-a-url'], /not an absolute URL/],
+    [['clients', 'create', '--name', 'X', '--redirect-uri', 'https://a.example/cb', '--grant-type', 'implicit'], /implicit is not one of/],
+    [['clients', 'create', '--name', 'X', '--redirect-uri', 'https://a.example/cb', '--frobnicate'], /Unknown option '--frobnicate'/],
+    [['clients', 'create', '--redirect-uri', 'https://a.example/cb'], /--name is required/],
+    [['clients', 'create', '--name', 'X', '--public', '--grant-type', 'client_credentials'], /public client cannot use client_credentials/],
+    [['clients', 'create', '--name', 'X', '--redirect-uri', 'https://a.example/cb', '--token-endpoint-auth-method', 'private_key_jwt'], /needs --jwks-uri/],
+    [['users', 'create', '--email', 'not-an-email', '--password-stdin'], /valid email/],
+    [['users', 'create', '--email', 'short@example.com', '--password-stdin'], /at least 8 characters/],
+    [['users', 'create', '--email', 'x@example.com'], /--password-stdin is required/],
+    [['users', 'frobnicate'], /unknown command "users frobnicate"/],
+    [['nonsense'], /unknown command "nonsense"/],
+  ])('refuses %j with a one-line message and exit code 2', async (args, message) => {
+    const result = await cli([...args], 'short');
+    expect(result.code).toBe(2);
+    const lines = result.stderr.split('\n').filter((line) => line.startsWith('gatehouse:'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(message);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('reports a duplicate user with exit code 4 and an unknown one with 3', async () => {
+    await cli(['users', 'create', '--email', 'dup@example.com', '--password-stdin'], 'password one two');
+    const again = await cli(['users', 'create', '--email', 'dup@example.com', '--password-stdin'], 'password one two');
+    expect(again.code).toBe(4);
+    expect(again.stderr).toMatch(/already exists/);
+    expect((await cli(['users', 'disable', 'ghost@example.com'])).code).toBe(3);
+  });
+
+  it('lists and rotates signing keys, and migrates idempotently', async () => {
+    const before = JSON.parse((await cli(['keys', 'list', '--json'])).stdout);
+    expect(before.filter((k: { current: boolean }) => k.current).map((k: { alg: string }) => k.alg).sort()).toEqual(['ES256', 'RS256']);
+    const rotated = JSON.parse((await cli(['keys', 'rotate', '--json'])).stdout);
+    expect(rotated).toHaveLength(2);
+    const after = JSON.parse((await cli(['keys', 'list', '--json'])).stdout);
+    expect(after.filter((k: { current: boolean }) => k.current).map((k: { kid: string }) => k.kid).sort()).toEqual(rotated.map((k: { kid: string }) => k.kid).sort());
+    expect(after.filter((k: { current: boolean }) => !k.current).length).toBeGreaterThanOrEqual(2);
+
+    const migrate = await cli(['db', 'migrate', '--json']);
+    expect(migrate.code).toBe(0);
+    expect(JSON.parse(migrate.stdout).applied).toEqual([]);
+  });
+});
