@@ -85,7 +85,9 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
         title: 'Allow access',
         uid: interaction.uid,
         clientName: await clientName(interaction.params.client_id),
-        scopes: (promptDetails.missingOIDCScope ?? []).map((scope) => SCOPE_LABELS[scope] ?? scope),
+        // prompt=consent asks again for scopes already granted: then list everything requested.
+        scopes: (promptDetails.missingOIDCScope?.length ? promptDetails.missingOIDCScope : String(interaction.params.scope ?? '').split(' ').filter(Boolean))
+          .map((scope) => SCOPE_LABELS[scope] ?? scope),
         claims: promptDetails.missingOIDCClaims ?? [],
         csrf: csrf.token(ctx, csrfScope(ctx)),
         csrfField: CSRF_FIELD,
