@@ -1,7 +1,6 @@
 import { ConfigError, loadConfig } from './config/env.js';
 import { AppError } from './domain/errors.js';
 import { createLogger } from './infra/logger.js';
-import { startGatehouse } from './server.js';
 
 async function main(): Promise<void> {
   let config;
@@ -17,6 +16,8 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   let running;
   try {
+    // Loaded only after the configuration is valid, so a configuration error is the only thing printed.
+    const { startGatehouse } = await import('./server.js');
     running = await startGatehouse({ config, logger });
   } catch (error) {
     const message = error instanceof AppError || error instanceof ConfigError || (error as Error).name === 'MigrationError'

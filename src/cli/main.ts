@@ -1,5 +1,5 @@
 import { loadConfig } from '../config/env.js';
-import { createContainer, type Container } from '../container.js';
+import type { Container } from '../container.js';
 import { createLogger } from '../infra/logger.js';
 import { migrateDatabase } from '../store/prisma/migrate.js';
 import { clientCommands } from './commands/clients.js';
@@ -35,6 +35,7 @@ Exit codes: 0 done, 1 failed, 2 bad usage or invalid value, 3 not found, 4 alrea
 /** Runs one CLI command; returns the exit code. Never throws. */
 export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let container: Container | undefined;
+  let debug = false;
   try {
     const [group, action, ...args] = argv;
     if (!group || group === 'help' || group === '--help' || group === '-h') {
@@ -46,6 +47,7 @@ export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv =
     const command = action ? commands[action] : undefined;
     if (!command) throw new UsageError(`unknown command "${[group, action].filter(Boolean).join(' ')}"; expected one of: ${Object.keys(commands).join(', ')}`);
     const config = loadConfig(env);
+    debug = config.logLevel === 'debug' || config.logLevel === 'trace';
     await command({
       args,
       io,
@@ -53,8 +55,9 @@ export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv =
       async container() {
         if (!container) {
           await migrateDatabase({ provider: config.databaseProvider, url: config.databaseUrl });
-          // Logs go to stderr so that --json output on stdout stays machine-readable.
-          container = await createContainer(config, { logger: createLogger(env.LOG_LEVEL ?? 'warn', process.stderr) });
+          // Loaded on first use: usage errors need no protocol library. Logs go to stderr so --json stays parseable.
+          const { createContainer } = await import('../container.js');
+          container = await createContainer(config, { logger: createLogger(config.logLevel, process.stderr) });
         }
         return container;
       },
@@ -63,7 +66,7 @@ export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv =
   } catch (error) {
     const { code, message } = mapCliError(error);
     io.stderr(`gatehouse: ${message}\n`);
-    if (code === EXIT.failure && env.LOG_LEVEL === 'debug') io.stderr(`${(error as Error)?.stack ?? String(error)}\n`);
+    if (code === EXIT.failure && debug) io.stderr(`${(error as Error)?.stack ?? String(error)}\n`);
     return code;
   } finally {
     await container?.close();

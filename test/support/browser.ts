@@ -20,6 +20,8 @@ export interface LeftIssuer {
 
 export class Browser {
   private readonly jar = new Map<string, StoredCookie>();
+  /** Every Set-Cookie header line received, in order. */
+  readonly setCookieLines: string[] = [];
 
   constructor(private readonly origin: string) {}
 
@@ -44,6 +46,7 @@ export class Browser {
 
   private store(response: Response, url: URL): void {
     for (const line of response.headers.getSetCookie()) {
+      this.setCookieLines.push(line);
       const [pair, ...attributes] = line.split(';').map((s) => s.trim());
       const eq = pair!.indexOf('=');
       const name = pair!.slice(0, eq);

@@ -1,0 +1,47 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { packageRoot } from '../../src/config/paths.js';
+
+// The layout is the architecture: these rules keep imports pointing inward.
+
+const srcDir = join(packageRoot, 'src');
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (name === 'generated') return [];
+    return statSync(path).isDirectory() ? sourceFiles(path) : path.endsWith('.ts') ? [path] : [];
+  });
+}
+
+const files = sourceFiles(srcDir).map((path) => ({
+  path: relative(srcDir, path),
+  imports: [...readFileSync(path, 'utf8').matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s+'([^']+)'|import\('([^']+)'\)/g)].map((m) => m[1] ?? m[2]!),
+  text: readFileSync(path, 'utf8'),
+}));
+
+describe('architecture', () => {
+  it('finds the source files', () => {
+    expect(files.length).toBeGreaterThan(20);
+  });
+
+  it('keeps the domain free of frameworks and outer layers', () => {
+    const forbidden = /^(koa|@koa\/|oidc-provider|@prisma\/|prisma|argon2|otplib|pino|ejs|pg|better-sqlite3)|\/(store|http|oidc|infra|cli|config)\//;
+    const offenders = files
+      .filter((f) => f.path.startsWith('domain/'))
+      .flatMap((f) => f.imports.filter((i) => forbidden.test(i)).map((i) => `${f.path} imports ${i}`));
+    expect(offenders).toEqual([]);
+  });
+
+  it('lets only src/store touch Prisma and the database drivers', () => {
+    const offenders = files
+      .filter((f) => !f.path.startsWith('store/'))
+      .flatMap((f) => f.imports.filter((i) => /^(@prisma\/|pg$|better-sqlite3)|generated\//.test(i)).map((i) => `${f.path} imports ${i}`));
+    expect(offenders).toEqual([]);
+  });
+
+  it('lets only src/config read the environment', () => {
+    const offenders = files.filter((f) => !f.path.startsWith('config/') && /process\.env\b/.test(f.text.replace(/env: NodeJS\.ProcessEnv = process\.env/, ''))).map((f) => f.path);
+    expect(offenders).toEqual([]);
+  });
+});
