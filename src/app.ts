@@ -14,6 +14,8 @@ import type { Provider } from './oidc/provider.js';
  */
 export function createApp(container: Container): Provider {
   const { provider, logger, renderView, accounts, csrf } = container;
+  // oidc-provider answers its own failures with server_error; this is where their cause reaches the log.
+  provider.on('server_error', (ctx, error) => ((ctx.state.log as typeof logger | undefined) ?? logger).error({ err: error }, 'oidc-provider server error'));
   provider.use(requestLogger(logger));
   provider.use(securityHeaders({ hsts: isSecureIssuer(container.config) }));
   provider.use(errorHandler({ renderView, logger }));

@@ -143,14 +143,13 @@ export function buildOidcConfiguration(config: Config, deps: OidcDeps): Configur
       Session: config.ttl.session,
       Grant: Math.max(config.ttl.refreshToken, config.ttl.session),
     },
-    async renderError(ctx, out, error) {
+    async renderError(ctx, out) {
       ctx.type = 'html';
       ctx.body = await deps.renderPage('error', {
         title: 'Something went wrong',
         error: out.error,
         description: out.error_description,
         status: ctx.status,
-        debug: error,
       });
     },
   };
