@@ -49,19 +49,22 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
 
   type Interaction = Awaited<ReturnType<typeof details>>;
 
-  async function renderLogin(ctx: Context, interaction: Interaction, options: { login: string; error?: string; status?: number }) {
-    ctx.status = options.status ?? 200;
+  /** An interaction page: never cached, with the interaction's client name and CSRF token. */
+  async function renderStep(ctx: Context, interaction: Interaction, view: string, model: Record<string, unknown>, status = 200) {
+    ctx.status = status;
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = await renderView('login', {
-      title: 'Sign in',
+    ctx.body = await renderView(view, {
+      ...model,
       uid: interaction.uid,
       clientName: await clientName(interaction.params.client_id),
-      login: options.login,
-      error: options.error,
       csrf: csrf.token(ctx, csrfScope(ctx)),
       csrfField: CSRF_FIELD,
     });
+  }
+
+  function renderLogin(ctx: Context, interaction: Interaction, options: { login: string; error?: string; status?: number }) {
+    return renderStep(ctx, interaction, 'login', { title: 'Sign in', login: options.login, error: options.error }, options.status);
   }
 
   async function finish(ctx: Context, result: Parameters<Provider['interactionResult']>[2]) {
@@ -79,18 +82,12 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
     }
     if (interaction.prompt.name === 'consent') {
       const promptDetails = interaction.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
-      ctx.type = 'html';
-      ctx.set('Cache-Control', 'no-store');
-      ctx.body = await renderView('consent', {
+      await renderStep(ctx, interaction, 'consent', {
         title: 'Allow access',
-        uid: interaction.uid,
-        clientName: await clientName(interaction.params.client_id),
         // prompt=consent asks again for scopes already granted: then list everything requested.
         scopes: (promptDetails.missingOIDCScope?.length ? promptDetails.missingOIDCScope : String(interaction.params.scope ?? '').split(' ').filter(Boolean))
           .map((scope) => SCOPE_LABELS[scope] ?? scope),
         claims: promptDetails.missingOIDCClaims ?? [],
-        csrf: csrf.token(ctx, csrfScope(ctx)),
-        csrfField: CSRF_FIELD,
       });
       return;
     }
