@@ -50,7 +50,8 @@ const seconds = (fallback: number) =>
 
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test'], { message: 'must be development, production or test' }).default('development'),
-  PORT: z.coerce.number({ message: 'must be a port number' }).int('must be a port number').min(0, 'must be a port number').max(65535, 'must be a port number').default(3000),
+  // Digits only: Number(' ') is 0, which would silently mean "any free port".
+  PORT: z.string().regex(/^\d+$/, 'must be a port number').transform(Number).pipe(z.number().max(65535, 'must be a port number')).default(3000),
   HOST: z.string().min(1).optional(),
   ISSUER: z.string().optional(),
   DATA_DIR: z.string().min(1, 'must not be empty').default('./data'),

@@ -32,7 +32,8 @@ export class AesGcmSecretBox implements SecretBox {
       throw new SecretMismatchError('Encrypted data has an unknown format.');
     }
     try {
-      const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(nonce, 'base64url'));
+      // authTagLength: without it a truncated (forgeable) tag of as little as 4 bytes would be accepted.
+      const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(nonce, 'base64url'), { authTagLength: 16 });
       decipher.setAuthTag(Buffer.from(tag, 'base64url'));
       return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
     } catch (error) {

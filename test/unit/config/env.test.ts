@@ -1,5 +1,18 @@
 import { ConfigError, loadConfig } from '../../../src/config/env.js';
 
+const SECRET = 'a-production-secret-of-at-least-32-characters';
+
+/** The ConfigError loadConfig throws for env; fails the test when it does not throw one. */
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
 describe('loadConfig', () => {
   it('defaults to a localhost issuer and an embedded SQLite database', () => {
     const config = loadConfig({});
@@ -11,5 +24,175 @@ describe('loadConfig', () => {
   it('names the variable that is invalid', () => {
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(ConfigError);
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/^PORT: /);
+  });
+
+  it('uses the documented defaults for every optional setting', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      nodeEnv: 'development',
+      port: 3000,
+      host: undefined,
+      dataDir: './data',
+      secret: undefined,
+      logLevel: 'info',
+      trustProxy: false,
+      ttl: { accessToken: 3600, idToken: 3600, refreshToken: 14 * 24 * 3600, session: 12 * 3600, interaction: 3600, authorizationCode: 60, clientCredentials: 600 },
+      purgeIntervalSeconds: 600,
+    });
+  });
+
+  it('returns a frozen configuration', () => {
+    const config = loadConfig({});
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.ttl)).toBe(true);
+  });
+
+  describe.each([
+    ['PORT', ['eighty', '70000', '-1', '80.5', ' ', '0x50', '1e3']],
+    ['ISSUER', ['not a url', 'id.example.com', 'https://id.example.com/?tenant=1', 'https://id.example.com/#top', 'ftp://id.example.com', 'https://user:pw@id.example.com']],
+    ['DATABASE_URL', ['mysql://localhost/gatehouse', 'sqlite:gatehouse.db', 'gatehouse.db', 'postgres://[bad']],
+    ['GATEHOUSE_SECRET', ['short', 'x'.repeat(31)]],
+    ['LOG_LEVEL', ['verbose', 'INFO']],
+    ['TRUST_PROXY', ['maybe', 'TRUE', 'on']],
+    ['NODE_ENV', ['staging']],
+    ['ACCESS_TOKEN_TTL', ['0', '-60', '1.5', 'an hour']],
+    ['ID_TOKEN_TTL', ['0', '2.5']],
+    ['REFRESH_TOKEN_TTL', ['-1', 'soon']],
+    ['SESSION_TTL', ['0']],
+    ['INTERACTION_TTL', ['0.1']],
+    ['AUTHORIZATION_CODE_TTL', ['0']],
+    ['CLIENT_CREDENTIALS_TTL', ['-600']],
+    ['PURGE_INTERVAL', ['0', String(11 * 365 * 24 * 3600)]],
+  ] as const)('%s', (variable, invalidValues) => {
+    it.each(invalidValues)('refuses %j and names the variable', (value) => {
+      const error = configError({ [variable]: value });
+      expect(error.variable).toBe(variable);
+      expect(error.message.startsWith(`${variable}: `)).toBe(true);
+      // The rest of the message says what is expected, not just that something failed.
+      expect(error.message.length).toBeGreaterThan(`${variable}: `.length + 10);
+    });
+  });
+
+  it('explains what a wrong TTL should look like', () => {
+    expect(configError({ SESSION_TTL: '0' }).message).toBe('SESSION_TTL: must be greater than 0');
+    expect(configError({ SESSION_TTL: '1.5' }).message).toBe('SESSION_TTL: must be a whole number of seconds');
+  });
+
+  it('accepts valid values', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'debug',
+      ACCESS_TOKEN_TTL: '300',
+      REFRESH_TOKEN_TTL: '86400',
+      AUTHORIZATION_CODE_TTL: '30',
+      PURGE_INTERVAL: '60',
+      DATA_DIR: '/var/lib/gatehouse',
+    });
+    expect(config).toMatchObject({ port: 8080, host: '127.0.0.1', logLevel: 'debug', issuer: 'http://localhost:8080', purgeIntervalSeconds: 60 });
+    expect(config.ttl).toMatchObject({ accessToken: 300, refreshToken: 86400, authorizationCode: 30 });
+    expect(config.databaseUrl).toBe('file:/var/lib/gatehouse/gatehouse.db');
+  });
+
+  it.each([
+    ['true', true],
+    ['1', true],
+    ['yes', true],
+    ['false', false],
+    ['0', false],
+    ['no', false],
+  ])('reads TRUST_PROXY=%s as %s', (value, expected) => {
+    expect(loadConfig({ TRUST_PROXY: value }).trustProxy).toBe(expected);
+  });
+
+  it('treats empty strings as unset', () => {
+    const config = loadConfig({
+      PORT: '',
+      HOST: '',
+      ISSUER: '',
+      DATABASE_URL: '',
+      GATEHOUSE_SECRET: '',
+      LOG_LEVEL: '',
+      TRUST_PROXY: '',
+      SESSION_TTL: '',
+      NODE_ENV: '',
+    });
+    expect(config).toMatchObject({ port: 3000, host: undefined, issuer: 'http://localhost:3000', databaseProvider: 'sqlite', secret: undefined, logLevel: 'info', trustProxy: false, nodeEnv: 'development' });
+    expect(config.ttl.session).toBe(12 * 3600);
+  });
+
+  it('does not read variables left undefined', () => {
+    expect(loadConfig({ PORT: undefined, ISSUER: undefined }).issuer).toBe('http://localhost:3000');
+  });
+
+  describe('issuer', () => {
+    it('drops a trailing slash so relying parties can compare it as a string', () => {
+      expect(loadConfig({ ISSUER: 'https://id.example.com/' }).issuer).toBe('https://id.example.com');
+      expect(loadConfig({ ISSUER: 'https://id.example.com/tenant/' }).issuer).toBe('https://id.example.com/tenant');
+    });
+
+    it('keeps a path without a trailing slash as it is', () => {
+      expect(loadConfig({ ISSUER: 'https://id.example.com/tenant' }).issuer).toBe('https://id.example.com/tenant');
+    });
+
+    it('follows PORT when not configured', () => {
+      expect(loadConfig({ PORT: '4000' }).issuer).toBe('http://localhost:4000');
+    });
+
+    it('says why an issuer is refused', () => {
+      expect(configError({ ISSUER: 'https://id.example.com/?a=1' }).message).toMatch(/query or fragment/);
+      expect(configError({ ISSUER: 'ftp://id.example.com' }).message).toMatch(/https/);
+      expect(configError({ ISSUER: '/relative' }).message).toMatch(/absolute URL/);
+    });
+  });
+
+  describe('database URL', () => {
+    it.each([
+      ['file:./data/gatehouse.db', 'sqlite'],
+      ['file:/var/lib/gatehouse/gatehouse.db', 'sqlite'],
+      ['postgres://gatehouse@db.internal:5432/gatehouse', 'postgresql'],
+      ['postgresql://gatehouse:pw@db.internal/gatehouse?schema=auth', 'postgresql'],
+    ])('detects %s as %s', (url, provider) => {
+      const config = loadConfig({ DATABASE_URL: url });
+      expect(config.databaseProvider).toBe(provider);
+      expect(config.databaseUrl).toBe(url);
+    });
+
+    it('derives the SQLite file from DATA_DIR when DATABASE_URL is unset', () => {
+      expect(loadConfig({ DATA_DIR: '/srv/gh/' }).databaseUrl).toBe('file:/srv/gh/gatehouse.db');
+    });
+
+    it('refuses other schemes with a message naming both accepted ones', () => {
+      expect(configError({ DATABASE_URL: 'mysql://localhost/gatehouse' }).message).toMatch(/^DATABASE_URL: .*file:.*postgres:\/\//);
+    });
+  });
+
+  describe('in production', () => {
+    it('refuses a missing GATEHOUSE_SECRET (no generated development secret)', () => {
+      const error = configError({ NODE_ENV: 'production', ISSUER: 'https://id.example.com' });
+      expect(error.variable).toBe('GATEHOUSE_SECRET');
+      expect(error.message).toMatch(/required in production/);
+    });
+
+    it('refuses an empty GATEHOUSE_SECRET, which counts as missing', () => {
+      expect(configError({ NODE_ENV: 'production', ISSUER: 'https://id.example.com', GATEHOUSE_SECRET: '' }).variable).toBe('GATEHOUSE_SECRET');
+    });
+
+    it.each(['http://id.example.com', 'http://localhost.example.com', 'http://10.0.0.5:3000'])('refuses the plain http issuer %s', (issuer) => {
+      const error = configError({ NODE_ENV: 'production', ISSUER: issuer, GATEHOUSE_SECRET: SECRET });
+      expect(error.variable).toBe('ISSUER');
+      expect(error.message).toMatch(/https/);
+    });
+
+    it.each(['https://id.example.com', 'http://localhost:3000', 'http://127.0.0.1:3000', 'http://[::1]:3000'])('accepts %s', (issuer) => {
+      const config = loadConfig({ NODE_ENV: 'production', ISSUER: issuer, GATEHOUSE_SECRET: SECRET });
+      expect(config.nodeEnv).toBe('production');
+      expect(config.issuer).toBe(issuer);
+      expect(config.secret).toBe(SECRET);
+    });
+
+    it('does not apply the production rules in development', () => {
+      expect(loadConfig({ NODE_ENV: 'development', ISSUER: 'http://id.example.com' }).issuer).toBe('http://id.example.com');
+    });
   });
 });

@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import { AccountService } from '../../../src/domain/accounts/account-service.js';
+import type { NewUser } from '../../../src/domain/accounts/user.js';
+import { ConflictError, NotFoundError } from '../../../src/domain/errors.js';
+import { PrismaUserRepository } from '../../../src/store/prisma/user-repository.js';
+import { TestClock } from '../../support/clock.js';
+import { databaseKinds } from '../../support/databases.js';
+import { CountingHasher } from '../../support/fakes.js';
+import { openStoreDatabase, type StoreDatabase } from './store-database.js';
+
+function newUser(email: string, overrides: Partial<NewUser> = {}): NewUser {
+  return { id: randomUUID(), email, name: null, passwordHash: `hash-of-${email}`, ...overrides };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe.each(databaseKinds())('PrismaUserRepository on %s', (kind) => {
+  let store: StoreDatabase;
+  let users: PrismaUserRepository;
+
+  beforeAll(async () => {
+    store = await openStoreDatabase(kind);
+    users = new PrismaUserRepository(store.db);
+  });
+
+  afterAll(async () => {
+    await store?.close();
+  });
+
+  beforeEach(async () => {
+    await store.truncate();
+  });
+
+  it('creates a user and finds it by id and by email', async () => {
+    const input = newUser('alice@example.com', { name: 'Alice' });
+    const created = await users.create(input);
+    expect(created).toEqual({ id: input.id, email: 'alice@example.com', name: 'Alice', disabledAt: null, createdAt: expect.any(Date), updatedAt: expect.any(Date) });
+    expect(created).not.toHaveProperty('passwordHash');
+    expect(await users.findById(input.id)).toEqual(created);
+    expect(await users.findByEmail('alice@example.com')).toEqual({ ...created, passwordHash: 'hash-of-alice@example.com' });
+  });
+
+  it('returns undefined for unknown ids and emails', async () => {
+    expect(await users.findById('missing')).toBeUndefined();
+    expect(await users.findByEmail('missing@example.com')).toBeUndefined();
+  });
+
+  it('refuses a second user with the same email as ConflictError naming it', async () => {
+    await users.create(newUser('alice@example.com'));
+    const error = await rejection(users.create(newUser('alice@example.com')));
+    expect(error).toBeInstanceOf(ConflictError);
+    expect(error.message).toContain('alice@example.com');
+    expect(await users.list()).toHaveLength(1);
+  });
+
+  it('lists users by email without their hashes', async () => {
+    await users.create(newUser('carol@example.com'));
+    await users.create(newUser('alice@example.com'));
+    await users.create(newUser('bob@example.com'));
+    const list = await users.list();
+    expect(list.map((u) => u.email)).toEqual(['alice@example.com', 'bob@example.com', 'carol@example.com']);
+    for (const user of list) expect(user).not.toHaveProperty('passwordHash');
+  });
+
+  it('updates the password hash', async () => {
+    const { id } = await users.create(newUser('alice@example.com'));
+    const updated = await users.updatePasswordHash(id, 'new-hash');
+    expect(updated).not.toHaveProperty('passwordHash');
+    expect((await users.findByEmail('alice@example.com'))!.passwordHash).toBe('new-hash');
+  });
+
+  it('sets and clears disabledAt', async () => {
+    const { id } = await users.create(newUser('alice@example.com'));
+    const at = new Date('2026-02-03T04:05:06.789Z');
+    expect((await users.setDisabledAt(id, at)).disabledAt).toEqual(at);
+    expect((await users.findById(id))!.disabledAt).toEqual(at);
+    expect((await users.setDisabledAt(id, null)).disabledAt).toBeNull();
+  });
+
+  it('reports updates of a missing user as NotFoundError', async () => {
+    await expect(users.updatePasswordHash('missing', 'hash')).rejects.toThrow(NotFoundError);
+    await expect(users.setDisabledAt('missing', new Date())).rejects.toThrow(NotFoundError);
+  });
+
+  describe('with AccountService', () => {
+    it('refuses an email that differs from an existing one only by case as ConflictError', async () => {
+      const accounts = new AccountService({ users, hasher: new CountingHasher(), clock: new TestClock() });
+      await accounts.createUser({ email: 'Alice@Example.com', password: 'long enough password' });
+      await expect(accounts.createUser({ email: ' ALICE@example.COM ', password: 'another long password' })).rejects.toThrow(ConflictError);
+      expect((await users.list()).map((u) => u.email)).toEqual(['alice@example.com']);
+    });
+
+    it('signs in a stored user and disables them with the clock time', async () => {
+      const clock = new TestClock(new Date('2026-05-05T05:05:05.005Z'));
+      const accounts = new AccountService({ users, hasher: new CountingHasher(), clock });
+      const alice = await accounts.createUser({ email: 'alice@example.com', password: 'long enough password' });
+      expect((await accounts.authenticate('ALICE@example.com', 'long enough password')).id).toBe(alice.id);
+      expect((await accounts.disable('alice@example.com')).disabledAt).toEqual(clock.now());
+      expect(await accounts.findActiveById(alice.id)).toBeUndefined();
+    });
+  });
+});

@@ -1,0 +1,152 @@
+// Small in-memory implementations of the domain ports, for unit tests. They keep the documented contracts of the
+// ports (ConflictError on a taken email, NotFoundError on a missing row) so services are tested against the same rules
+// the Prisma repositories follow (test/integration/store checks those).
+
+import type { NewUser, PasswordHasher, User, UserRepository, UserWithCredentials } from '../../src/domain/accounts/user.js';
+import type {
+  ClientMetadataValidator,
+  ClientRepository,
+  ClientSettings,
+  ClientWithSecret,
+  RegisteredClient,
+} from '../../src/domain/clients/client.js';
+import type { Clock } from '../../src/domain/clock.js';
+import { ConflictError, NotFoundError, ValidationError } from '../../src/domain/errors.js';
+import type { PrivateSigningKey, SigningKeyRecord, SigningKeyStore } from '../../src/domain/keys/signing-keys.js';
+
+function publicUser({ passwordHash: _omitted, ...user }: UserWithCredentials): User {
+  return user;
+}
+
+export class InMemoryUserRepository implements UserRepository {
+  readonly rows = new Map<string, UserWithCredentials>();
+
+  constructor(private readonly clock: Clock) {}
+
+  async create(user: NewUser): Promise<User> {
+    if ([...this.rows.values()].some((u) => u.email === user.email)) throw new ConflictError(`A user with email ${user.email} already exists.`);
+    const now = this.clock.now();
+    const row: UserWithCredentials = { ...user, disabledAt: null, createdAt: now, updatedAt: now };
+    this.rows.set(user.id, row);
+    return publicUser(row);
+  }
+
+  async findById(id: string): Promise<User | undefined> {
+    const row = this.rows.get(id);
+    return row && publicUser(row);
+  }
+
+  async findByEmail(email: string): Promise<UserWithCredentials | undefined> {
+    return [...this.rows.values()].find((u) => u.email === email);
+  }
+
+  async list(): Promise<User[]> {
+    return [...this.rows.values()].sort((a, b) => a.email.localeCompare(b.email)).map(publicUser);
+  }
+
+  async updatePasswordHash(id: string, passwordHash: string): Promise<User> {
+    return this.change(id, { passwordHash });
+  }
+
+  async setDisabledAt(id: string, disabledAt: Date | null): Promise<User> {
+    return this.change(id, { disabledAt });
+  }
+
+  private change(id: string, patch: Partial<UserWithCredentials>): User {
+    const row = this.rows.get(id);
+    if (!row) throw new NotFoundError('No such user.');
+    const updated = { ...row, ...patch, updatedAt: this.clock.now() };
+    this.rows.set(id, updated);
+    return publicUser(updated);
+  }
+}
+
+/**
+ * A transparent, instant hasher that counts its calls: `hash(p)` is `fake:<p>`. Anything else is a malformed hash,
+ * for which verify resolves false, as the port requires.
+ */
+export class CountingHasher implements PasswordHasher {
+  hashCalls = 0;
+  readonly verifyCalls: { hash: string; password: string }[] = [];
+
+  async hash(password: string): Promise<string> {
+    this.hashCalls += 1;
+    return `fake:${password}`;
+  }
+
+  async verify(hash: string, password: string): Promise<boolean> {
+    this.verifyCalls.push({ hash, password });
+    return hash === `fake:${password}`;
+  }
+}
+
+export class InMemoryClientRepository implements ClientRepository {
+  readonly rows = new Map<string, ClientWithSecret>();
+
+  constructor(private readonly clock: Clock) {}
+
+  async create(input: { clientId: string; secret: string | null; settings: ClientSettings }): Promise<RegisteredClient> {
+    if (this.rows.has(input.clientId)) throw new ConflictError(`A client with id ${input.clientId} already exists.`);
+    const now = this.clock.now();
+    const row: ClientWithSecret = { ...input.settings, clientId: input.clientId, secret: input.secret, createdAt: now, updatedAt: now };
+    this.rows.set(input.clientId, row);
+    return withoutSecret(row);
+  }
+
+  async findById(clientId: string): Promise<ClientWithSecret | undefined> {
+    return this.rows.get(clientId);
+  }
+
+  async list(): Promise<RegisteredClient[]> {
+    return [...this.rows.values()].map(withoutSecret);
+  }
+
+  async update(clientId: string, settings: ClientSettings, secret?: { secret: string | null }): Promise<RegisteredClient> {
+    const row = this.rows.get(clientId);
+    if (!row) throw new NotFoundError(`No client with id ${clientId}.`);
+    const updated: ClientWithSecret = { ...row, ...settings, secret: secret ? secret.secret : row.secret, updatedAt: this.clock.now() };
+    this.rows.set(clientId, updated);
+    return withoutSecret(updated);
+  }
+
+  async delete(clientId: string): Promise<void> {
+    if (!this.rows.delete(clientId)) throw new NotFoundError(`No client with id ${clientId}.`);
+  }
+}
+
+function withoutSecret({ secret: _omitted, ...client }: ClientWithSecret): RegisteredClient {
+  return client;
+}
+
+/** Records what it was asked to validate; refuses whatever `refuse` says to (nothing by default). */
+export class RecordingValidator implements ClientMetadataValidator {
+  readonly calls: { clientId: string; settings: ClientSettings; secret: string | null }[] = [];
+  refuse: ((settings: ClientSettings) => string | undefined) | undefined;
+
+  async validate(clientId: string, settings: ClientSettings, secret: string | null): Promise<void> {
+    this.calls.push({ clientId, settings, secret });
+    const problem = this.refuse?.(settings);
+    if (problem) throw new ValidationError(problem);
+  }
+}
+
+export class InMemorySigningKeyStore implements SigningKeyStore {
+  readonly keys: PrivateSigningKey[] = [];
+  replaceCalls = 0;
+
+  async listWithPrivate(): Promise<PrivateSigningKey[]> {
+    return [...this.keys].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+  }
+
+  async list(): Promise<SigningKeyRecord[]> {
+    return (await this.listWithPrivate()).map(({ privateJwk: _omitted, ...record }) => record);
+  }
+
+  async replace(newKeys: PrivateSigningKey[], retire: string[], at: Date): Promise<void> {
+    this.replaceCalls += 1;
+    for (const [index, key] of this.keys.entries()) {
+      if (retire.includes(key.kid) && !key.retiredAt) this.keys[index] = { ...key, retiredAt: at };
+    }
+    this.keys.push(...newKeys);
+  }
+}
