@@ -56,6 +56,7 @@ export async function createContainer(config: Config, options: ContainerOptions)
     const accounts = new AccountService({ users, hasher: new Argon2PasswordHasher(), clock });
     const renderView = createViewRenderer({ productName: 'Gatehouse' }, config.nodeEnv === 'production');
 
+    await accounts.warmUp();
     const createdKeys = await keys.ensureKeys();
     const provider = createProvider(config, {
       payloads,

@@ -27,7 +27,13 @@ export function resolveSecret(config: Config): ResolvedSecret {
   }
   mkdirSync(config.dataDir, { recursive: true });
   const value = randomBytes(48).toString('base64url');
-  writeFileSync(file, value + '\n', { mode: 0o600, flag: 'wx' });
+  try {
+    writeFileSync(file, value + '\n', { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    // Another process (the CLI and the server started together) wrote it first: use theirs.
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return resolveSecret(config);
+    throw error;
+  }
   chmodSync(file, 0o600);
   return { value, generated: true, createdNow: true };
 }

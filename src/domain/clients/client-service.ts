@@ -46,6 +46,9 @@ function newClientSecret(): string {
   return randomBytes(32).toString('base64url');
 }
 
+// Schemes a browser would execute or read locally instead of navigating to an application.
+const DANGEROUS_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:', 'about:']);
+
 function absoluteUrl(value: string, field: string): string {
   let url: URL;
   try {
@@ -53,6 +56,7 @@ function absoluteUrl(value: string, field: string): string {
   } catch {
     throw new ValidationError(`${value} is not an absolute URL.`, { field });
   }
+  if (DANGEROUS_SCHEMES.has(url.protocol)) throw new ValidationError(`${value} uses a scheme that is not allowed.`, { field });
   if (url.hash) throw new ValidationError(`${value} must not contain a fragment.`, { field });
   if (url.username || url.password) throw new ValidationError(`${value} must not contain credentials.`, { field });
   return value;

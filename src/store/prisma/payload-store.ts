@@ -15,6 +15,9 @@ function live(row: PayloadRow | null, now: Date): StoredPayload | undefined {
 
 const selected = { payload: true, consumedAt: true, expiresAt: true } as const;
 
+// Lookups by a secondary key must not let an expired row hide a live one.
+const notExpired = (now: Date) => ({ OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] });
+
 export class PrismaPayloadStore implements PayloadStore {
   constructor(private readonly db: Db) {}
 
@@ -38,11 +41,11 @@ export class PrismaPayloadStore implements PayloadStore {
   }
 
   async findByUid(model: string, uid: string, now: Date): Promise<StoredPayload | undefined> {
-    return live(await this.db.oidcPayload.findFirst({ where: { model, uid }, select: selected }), now);
+    return live(await this.db.oidcPayload.findFirst({ where: { model, uid, ...notExpired(now) }, select: selected }), now);
   }
 
   async findByUserCode(model: string, userCode: string, now: Date): Promise<StoredPayload | undefined> {
-    return live(await this.db.oidcPayload.findFirst({ where: { model, userCode }, select: selected }), now);
+    return live(await this.db.oidcPayload.findFirst({ where: { model, userCode, ...notExpired(now) }, select: selected }), now);
   }
 
   async consume(model: string, id: string, at: Date): Promise<void> {
