@@ -1,11 +1,13 @@
 import type { Container } from './container.js';
 import { errorHandler } from './http/errors.js';
+import { currentRequestMeta, requestContext } from './http/middleware/request-context.js';
 import { requestLogger } from './http/middleware/request-logger.js';
 import { securityHeaders } from './http/middleware/security-headers.js';
 import { createAssetsRouter } from './http/routes/assets.js';
 import { createHealthRouter } from './http/routes/health.js';
 import { createInteractionRouter } from './http/routes/interactions.js';
 import { isSecureIssuer } from './oidc/configuration.js';
+import { recordProviderLogouts } from './oidc/logout-recorder.js';
 import type { Provider } from './oidc/provider.js';
 
 /**
@@ -13,16 +15,18 @@ import type { Provider } from './oidc/provider.js';
  * routes, so Gatehouse's routes answer first and everything else falls through to the protocol endpoints.
  */
 export function createApp(container: Container): Provider {
-  const { provider, logger, renderView, accounts, csrf } = container;
+  const { provider, logger, renderView, accounts, sessions, csrf } = container;
   // oidc-provider answers its own failures with server_error; this is where their cause reaches the log.
   provider.on('server_error', (ctx, error) => ((ctx.state.log as typeof logger | undefined) ?? logger).error({ err: error }, 'oidc-provider server error'));
   provider.use(requestLogger(logger));
+  provider.use(requestContext());
   provider.use(securityHeaders({ hsts: isSecureIssuer(container.config) }));
   provider.use(errorHandler({ renderView, logger }));
+  provider.use(recordProviderLogouts(sessions, currentRequestMeta));
   for (const router of [
     createAssetsRouter(),
     createHealthRouter({ isDatabaseReachable: () => container.isDatabaseReachable() }),
-    createInteractionRouter({ provider, accounts, csrf, renderView }),
+    createInteractionRouter({ provider, accounts, sessions, csrf, renderView }),
   ]) {
     provider.use(router.routes());
     provider.use(router.allowedMethods());

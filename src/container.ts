@@ -4,7 +4,13 @@ import { AccountService } from './domain/accounts/account-service.js';
 import { ClientService } from './domain/clients/client-service.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { SigningKeyService } from './domain/keys/signing-keys.js';
+import type { AuditLog } from './domain/audit/audit.js';
 import type { PayloadStore } from './domain/sessions/payload-store.js';
+import { SessionService } from './domain/sessions/session-service.js';
+import { currentRequestMeta } from './http/middleware/request-context.js';
+import { deviceLabel } from './infra/device-label.js';
+import { PrismaAuditLog } from './store/prisma/audit-log.js';
+import { PrismaSessionIndex } from './store/prisma/session-index.js';
 import { createCsrf, type Csrf } from './http/middleware/csrf.js';
 import { createViewRenderer, type RenderView } from './http/views.js';
 import { Argon2PasswordHasher } from './infra/argon2-password-hasher.js';
@@ -25,6 +31,8 @@ export interface Container {
   readonly clock: Clock;
   readonly secret: ResolvedSecret;
   readonly accounts: AccountService;
+  readonly sessions: SessionService;
+  readonly audit: AuditLog;
   readonly clients: ClientService;
   readonly keys: SigningKeyService;
   readonly payloads: PayloadStore;
@@ -53,7 +61,22 @@ export async function createContainer(config: Config, options: ContainerOptions)
     const clientRepository = new PrismaClientRepository(db, box);
     const payloads = new PrismaPayloadStore(db);
     const keys = new SigningKeyService(new PrismaSigningKeyStore(db, box), clock);
-    const accounts = new AccountService({ users, hasher: new Argon2PasswordHasher(), clock });
+    const audit = new PrismaAuditLog(db);
+    const sessions = new SessionService({
+      index: new PrismaSessionIndex(db),
+      audit,
+      clock,
+      deviceLabel,
+      policy: {
+        idleTimeoutMs: config.sessions.idleTimeout * 1000,
+        absoluteLifetimeMs: config.sessions.absoluteLifetime * 1000,
+        rememberIdleTimeoutMs: config.sessions.rememberIdleTimeout * 1000,
+        rememberAbsoluteLifetimeMs: config.sessions.rememberAbsoluteLifetime * 1000,
+        limit: config.sessions.limit,
+        limitPolicy: config.sessions.limitPolicy,
+      },
+    });
+    const accounts = new AccountService({ users, hasher: new Argon2PasswordHasher(), clock, sessions, audit });
     const renderView = createViewRenderer({ productName: 'Gatehouse' }, config.nodeEnv === 'production');
 
     await accounts.warmUp();
@@ -66,6 +89,11 @@ export async function createContainer(config: Config, options: ContainerOptions)
       jwks: await keys.signingJwks(),
       cookieKeys: [deriveKey(secret.value, 'cookie-signing').toString('base64url')],
       renderPage: renderView,
+      sessions: {
+        recordSave: (snapshot) => sessions.recordSave(snapshot, currentRequestMeta()),
+        isLive: (id) => sessions.isLive(id),
+        cookieTtlSeconds: (transient) => sessions.cookieTtlSeconds(transient),
+      },
     });
     const clients = new ClientService({ clients: clientRepository, validator: new ProviderClientValidator(provider) });
     const csrf = createCsrf({ key: deriveKey(secret.value, 'csrf'), secure: isSecureIssuer(config) });
@@ -76,6 +104,8 @@ export async function createContainer(config: Config, options: ContainerOptions)
       clock,
       secret,
       accounts,
+      sessions,
+      audit,
       clients,
       keys,
       payloads,

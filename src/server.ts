@@ -4,7 +4,7 @@ import { createApp } from './app.js';
 import type { Config } from './config/env.js';
 import { createContainer, type Container } from './container.js';
 import type { Clock } from './domain/clock.js';
-import { startPurgeJob } from './domain/sessions/purge-job.js';
+import { startPurgeJob, startSessionSweeper } from './domain/sessions/background-jobs.js';
 import type { Logger } from './infra/logger.js';
 import { migrateDatabase, type MigrationResult } from './store/prisma/migrate.js';
 
@@ -47,6 +47,8 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
     log: logger,
   });
 
+  const stopSweep = startSessionSweeper({ sessions: container.sessions, intervalSeconds: config.sessions.sweepInterval, log: logger });
+
   const server = options.server ?? createServer();
   server.on('request', app.callback());
   // Keep-alive connections must not hold a shutdown open for long.
@@ -63,6 +65,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
     close() {
       closing ??= (async () => {
         stopPurge();
+        stopSweep();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeIdleConnections();

@@ -21,12 +21,21 @@ export interface Config {
     readonly accessToken: number;
     readonly idToken: number;
     readonly refreshToken: number;
-    readonly session: number;
     readonly interaction: number;
     readonly authorizationCode: number;
     readonly clientCredentials: number;
   };
   readonly purgeIntervalSeconds: number;
+  readonly sessions: {
+    readonly idleTimeout: number;
+    readonly absoluteLifetime: number;
+    readonly rememberIdleTimeout: number;
+    readonly rememberAbsoluteLifetime: number;
+    /** Live sessions per user; 0 means no limit. */
+    readonly limit: number;
+    readonly limitPolicy: 'evict-oldest' | 'deny-new';
+    readonly sweepInterval: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -62,7 +71,13 @@ const schema = z.object({
   ACCESS_TOKEN_TTL: seconds(3600),
   ID_TOKEN_TTL: seconds(3600),
   REFRESH_TOKEN_TTL: seconds(14 * 24 * 3600),
-  SESSION_TTL: seconds(12 * 3600),
+  SESSION_IDLE_TIMEOUT: seconds(30 * 60),
+  SESSION_ABSOLUTE_LIFETIME: seconds(12 * 3600),
+  SESSION_REMEMBER_IDLE_TIMEOUT: seconds(7 * 24 * 3600),
+  SESSION_REMEMBER_ABSOLUTE_LIFETIME: seconds(30 * 24 * 3600),
+  SESSION_LIMIT: z.string().regex(/^\d+$/, 'must be a whole number (0 turns the limit off)').transform(Number).default(0),
+  SESSION_LIMIT_POLICY: z.enum(['evict-oldest', 'deny-new'], { message: 'must be evict-oldest or deny-new' }).default('evict-oldest'),
+  SESSION_SWEEP_INTERVAL: seconds(60),
   INTERACTION_TTL: seconds(3600),
   AUTHORIZATION_CODE_TTL: seconds(60),
   CLIENT_CREDENTIALS_TTL: seconds(600),
@@ -110,6 +125,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const issuer = parseIssuer(e.ISSUER ?? `http://localhost:${e.PORT}`);
   const databaseUrl = e.DATABASE_URL ?? `file:${e.DATA_DIR.replace(/\/$/, '')}/gatehouse.db`;
   const databaseProvider = databaseProviderOf(databaseUrl);
+  if (e.SESSION_IDLE_TIMEOUT > e.SESSION_ABSOLUTE_LIFETIME) {
+    throw new ConfigError('SESSION_IDLE_TIMEOUT', 'must not be longer than SESSION_ABSOLUTE_LIFETIME');
+  }
+  if (e.SESSION_REMEMBER_IDLE_TIMEOUT > e.SESSION_REMEMBER_ABSOLUTE_LIFETIME) {
+    throw new ConfigError('SESSION_REMEMBER_IDLE_TIMEOUT', 'must not be longer than SESSION_REMEMBER_ABSOLUTE_LIFETIME');
+  }
 
   if (e.NODE_ENV === 'production') {
     if (!e.GATEHOUSE_SECRET) {
@@ -136,11 +157,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       accessToken: e.ACCESS_TOKEN_TTL,
       idToken: e.ID_TOKEN_TTL,
       refreshToken: e.REFRESH_TOKEN_TTL,
-      session: e.SESSION_TTL,
       interaction: e.INTERACTION_TTL,
       authorizationCode: e.AUTHORIZATION_CODE_TTL,
       clientCredentials: e.CLIENT_CREDENTIALS_TTL,
     }),
     purgeIntervalSeconds: e.PURGE_INTERVAL,
+    sessions: Object.freeze({
+      idleTimeout: e.SESSION_IDLE_TIMEOUT,
+      absoluteLifetime: e.SESSION_ABSOLUTE_LIFETIME,
+      rememberIdleTimeout: e.SESSION_REMEMBER_IDLE_TIMEOUT,
+      rememberAbsoluteLifetime: e.SESSION_REMEMBER_ABSOLUTE_LIFETIME,
+      limit: e.SESSION_LIMIT,
+      limitPolicy: e.SESSION_LIMIT_POLICY,
+      sweepInterval: e.SESSION_SWEEP_INTERVAL,
+    }),
   });
 }

@@ -2,12 +2,29 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { ClientWithSecret } from '../domain/clients/client.js';
 import type { Clock } from '../domain/clock.js';
 import type { PayloadStore, StoredPayload } from '../domain/sessions/payload-store.js';
+import type { SaveDecision } from '../domain/sessions/session-service.js';
+import type { SessionSnapshot } from '../domain/sessions/session.js';
 import { toProviderMetadata } from './client-metadata.js';
 
 export interface AdapterDeps {
   readonly payloads: PayloadStore;
   readonly findClient: (clientId: string) => Promise<ClientWithSecret | undefined>;
   readonly clock: Clock;
+  /** Keeps Gatehouse's session index in step with every save of oidc-provider's Session, and bounds its life. */
+  readonly recordSessionSave?: (snapshot: SessionSnapshot) => Promise<SaveDecision>;
+}
+
+export function sessionSnapshot(payload: AdapterPayload): SessionSnapshot {
+  const record = payload as Record<string, unknown>;
+  return {
+    uid: String(record.uid),
+    accountId: typeof record.accountId === 'string' ? record.accountId : undefined,
+    loginTs: typeof record.loginTs === 'number' ? record.loginTs : undefined,
+    amr: Array.isArray(record.amr) ? (record.amr as string[]) : [],
+    acr: typeof record.acr === 'string' ? record.acr : undefined,
+    transient: record.transient === true,
+    authorizations: (record.authorizations ?? {}) as SessionSnapshot['authorizations'],
+  };
 }
 
 function toAdapterPayload(stored: StoredPayload | undefined): AdapterPayload | undefined {
@@ -41,7 +58,13 @@ class PayloadAdapter implements Adapter {
   constructor(private readonly model: string, private readonly deps: AdapterDeps) {}
 
   async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
-    const expiresAt = expiresIn ? new Date(this.deps.clock.now().getTime() + expiresIn * 1000) : null;
+    let expiresAt = expiresIn ? new Date(this.deps.clock.now().getTime() + expiresIn * 1000) : null;
+    if (this.model === 'Session' && this.deps.recordSessionSave) {
+      const decision = await this.deps.recordSessionSave(sessionSnapshot(payload));
+      // An ended session is never written back (a request that loaded it before it ended must not revive it).
+      if (!decision.store) return;
+      expiresAt = decision.expiresAt;
+    }
     await this.deps.payloads.upsert(this.model, id, payload as Record<string, unknown>, expiresAt, {
       grantId: payload.grantId,
       userCode: payload.userCode,

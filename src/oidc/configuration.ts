@@ -5,6 +5,8 @@ import type { ClientWithSecret } from '../domain/clients/client.js';
 import { SUPPORTED_SCOPES } from '../domain/clients/client.js';
 import type { Clock } from '../domain/clock.js';
 import type { PayloadStore } from '../domain/sessions/payload-store.js';
+import type { SaveDecision } from '../domain/sessions/session-service.js';
+import type { SessionSnapshot } from '../domain/sessions/session.js';
 import { createAdapterFactory } from './adapter.js';
 import { FIRST_PARTY_METADATA } from './client-metadata.js';
 
@@ -22,6 +24,11 @@ export interface OidcDeps {
   readonly jwks: { keys: object[] };
   readonly cookieKeys: string[];
   readonly renderPage: RenderPage;
+  readonly sessions: {
+    recordSave(snapshot: SessionSnapshot): Promise<SaveDecision>;
+    isLive(sessionId: string): Promise<boolean>;
+    cookieTtlSeconds(transient: boolean): number;
+  };
 }
 
 export function isSecureIssuer(config: Config): boolean {
@@ -52,8 +59,16 @@ export function buildOidcConfiguration(config: Config, deps: OidcDeps): Configur
     new Set((client.redirectUris ?? []).map((uri) => new URL(uri).origin));
 
   return {
-    adapter: createAdapterFactory({ payloads: deps.payloads, findClient: deps.findClient, clock: deps.clock }),
-    async findAccount(_ctx, sub) {
+    adapter: createAdapterFactory({
+      payloads: deps.payloads,
+      findClient: deps.findClient,
+      clock: deps.clock,
+      recordSessionSave: (snapshot) => deps.sessions.recordSave(snapshot),
+    }),
+    async findAccount(_ctx, sub, token) {
+      // A code or token issued in an SSO session dies with it, even before the sweeper records an expiry.
+      const sessionUid = (token as { sessionUid?: unknown } | undefined)?.sessionUid;
+      if (typeof sessionUid === 'string' && !(await deps.sessions.isLive(sessionUid))) return undefined;
       const user = await deps.findActiveUser(sub);
       return user ? accountFor(user) : undefined;
     },
@@ -140,8 +155,9 @@ export function buildOidcConfiguration(config: Config, deps: OidcDeps): Configur
       IdToken: config.ttl.idToken,
       RefreshToken: config.ttl.refreshToken,
       Interaction: config.ttl.interaction,
-      Session: config.ttl.session,
-      Grant: Math.max(config.ttl.refreshToken, config.ttl.session),
+      // The cookie's life; the stored Session is bounded by the idle and absolute deadlines (SessionService).
+      Session: (_ctx, session) => deps.sessions.cookieTtlSeconds(session.transient === true),
+      Grant: Math.max(config.ttl.refreshToken, config.sessions.rememberAbsoluteLifetime),
     },
     async renderError(ctx, out) {
       ctx.type = 'html';

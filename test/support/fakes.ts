@@ -1,3 +1,6 @@
+import type { SessionTerminator } from '../../src/domain/accounts/account-service.js';
+import type { Actor, AuditEvent, AuditLog, AuditQuery, NewAuditEvent } from '../../src/domain/audit/audit.js';
+import type { SessionEndReason } from '../../src/domain/sessions/session.js';
 // Small in-memory implementations of the domain ports, for unit tests. They keep the documented contracts of the
 // ports (ConflictError on a taken email, NotFoundError on a missing row) so services are tested against the same rules
 // the Prisma repositories follow (test/integration/store checks those).
@@ -148,5 +151,30 @@ export class InMemorySigningKeyStore implements SigningKeyStore {
       if (retire.includes(key.kid) && !key.retiredAt) this.keys[index] = { ...key, retiredAt: at };
     }
     this.keys.push(...newKeys);
+  }
+}
+
+/** Records which users had their sessions ended, and why. */
+export class RecordingSessionTerminator implements SessionTerminator {
+  readonly calls: { userId: string; reason: SessionEndReason; actor: Actor; exceptId: string | undefined }[] = [];
+
+  async endAllForUser(userId: string, reason: SessionEndReason, actor: Actor, exceptId?: string): Promise<number> {
+    this.calls.push({ userId, reason, actor, exceptId });
+    return 0;
+  }
+}
+
+export class InMemoryAuditLog implements AuditLog {
+  readonly events: AuditEvent[] = [];
+
+  async append(event: NewAuditEvent): Promise<void> {
+    this.events.push({ ...event, id: String(this.events.length + 1), ip: event.ip ?? null, userAgent: event.userAgent ?? null });
+  }
+
+  async list(query: AuditQuery): Promise<AuditEvent[]> {
+    return this.events
+      .filter((e) => (!query.userId || e.userId === query.userId) && (!query.since || e.at >= query.since))
+      .reverse()
+      .slice(0, query.limit ?? 100);
   }
 }

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { Actor, AuditEventType, AuditLog } from '../audit/audit.js';
 import type { Clock } from '../clock.js';
+import type { SessionEndReason } from '../sessions/session.js';
 import { InvalidCredentialsError, NotFoundError, ValidationError } from '../errors.js';
 import type { PasswordHasher, User, UserRepository } from './user.js';
 
@@ -39,11 +41,21 @@ function normalizeName(raw: string | undefined | null): string | null {
   return name;
 }
 
+/** Ends a user's sessions (SessionService); a credential change or a disabled account must not leave any alive. */
+export interface SessionTerminator {
+  endAllForUser(userId: string, reason: SessionEndReason, actor: Actor, exceptId?: string): Promise<number>;
+}
+
 export interface AccountServiceDeps {
   readonly users: UserRepository;
   readonly hasher: PasswordHasher;
   readonly clock: Clock;
+  readonly sessions: SessionTerminator;
+  readonly audit: AuditLog;
 }
+
+/** The operator at the command line. */
+export const CLI_ADMIN: Actor = { type: 'admin', id: 'cli' };
 
 export class AccountService {
   // Verifying against this hash when the user does not exist makes unknown users cost what known ones cost.
@@ -92,22 +104,53 @@ export class AccountService {
     return this.deps.users.list();
   }
 
-  async setPassword(rawEmail: string, password: string): Promise<User> {
+  private async record(type: AuditEventType, actor: Actor, user: User, details: Record<string, unknown> | null = null): Promise<void> {
+    await this.deps.audit.append({ at: this.deps.clock.now(), type, actor, userId: user.id, sessionId: null, clientId: null, details });
+  }
+
+  /** An administrator sets a password: every session of the user ends, with its refresh tokens. */
+  async setPassword(rawEmail: string, password: string, actor: Actor = CLI_ADMIN): Promise<User> {
     const user = await this.getByEmail(rawEmail);
     const hash = await this.deps.hasher.hash(validatePassword(password));
-    return this.deps.users.updatePasswordHash(user.id, hash);
+    const updated = await this.deps.users.updatePasswordHash(user.id, hash);
+    const ended = await this.deps.sessions.endAllForUser(user.id, 'password_changed', actor);
+    await this.record('user.password_changed', actor, updated, { by: 'admin', sessionsEnded: ended });
+    return updated;
   }
 
-  async disable(rawEmail: string): Promise<User> {
+  /**
+   * A user changes their own password, proving the current one: every other session ends with its refresh tokens;
+   * the current session survives (the caller rotates its cookie).
+   */
+  async changeOwnPassword(userId: string, currentPassword: string, newPassword: string, currentSessionId: string, actor: Actor): Promise<User> {
+    const known = await this.deps.users.findById(userId);
+    const user = known ? await this.deps.users.findByEmail(known.email) : undefined;
+    const matches = await this.deps.hasher.verify(user?.passwordHash ?? (await this.dummy()), currentPassword.slice(0, PASSWORD_MAX_LENGTH));
+    if (!user || !matches || user.disabledAt) throw new ValidationError('The current password is not right.', { field: 'current_password' });
+    if (newPassword === currentPassword) throw new ValidationError('The new password must differ from the current one.', { field: 'new_password' });
+    const hash = await this.deps.hasher.hash(validatePassword(newPassword));
+    const updated = await this.deps.users.updatePasswordHash(user.id, hash);
+    const ended = await this.deps.sessions.endAllForUser(user.id, 'password_changed', actor, currentSessionId);
+    await this.record('user.password_changed', actor, updated, { by: 'user', sessionsEnded: ended });
+    return updated;
+  }
+
+  /** Disabling a user ends every session they have and stops their tokens. */
+  async disable(rawEmail: string, actor: Actor = CLI_ADMIN): Promise<User> {
     const user = await this.getByEmail(rawEmail);
     if (user.disabledAt) return user;
-    return this.deps.users.setDisabledAt(user.id, this.deps.clock.now());
+    const disabled = await this.deps.users.setDisabledAt(user.id, this.deps.clock.now());
+    const ended = await this.deps.sessions.endAllForUser(user.id, 'user_disabled', actor);
+    await this.record('user.disabled', actor, disabled, { sessionsEnded: ended });
+    return disabled;
   }
 
-  async enable(rawEmail: string): Promise<User> {
+  async enable(rawEmail: string, actor: Actor = CLI_ADMIN): Promise<User> {
     const user = await this.getByEmail(rawEmail);
     if (!user.disabledAt) return user;
-    return this.deps.users.setDisabledAt(user.id, null);
+    const enabled = await this.deps.users.setDisabledAt(user.id, null);
+    await this.record('user.enabled', actor, enabled);
+    return enabled;
   }
 
   /** Computes the stand-in hash ahead of time, so the first unknown-user login costs what later ones cost. */

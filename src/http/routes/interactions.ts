@@ -1,9 +1,13 @@
+import { timingSafeEqual } from 'node:crypto';
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { AccountService } from '../../domain/accounts/account-service.js';
-import { InvalidCredentialsError, ValidationError } from '../../domain/errors.js';
+import type { Actor } from '../../domain/audit/audit.js';
+import { ForbiddenError, InvalidCredentialsError, ValidationError } from '../../domain/errors.js';
+import type { SessionService } from '../../domain/sessions/session-service.js';
+import type { User } from '../../domain/accounts/user.js';
 import type { Logger } from '../../infra/logger.js';
 import { ACR_PASSWORD } from '../../oidc/configuration.js';
 import { CSRF_FIELD, type Csrf } from '../middleware/csrf.js';
@@ -12,6 +16,7 @@ import type { RenderView } from '../views.js';
 export interface InteractionRouterDeps {
   readonly provider: Provider;
   readonly accounts: AccountService;
+  readonly sessions: SessionService;
   readonly csrf: Csrf;
   readonly renderView: RenderView;
 }
@@ -30,8 +35,16 @@ function field(ctx: Context, name: string): string {
 
 const csrfScope = (ctx: Context) => `interaction:${ctx.params.uid}`;
 
+// How long the "too many sessions" page lets a user who just proved their password end a session and go on.
+const LIMIT_TICKET_MS = 5 * 60 * 1000;
+const limitTicketScope = (uid: string, userId: string, remember: boolean, expires: number) => `session-limit:${uid}:${userId}:${remember}:${expires}`;
+
+function userActor(ctx: Context, userId: string): Actor {
+  return { type: 'user', id: userId, ip: ctx.ip || null, userAgent: ctx.get('user-agent') || null };
+}
+
 export function createInteractionRouter(deps: InteractionRouterDeps): Router {
-  const { provider, accounts, csrf, renderView } = deps;
+  const { provider, accounts, sessions, csrf, renderView } = deps;
   const router = new Router({ prefix: '/interaction/:uid' });
   const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
 
@@ -94,19 +107,60 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
     throw new ValidationError('This sign-in step is not supported.');
   });
 
+  /**
+   * The password is proven: apply the session limit (a new session only; signing in again within one's own session
+   * creates none), then finish the login step.
+   */
+  async function completeLogin(ctx: Context, interaction: Interaction, user: User, remember: boolean) {
+    if (interaction.session?.accountId !== user.id) {
+      const check = await sessions.checkLimitBeforeLogin(user.id, userActor(ctx, user.id));
+      if (!check.allowed) {
+        const expires = Date.now() + LIMIT_TICKET_MS;
+        await renderStep(ctx, interaction, 'session-limit', {
+          title: 'Too many sessions',
+          sessions: check.sessions.map((s) => ({ id: s.id, device: s.deviceLabel, ip: s.ipLastSeen ?? 'unknown', lastSeen: s.lastSeenAt.toISOString(), created: s.createdAt.toISOString() })),
+          userId: user.id,
+          remember: remember ? 'yes' : 'no',
+          expires: String(expires),
+          ticket: csrf.token(ctx, limitTicketScope(interaction.uid, user.id, remember, expires)),
+        }, 409);
+        return;
+      }
+    }
+    (ctx.state.log as Logger).info({ userId: user.id, clientId: interaction.params.client_id }, 'login succeeded');
+    await finish(ctx, { login: { accountId: user.id, amr: ['pwd'], acr: ACR_PASSWORD, remember } });
+  }
+
   router.post('/login', form, csrf.verify(csrfScope), async (ctx) => {
     const interaction = await details(ctx);
     if (interaction.prompt.name !== 'login') throw new ValidationError('This sign-in step is already complete.');
     const login = field(ctx, 'login');
     try {
       const user = await accounts.authenticate(login, field(ctx, 'password'));
-      (ctx.state.log as Logger).info({ userId: user.id, clientId: interaction.params.client_id }, 'login succeeded');
-      await finish(ctx, { login: { accountId: user.id, amr: ['pwd'], acr: ACR_PASSWORD } });
+      await completeLogin(ctx, interaction, user, field(ctx, 'remember') === 'yes');
     } catch (error) {
       if (!(error instanceof InvalidCredentialsError)) throw error;
       (ctx.state.log as Logger).info({ reason: (error.debug as { reason?: string } | undefined)?.reason }, 'login failed');
       await renderLogin(ctx, interaction, { login: login.slice(0, 254), error: error.message, status: 401 });
     }
+  });
+
+  // From the "too many sessions" page: end one of the user's sessions, then go on signing in.
+  router.post('/session-limit', form, csrf.verify(csrfScope), async (ctx) => {
+    const interaction = await details(ctx);
+    if (interaction.prompt.name !== 'login') throw new ValidationError('This sign-in step is already complete.');
+    const userId = field(ctx, 'user');
+    const remember = field(ctx, 'remember') === 'yes';
+    const expires = Number(field(ctx, 'expires'));
+    const expected = Buffer.from(csrf.token(ctx, limitTicketScope(interaction.uid, userId, remember, expires)));
+    const ticket = Buffer.from(field(ctx, 'ticket'));
+    if (!Number.isFinite(expires) || expires < Date.now() || expected.length !== ticket.length || !timingSafeEqual(expected, ticket)) {
+      throw new ForbiddenError('This page has expired. Sign in again.');
+    }
+    const user = await accounts.findActiveById(userId);
+    if (!user) throw new ForbiddenError('This page has expired. Sign in again.');
+    await sessions.endOwn(user.id, field(ctx, 'session'), userActor(ctx, user.id));
+    await completeLogin(ctx, interaction, user, remember);
   });
 
   router.post('/confirm', form, csrf.verify(csrfScope), async (ctx) => {

@@ -1,5 +1,5 @@
 import type { PayloadStore } from '../../../src/domain/sessions/payload-store.js';
-import { PrismaPayloadStore } from '../../../src/store/prisma/payload-store.js';
+import { payloadKey, PrismaPayloadStore } from '../../../src/store/prisma/payload-store.js';
 import { TestClock } from '../../support/clock.js';
 import { databaseKinds } from '../../support/databases.js';
 import { openStoreDatabase, type StoreDatabase } from './store-database.js';
@@ -30,14 +30,15 @@ describe.each(databaseKinds())('PrismaPayloadStore on %s', (kind) => {
   it('returns what was stored, JSON and all', async () => {
     const payload = { accountId: 'u1', scope: 'openid email', nested: { claims: ['email'], n: 1.5, flag: true, none: null }, text: 'ünïcødé "quoted"' };
     await payloads.upsert('Session', 's1', payload, inMinutes(10), {});
-    expect(await payloads.find('Session', 's1', clock.now())).toEqual({ payload, consumedAt: null });
+    // The id comes back as jti, from the caller's id: the row itself holds neither.
+    expect(await payloads.find('Session', 's1', clock.now())).toEqual({ payload: { ...payload, jti: 's1' }, consumedAt: null });
   });
 
   it('replaces the payload, expiry and index on a second upsert of the same id', async () => {
     await payloads.upsert('Session', 's1', { v: 1 }, inMinutes(1), { uid: 'uid-1', grantId: 'g1' });
     await payloads.upsert('Session', 's1', { v: 2 }, inMinutes(60), { uid: 'uid-2' });
     clock.advance(30 * MINUTE);
-    expect((await payloads.find('Session', 's1', clock.now()))?.payload).toEqual({ v: 2 });
+    expect((await payloads.find('Session', 's1', clock.now()))?.payload).toEqual({ v: 2, jti: 's1' });
     expect(await payloads.findByUid('Session', 'uid-1', clock.now())).toBeUndefined();
     expect((await payloads.findByUid('Session', 'uid-2', clock.now()))?.payload).toEqual({ v: 2 });
     // The grant index was replaced too: revoking the old grant leaves the row alone.
@@ -85,8 +86,8 @@ describe.each(databaseKinds())('PrismaPayloadStore on %s', (kind) => {
     await payloads.upsert('AccessToken', 'same-id', { model: 'AccessToken' }, inMinutes(10), { uid: 'same-uid', userCode: 'SAME-CODE' });
     await payloads.upsert('RefreshToken', 'same-id', { model: 'RefreshToken' }, inMinutes(10), { uid: 'same-uid', userCode: 'SAME-CODE' });
     const now = clock.now();
-    expect((await payloads.find('AccessToken', 'same-id', now))?.payload).toEqual({ model: 'AccessToken' });
-    expect((await payloads.find('RefreshToken', 'same-id', now))?.payload).toEqual({ model: 'RefreshToken' });
+    expect((await payloads.find('AccessToken', 'same-id', now))?.payload).toEqual({ model: 'AccessToken', jti: 'same-id' });
+    expect((await payloads.find('RefreshToken', 'same-id', now))?.payload).toEqual({ model: 'RefreshToken', jti: 'same-id' });
     expect((await payloads.findByUid('RefreshToken', 'same-uid', now))?.payload).toEqual({ model: 'RefreshToken' });
     expect((await payloads.findByUserCode('AccessToken', 'SAME-CODE', now))?.payload).toEqual({ model: 'AccessToken' });
     expect(await payloads.find('Session', 'same-id', now)).toBeUndefined();
@@ -137,7 +138,35 @@ describe.each(databaseKinds())('PrismaPayloadStore on %s', (kind) => {
     await payloads.upsert('Session', 'session', { v: 1 }, inMinutes(10), {});
     await payloads.revokeByGrantId('grant-a');
     const left = await store.db.oidcPayload.findMany({ select: { model: true, id: true } });
-    expect(left.map((r) => r.id).sort()).toEqual(['AccessToken-b', 'AuthorizationCode-b', 'Grant-b', 'RefreshToken-b', 'session']);
+    expect(left.map((r) => r.id).sort()).toEqual(['AccessToken-b', 'AuthorizationCode-b', 'Grant-b', 'RefreshToken-b', 'session'].map(payloadKey).sort());
     await expect(payloads.revokeByGrantId('no-such-grant')).resolves.toBeUndefined();
+  });
+});
+
+describe.each(databaseKinds())('what PrismaPayloadStore keeps at rest on %s', (kind) => {
+  let store: StoreDatabase;
+
+  beforeAll(async () => {
+    store = await openStoreDatabase(kind);
+  });
+
+  afterAll(async () => {
+    await store?.close();
+  });
+
+  it('keys rows by a hash of the id and stores neither the id nor an interaction\'s session cookie', async () => {
+    const clock = new TestClock();
+    const payloads = new PrismaPayloadStore(store.db);
+    const cookie = 'session-cookie-value-0123456789';
+    const token = 'bearer-token-value-0123456789';
+    await payloads.upsert('Session', cookie, { jti: cookie, uid: 'u-1', accountId: 'a' }, null, { uid: 'u-1' });
+    await payloads.upsert('AccessToken', token, { jti: token, accountId: 'a' }, null, {});
+    await payloads.upsert('Interaction', 'i-1', { jti: 'i-1', session: { uid: 'u-1', cookie, accountId: 'a' } }, null, { uid: 'i-1' });
+    const raw = JSON.stringify(await store.db.oidcPayload.findMany());
+    expect(raw).not.toContain(cookie);
+    expect(raw).not.toContain(token);
+    expect((await payloads.find('Session', cookie, clock.now()))!.payload).toMatchObject({ jti: cookie, uid: 'u-1' });
+    expect((await payloads.find('AccessToken', token, clock.now()))!.payload.jti).toBe(token);
+    expect((await payloads.find('Interaction', 'i-1', clock.now()))!.payload.session).toEqual({ uid: 'u-1', accountId: 'a' });
   });
 });

@@ -36,7 +36,7 @@ describe('loadConfig', () => {
       secret: undefined,
       logLevel: 'info',
       trustProxy: false,
-      ttl: { accessToken: 3600, idToken: 3600, refreshToken: 14 * 24 * 3600, session: 12 * 3600, interaction: 3600, authorizationCode: 60, clientCredentials: 600 },
+      ttl: { accessToken: 3600, idToken: 3600, refreshToken: 14 * 24 * 3600, interaction: 3600, authorizationCode: 60, clientCredentials: 600 },
       purgeIntervalSeconds: 600,
     });
   });
@@ -58,7 +58,7 @@ describe('loadConfig', () => {
     ['ACCESS_TOKEN_TTL', ['0', '-60', '1.5', 'an hour']],
     ['ID_TOKEN_TTL', ['0', '2.5']],
     ['REFRESH_TOKEN_TTL', ['-1', 'soon']],
-    ['SESSION_TTL', ['0']],
+    ['SESSION_IDLE_TIMEOUT', ['0']],
     ['INTERACTION_TTL', ['0.1']],
     ['AUTHORIZATION_CODE_TTL', ['0']],
     ['CLIENT_CREDENTIALS_TTL', ['-600']],
@@ -74,8 +74,8 @@ describe('loadConfig', () => {
   });
 
   it('explains what a wrong TTL should look like', () => {
-    expect(configError({ SESSION_TTL: '0' }).message).toBe('SESSION_TTL: must be greater than 0');
-    expect(configError({ SESSION_TTL: '1.5' }).message).toBe('SESSION_TTL: must be a whole number of seconds');
+    expect(configError({ SESSION_IDLE_TIMEOUT: '0' }).message).toBe('SESSION_IDLE_TIMEOUT: must be greater than 0');
+    expect(configError({ SESSION_IDLE_TIMEOUT: '1.5' }).message).toBe('SESSION_IDLE_TIMEOUT: must be a whole number of seconds');
   });
 
   it('accepts valid values', () => {
@@ -114,11 +114,11 @@ describe('loadConfig', () => {
       GATEHOUSE_SECRET: '',
       LOG_LEVEL: '',
       TRUST_PROXY: '',
-      SESSION_TTL: '',
+      SESSION_IDLE_TIMEOUT: '',
       NODE_ENV: '',
     });
     expect(config).toMatchObject({ port: 3000, host: undefined, issuer: 'http://localhost:3000', databaseProvider: 'sqlite', secret: undefined, logLevel: 'info', trustProxy: false, nodeEnv: 'development' });
-    expect(config.ttl.session).toBe(12 * 3600);
+    expect(config.sessions.idleTimeout).toBe(30 * 60);
   });
 
   it('does not read variables left undefined', () => {

@@ -1,0 +1,59 @@
+/** Who did something: a signed-in user, an administrator (CLI or admin API client), Gatehouse itself, or a client. */
+export interface Actor {
+  readonly type: 'user' | 'admin' | 'system' | 'client';
+  readonly id: string | null;
+  readonly ip?: string | null;
+  readonly userAgent?: string | null;
+}
+
+export const SYSTEM: Actor = { type: 'system', id: null };
+
+export const AUDIT_EVENT_TYPES = [
+  'session.created',
+  'session.refreshed',
+  'session.step_up',
+  'session.expired_idle',
+  'session.expired_absolute',
+  'session.revoked_by_user',
+  'session.revoked_by_admin',
+  'session.evicted',
+  'session.ended_by_password_change',
+  'session.ended_by_user_disabled',
+  'session.logged_out',
+  'session.limit_denied',
+  'user.password_changed',
+  'user.disabled',
+  'user.enabled',
+] as const;
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
+
+export interface AuditEvent {
+  readonly id: string;
+  readonly at: Date;
+  readonly type: AuditEventType;
+  readonly actor: Actor;
+  readonly userId: string | null;
+  readonly sessionId: string | null;
+  readonly clientId: string | null;
+  /** Where the request came from (the actor's request), when there was one. */
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+  readonly details: Record<string, unknown> | null;
+}
+
+export type NewAuditEvent = Omit<AuditEvent, 'id' | 'ip' | 'userAgent'> & { ip?: string | null; userAgent?: string | null };
+
+export interface AuditQuery {
+  readonly userId?: string;
+  readonly sessionId?: string;
+  readonly since?: Date;
+  readonly until?: Date;
+  readonly types?: readonly string[];
+  readonly limit?: number;
+}
+
+export interface AuditLog {
+  append(event: NewAuditEvent): Promise<void>;
+  /** Newest first. */
+  list(query: AuditQuery): Promise<AuditEvent[]>;
+}

@@ -1,0 +1,236 @@
+import type { Actor, AuditEventType, AuditLog, NewAuditEvent } from '../audit/audit.js';
+import { SYSTEM } from '../audit/audit.js';
+import type { Clock } from '../clock.js';
+import { NotFoundError } from '../errors.js';
+import type {
+  RequestMeta,
+  SessionClient,
+  SessionEndReason,
+  SessionIndex,
+  SessionPolicy,
+  SessionSnapshot,
+  SsoSession,
+} from './session.js';
+
+const END_EVENT: Record<SessionEndReason, AuditEventType> = {
+  logged_out: 'session.logged_out',
+  revoked_by_user: 'session.revoked_by_user',
+  revoked_by_admin: 'session.revoked_by_admin',
+  expired_idle: 'session.expired_idle',
+  expired_absolute: 'session.expired_absolute',
+  evicted: 'session.evicted',
+  password_changed: 'session.ended_by_password_change',
+  user_disabled: 'session.ended_by_user_disabled',
+};
+
+export type SaveDecision =
+  /** Store oidc-provider's Session until this time. */
+  | { readonly store: true; readonly expiresAt: Date }
+  /** Do not store it: the session has ended and must stay ended. */
+  | { readonly store: false };
+
+export type LimitCheck =
+  | { readonly allowed: true; readonly evicted: readonly string[] }
+  | { readonly allowed: false; readonly sessions: readonly SsoSession[] };
+
+export interface SessionServiceDeps {
+  readonly index: SessionIndex;
+  readonly audit: AuditLog;
+  readonly clock: Clock;
+  readonly policy: SessionPolicy;
+  /** A human label for a user agent, such as "Firefox on macOS". */
+  readonly deviceLabel: (userAgent: string | null) => string;
+}
+
+function expiredReason(session: Pick<SsoSession, 'idleExpiresAt' | 'absoluteExpiresAt'>, now: Date): SessionEndReason | null {
+  if (session.absoluteExpiresAt.getTime() <= now.getTime()) return 'expired_absolute';
+  if (session.idleExpiresAt.getTime() <= now.getTime()) return 'expired_idle';
+  return null;
+}
+
+/** The rules of SSO sessions: lifetimes, limits, and every way a session ends. */
+export class SessionService {
+  constructor(private readonly deps: SessionServiceDeps) {}
+
+  private lifetimes(remember: boolean) {
+    const { policy } = this.deps;
+    return remember
+      ? { idle: policy.rememberIdleTimeoutMs, absolute: policy.rememberAbsoluteLifetimeMs }
+      : { idle: policy.idleTimeoutMs, absolute: policy.absoluteLifetimeMs };
+  }
+
+  /** How long oidc-provider should make the session cookie last, in seconds (the idle timeout). */
+  cookieTtlSeconds(transient: boolean): number {
+    return Math.ceil(this.lifetimes(!transient).idle / 1000);
+  }
+
+  private event(type: AuditEventType, actor: Actor, session: { id: string; userId: string }, details: Record<string, unknown> | null = null): NewAuditEvent {
+    return {
+      at: this.deps.clock.now(),
+      type,
+      actor,
+      userId: session.userId,
+      sessionId: session.id,
+      clientId: null,
+      ip: actor.ip ?? null,
+      userAgent: actor.userAgent ?? null,
+      details,
+    };
+  }
+
+  /**
+   * Called whenever oidc-provider saves a Session. Creates or refreshes the record, and decides how long the
+   * Session may be stored: never past the idle or absolute deadline, and never again once it has ended.
+   */
+  async recordSave(snapshot: SessionSnapshot, meta: RequestMeta): Promise<SaveDecision> {
+    const now = this.deps.clock.now();
+    if (!snapshot.accountId) {
+      // Not signed in (oidc-provider keeps state for a logout prompt, say): no record, short life.
+      return { store: true, expiresAt: new Date(now.getTime() + this.deps.policy.idleTimeoutMs) };
+    }
+    const remember = !snapshot.transient;
+    const { idle, absolute } = this.lifetimes(remember);
+    const authTime = snapshot.loginTs ? new Date(snapshot.loginTs * 1000) : null;
+    const clients = (current: readonly SessionClient[]) =>
+      Object.entries(snapshot.authorizations)
+        .filter(([clientId, a]) => a.sid && !current.some((c) => c.clientId === clientId))
+        .map(([clientId, a]) => ({ clientId, sid: a.sid!, grantId: a.grantId ?? null, firstSeenAt: now }));
+
+    const existing = await this.deps.index.find(snapshot.uid);
+    if (!existing) {
+      const session = {
+        id: snapshot.uid,
+        userId: snapshot.accountId,
+        createdAt: now,
+        lastSeenAt: now,
+        idleExpiresAt: new Date(now.getTime() + idle),
+        absoluteExpiresAt: new Date(now.getTime() + absolute),
+        ipCreated: meta.ip,
+        ipLastSeen: meta.ip,
+        userAgent: meta.userAgent,
+        deviceLabel: this.deps.deviceLabel(meta.userAgent),
+        amr: [...snapshot.amr],
+        acr: snapshot.acr ?? null,
+        authTime,
+        remember,
+        clients: clients([]),
+      };
+      await this.deps.index.create(session, this.event('session.created', { type: 'user', id: session.userId, ...meta }, session, { remember, amr: session.amr, device: session.deviceLabel }));
+      return { store: true, expiresAt: new Date(Math.min(session.idleExpiresAt.getTime(), session.absoluteExpiresAt.getTime())) };
+    }
+
+    if (existing.endedAt || existing.userId !== snapshot.accountId) return { store: false };
+    const expired = expiredReason(existing, now);
+    if (expired) {
+      await this.endRecord(existing, expired, SYSTEM);
+      return { store: false };
+    }
+
+    const absoluteExpiresAt = new Date(existing.createdAt.getTime() + absolute);
+    const idleExpiresAt = new Date(Math.min(now.getTime() + idle, absoluteExpiresAt.getTime()));
+    const reauthenticated = authTime !== null && existing.authTime?.getTime() !== authTime.getTime();
+    await this.deps.index.update(
+      existing.id,
+      {
+        lastSeenAt: now,
+        idleExpiresAt,
+        absoluteExpiresAt,
+        ipLastSeen: meta.ip,
+        amr: [...snapshot.amr],
+        acr: snapshot.acr ?? null,
+        authTime,
+        remember,
+        addClients: clients(existing.clients),
+        removeClients: existing.clients.filter((c) => !snapshot.authorizations[c.clientId]?.sid).map((c) => c.clientId),
+      },
+      reauthenticated ? this.event('session.refreshed', { type: 'user', id: existing.userId, ...meta }, existing, { amr: snapshot.amr, acr: snapshot.acr ?? null }) : null,
+      now,
+    );
+    return { store: true, expiresAt: idleExpiresAt };
+  }
+
+  /** True when the session exists, has not ended and is within both deadlines; an expiry found here is recorded. */
+  async isLive(id: string): Promise<boolean> {
+    const session = await this.deps.index.find(id);
+    if (!session || session.endedAt) return false;
+    const expired = expiredReason(session, this.deps.clock.now());
+    if (expired) {
+      await this.endRecord(session, expired, SYSTEM);
+      return false;
+    }
+    return true;
+  }
+
+  async get(id: string): Promise<SsoSession> {
+    const session = await this.deps.index.find(id);
+    if (!session) throw new NotFoundError(`No session with id ${id}.`);
+    return session;
+  }
+
+  listLive(userId: string): Promise<SsoSession[]> {
+    return this.deps.index.listLive(userId, this.deps.clock.now());
+  }
+
+  private endRecord(session: Pick<SsoSession, 'id' | 'userId'>, reason: SessionEndReason, actor: Actor, details: Record<string, unknown> | null = null): Promise<boolean> {
+    return this.deps.index.end({ sessionId: session.id, reason, at: this.deps.clock.now(), audit: this.event(END_EVENT[reason], actor, session, details) });
+  }
+
+  /** Ends one session; false when it had already ended. */
+  async end(id: string, reason: SessionEndReason, actor: Actor): Promise<boolean> {
+    const session = await this.deps.index.find(id);
+    if (!session) throw new NotFoundError(`No session with id ${id}.`);
+    return this.endRecord(session, reason, actor);
+  }
+
+  /** Ends a session of this user (a user may end only their own). */
+  async endOwn(userId: string, id: string, actor: Actor): Promise<boolean> {
+    const session = await this.deps.index.find(id);
+    if (!session || session.userId !== userId) throw new NotFoundError('No such session.');
+    return this.endRecord(session, 'revoked_by_user', actor);
+  }
+
+  /** Ends every live session of a user except `exceptId`; returns how many ended. */
+  async endAllForUser(userId: string, reason: SessionEndReason, actor: Actor, exceptId?: string): Promise<number> {
+    const sessions = await this.deps.index.listLive(userId, this.deps.clock.now());
+    let ended = 0;
+    for (const session of sessions) {
+      if (session.id === exceptId) continue;
+      if (await this.endRecord(session, reason, actor)) ended += 1;
+    }
+    return ended;
+  }
+
+  /** Ends every session past a deadline (so their end is recorded and their clients told, not only at next use). */
+  async sweepExpired(batch = 500): Promise<number> {
+    const now = this.deps.clock.now();
+    let ended = 0;
+    for (;;) {
+      const expired = await this.deps.index.listExpired(now, batch);
+      for (const session of expired) {
+        if (await this.endRecord(session, expiredReason(session, now) ?? 'expired_idle', SYSTEM)) ended += 1;
+      }
+      if (expired.length < batch) return ended;
+    }
+  }
+
+  /**
+   * Applies the concurrent-session limit before a user's new session is created. evict-oldest ends the oldest
+   * sessions to make room; deny-new reports the sessions the user must end first.
+   */
+  async checkLimitBeforeLogin(userId: string, actor: Actor): Promise<LimitCheck> {
+    const { limit, limitPolicy } = this.deps.policy;
+    if (limit <= 0) return { allowed: true, evicted: [] };
+    const live = await this.deps.index.listLive(userId, this.deps.clock.now());
+    if (live.length < limit) return { allowed: true, evicted: [] };
+    if (limitPolicy === 'deny-new') {
+      await this.deps.audit.append({ ...this.event('session.limit_denied', actor, { id: '', userId }, { limit, live: live.length }), sessionId: null });
+      return { allowed: false, sessions: live };
+    }
+    const oldestFirst = [...live].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+    const evicted: string[] = [];
+    for (const session of oldestFirst.slice(0, live.length - limit + 1)) {
+      if (await this.endRecord(session, 'evicted', actor, { limit })) evicted.push(session.id);
+    }
+    return { allowed: true, evicted };
+  }
+}

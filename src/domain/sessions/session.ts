@@ -1,0 +1,114 @@
+import type { Actor, NewAuditEvent } from '../audit/audit.js';
+
+export const SESSION_END_REASONS = [
+  'logged_out',
+  'revoked_by_user',
+  'revoked_by_admin',
+  'expired_idle',
+  'expired_absolute',
+  'evicted',
+  'password_changed',
+  'user_disabled',
+] as const;
+export type SessionEndReason = (typeof SESSION_END_REASONS)[number];
+
+export interface SessionClient {
+  readonly clientId: string;
+  /** The sid this client was given for the session (ID tokens, logout tokens). */
+  readonly sid: string;
+  readonly grantId: string | null;
+  readonly firstSeenAt: Date;
+}
+
+/** An SSO session as Gatehouse tracks it. `id` is oidc-provider's stable session uid, never the cookie value. */
+export interface SsoSession {
+  readonly id: string;
+  readonly userId: string;
+  readonly createdAt: Date;
+  readonly lastSeenAt: Date;
+  readonly idleExpiresAt: Date;
+  readonly absoluteExpiresAt: Date;
+  readonly ipCreated: string | null;
+  readonly ipLastSeen: string | null;
+  readonly userAgent: string | null;
+  readonly deviceLabel: string;
+  readonly amr: readonly string[];
+  readonly acr: string | null;
+  readonly authTime: Date | null;
+  readonly remember: boolean;
+  readonly endedAt: Date | null;
+  readonly endReason: SessionEndReason | null;
+  readonly clients: readonly SessionClient[];
+}
+
+/** What oidc-provider's Session says at the moment it is saved. */
+export interface SessionSnapshot {
+  readonly uid: string;
+  readonly accountId: string | undefined;
+  /** Epoch seconds of the last authentication. */
+  readonly loginTs: number | undefined;
+  readonly amr: readonly string[];
+  readonly acr: string | undefined;
+  /** True when the user did not ask to be remembered (browser-session cookie). */
+  readonly transient: boolean;
+  readonly authorizations: Readonly<Record<string, { readonly sid?: string; readonly grantId?: string }>>;
+}
+
+/** Where the request that touched a session came from. */
+export interface RequestMeta {
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+}
+
+export interface SessionPolicy {
+  readonly idleTimeoutMs: number;
+  readonly absoluteLifetimeMs: number;
+  readonly rememberIdleTimeoutMs: number;
+  readonly rememberAbsoluteLifetimeMs: number;
+  /** Live sessions a user may have at once; 0 means no limit. */
+  readonly limit: number;
+  readonly limitPolicy: 'evict-oldest' | 'deny-new';
+}
+
+export interface NewSession extends Omit<SsoSession, 'endedAt' | 'endReason' | 'clients'> {
+  readonly clients: readonly SessionClient[];
+}
+
+export interface SessionUpdate {
+  readonly lastSeenAt: Date;
+  readonly idleExpiresAt: Date;
+  readonly absoluteExpiresAt: Date;
+  readonly ipLastSeen: string | null;
+  readonly amr: readonly string[];
+  readonly acr: string | null;
+  readonly authTime: Date | null;
+  readonly remember: boolean;
+  readonly addClients: readonly SessionClient[];
+  /** Clients that left the session (RP-initiated logout of one client): each is handed to back-channel logout. */
+  readonly removeClients: readonly string[];
+}
+
+export interface EndSession {
+  readonly sessionId: string;
+  readonly reason: SessionEndReason;
+  readonly at: Date;
+  readonly audit: NewAuditEvent;
+}
+
+export interface SessionIndex {
+  find(id: string): Promise<SsoSession | undefined>;
+  create(session: NewSession, audit: NewAuditEvent): Promise<void>;
+  update(id: string, update: SessionUpdate, audit: NewAuditEvent | null, at: Date): Promise<void>;
+  /** Sessions not ended and not past either deadline at `now`, newest first. */
+  listLive(userId: string, now: Date): Promise<SsoSession[]>;
+  /** Up to `limit` sessions not yet ended whose idle or absolute deadline has passed. */
+  listExpired(now: Date, limit: number): Promise<SsoSession[]>;
+  /**
+   * In one transaction, if the session has not ended yet: marks it ended, deletes oidc-provider's Session, revokes
+   * every grant issued in it (with their access and refresh tokens), hands each participating client to back-channel
+   * logout and appends the audit event. Returns false (and changes nothing) when it had already ended.
+   */
+  end(command: EndSession): Promise<boolean>;
+}
+
+export type { Actor };
