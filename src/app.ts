@@ -3,6 +3,7 @@ import { errorHandler } from './http/errors.js';
 import { currentRequestMeta, requestContext } from './http/middleware/request-context.js';
 import { requestLogger } from './http/middleware/request-logger.js';
 import { securityHeaders } from './http/middleware/security-headers.js';
+import { createAccountRouter } from './http/routes/account.js';
 import { createAssetsRouter } from './http/routes/assets.js';
 import { createHealthRouter } from './http/routes/health.js';
 import { createInteractionRouter } from './http/routes/interactions.js';
@@ -27,6 +28,7 @@ export function createApp(container: Container): Provider {
     createAssetsRouter(),
     createHealthRouter({ isDatabaseReachable: () => container.isDatabaseReachable() }),
     createInteractionRouter({ provider, accounts, sessions, csrf, renderView }),
+    createAccountRouter({ provider, accounts, sessions, csrf, renderView, config: container.config }),
   ]) {
     provider.use(router.routes());
     provider.use(router.allowedMethods());

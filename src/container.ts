@@ -1,5 +1,6 @@
 import type { Config } from './config/env.js';
 import { resolveSecret, type ResolvedSecret } from './config/secret.js';
+import { ensureAccountClient } from './domain/accounts/account-client.js';
 import { AccountService } from './domain/accounts/account-service.js';
 import { ClientService } from './domain/clients/client-service.js';
 import { systemClock, type Clock } from './domain/clock.js';
@@ -48,6 +49,11 @@ export interface Container {
 export interface ContainerOptions {
   readonly logger: Logger;
   readonly clock?: Clock;
+  /**
+   * Create or repair the internal client of the account pages (its redirect URI follows ISSUER). The server does; the
+   * CLI does not, as it may run with another ISSUER than the server's.
+   */
+  readonly ensureInternalClients?: boolean;
 }
 
 /** The one place that constructs Gatehouse's parts. The database must already be migrated. */
@@ -95,7 +101,9 @@ export async function createContainer(config: Config, options: ContainerOptions)
         cookieTtlSeconds: (transient) => sessions.cookieTtlSeconds(transient),
       },
     });
-    const clients = new ClientService({ clients: clientRepository, validator: new ProviderClientValidator(provider) });
+    const validator = new ProviderClientValidator(provider);
+    const clients = new ClientService({ clients: clientRepository, validator });
+    if (options.ensureInternalClients) await ensureAccountClient({ clients: clientRepository, validator }, `${config.issuer}/account/callback`);
     const csrf = createCsrf({ key: deriveKey(secret.value, 'csrf'), secure: isSecureIssuer(config) });
 
     return {

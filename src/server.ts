@@ -38,7 +38,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
   const { config, logger } = options;
   const migrations = await migrateDatabase({ provider: config.databaseProvider, url: config.databaseUrl });
   if (migrations.applied.length > 0) logger.info({ applied: migrations.applied }, 'database migrated');
-  const container = await createContainer(config, { logger, ...(options.clock ? { clock: options.clock } : {}) });
+  const container = await createContainer(config, { logger, ensureInternalClients: true, ...(options.clock ? { clock: options.clock } : {}) });
   const app = createApp(container);
   const stopPurge = startPurgeJob({
     payloads: container.payloads,

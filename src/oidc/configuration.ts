@@ -31,8 +31,16 @@ export interface OidcDeps {
   };
 }
 
-export function isSecureIssuer(config: Config): boolean {
+export function isSecureIssuer(config: Pick<Config, 'issuer'>): boolean {
   return new URL(config.issuer).protocol === 'https:';
+}
+
+/**
+ * The options of oidc-provider's cookies (cookies.long, the SSO session cookie, and cookies.short). Gatehouse's own
+ * routes use them when they set or clear the session cookie themselves (rotation after a password change, logout).
+ */
+export function providerCookieOptions(config: Pick<Config, 'issuer'>) {
+  return { httpOnly: true, sameSite: 'lax' as const, secure: isSecureIssuer(config), path: '/', signed: true };
 }
 
 function accountFor(user: User): Account {
@@ -54,7 +62,7 @@ function accountFor(user: User): Account {
 /** oidc-provider configuration; pure, so tests build providers from it with their own deps. */
 export function buildOidcConfiguration(config: Config, deps: OidcDeps): Configuration {
   const secure = isSecureIssuer(config);
-  const cookieOptions = { httpOnly: true, sameSite: 'lax' as const, secure, path: '/' };
+  const cookieOptions = providerCookieOptions(config);
   const origins = (client: { redirectUris?: string[] }) =>
     new Set((client.redirectUris ?? []).map((uri) => new URL(uri).origin));
 
@@ -81,8 +89,8 @@ export function buildOidcConfiguration(config: Config, deps: OidcDeps): Configur
         interaction: 'gatehouse_interaction',
         resume: 'gatehouse_resume',
       },
-      long: { ...cookieOptions, signed: true },
-      short: { ...cookieOptions, signed: true },
+      long: { ...cookieOptions },
+      short: { ...cookieOptions },
     },
     scopes: [...SUPPORTED_SCOPES],
     claims: {

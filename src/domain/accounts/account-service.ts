@@ -128,7 +128,15 @@ export class AccountService {
     const matches = await this.deps.hasher.verify(user?.passwordHash ?? (await this.dummy()), currentPassword.slice(0, PASSWORD_MAX_LENGTH));
     if (!user || !matches || user.disabledAt) throw new ValidationError('The current password is not right.', { field: 'current_password' });
     if (newPassword === currentPassword) throw new ValidationError('The new password must differ from the current one.', { field: 'new_password' });
-    const hash = await this.deps.hasher.hash(validatePassword(newPassword));
+    let next: string;
+    try {
+      next = validatePassword(newPassword);
+    } catch (error) {
+      // The same rule, about the field this form calls new_password.
+      if (error instanceof ValidationError) throw new ValidationError(error.message, { field: 'new_password' });
+      throw error;
+    }
+    const hash = await this.deps.hasher.hash(next);
     const updated = await this.deps.users.updatePasswordHash(user.id, hash);
     const ended = await this.deps.sessions.endAllForUser(user.id, 'password_changed', actor, currentSessionId);
     await this.record('user.password_changed', actor, updated, { by: 'user', sessionsEnded: ended });

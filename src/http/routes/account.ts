@@ -1,0 +1,349 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { bodyParser } from '@koa/bodyparser';
+import Router from '@koa/router';
+import type { Context, Middleware, Next } from 'koa';
+import type Provider from 'oidc-provider';
+import type { Config } from '../../config/env.js';
+import { ACCOUNT_CLIENT_ID, ACCOUNT_CLIENT_NAME } from '../../domain/accounts/account-client.js';
+import type { AccountService } from '../../domain/accounts/account-service.js';
+import type { User } from '../../domain/accounts/user.js';
+import type { Actor } from '../../domain/audit/audit.js';
+import { ValidationError } from '../../domain/errors.js';
+import type { SessionService } from '../../domain/sessions/session-service.js';
+import { isSecureIssuer, providerCookieOptions } from '../../oidc/configuration.js';
+import { CSRF_FIELD, type Csrf } from '../middleware/csrf.js';
+import type { RenderView } from '../views.js';
+
+export interface AccountRouterDeps {
+  readonly provider: Provider;
+  readonly accounts: AccountService;
+  readonly sessions: SessionService;
+  readonly csrf: Csrf;
+  readonly renderView: RenderView;
+  readonly config: Pick<Config, 'issuer'> & { readonly ttl: Pick<Config['ttl'], 'interaction'> };
+}
+
+type OidcSession = Awaited<ReturnType<Provider['Session']['get']>>;
+
+/** Who is on an account page: the user and the SSO session of this browser. */
+interface Current {
+  readonly user: User;
+  readonly session: OidcSession;
+}
+
+/** The sign-in the account pages started: kept in a signed cookie until /account/callback. */
+interface PendingSignIn {
+  readonly state: string;
+  readonly verifier: string;
+  readonly returnTo: string;
+}
+
+// The confirmations a page may show (?done=...); anything else shows nothing. The texts are in the views.
+const SESSIONS_DONE = new Set(['ended', 'already-ended', 'others-ended']);
+const PASSWORD_DONE = new Set(['changed']);
+
+// Only the account pages themselves are places to come back to after signing in.
+const RETURN_PATH = /^\/account(?:\/(?:sessions|password))?$/;
+
+function field(ctx: Context, name: string): string {
+  const value = (ctx.request.body as Record<string, unknown> | undefined)?.[name];
+  return typeof value === 'string' ? value : '';
+}
+
+function query(ctx: Context, name: string): string | undefined {
+  const value = ctx.query[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+function userActor(ctx: Context, userId: string): Actor {
+  return { type: 'user', id: userId, ip: ctx.ip || null, userAgent: ctx.get('user-agent').slice(0, 512) || null };
+}
+
+function current(ctx: Context): Current {
+  return ctx.state.account as Current;
+}
+
+/**
+ * The user's own pages: their details, their live sessions ("your devices") and their password. They are signed in
+ * with the SSO session itself; without one they start a real sign-in through the internal account client.
+ */
+export function createAccountRouter(deps: AccountRouterDeps): Router {
+  const { provider, accounts, sessions, csrf, renderView, config } = deps;
+  const router = new Router({ prefix: '/account' });
+  const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
+  const secure = isSecureIssuer(config);
+  const sessionCookie = providerCookieOptions(config);
+  const signInCookie = secure ? '__Secure-gatehouse_account_signin' : 'gatehouse_account_signin';
+  const signInCookieOptions = {
+    httpOnly: true,
+    sameSite: 'lax' as const,
+    secure,
+    path: '/account',
+    signed: true,
+    overwrite: true,
+    // As long as the login page it leads to.
+    maxAge: config.ttl.interaction * 1000,
+  };
+  const redirectUri = `${config.issuer}/account/callback`;
+  // Forms are bound to the SSO session they were shown in (its uid survives the cookie rotation).
+  const csrfScope = (ctx: Context) => `account:${current(ctx).session.uid}`;
+  const csrfFields = (ctx: Context) => ({ csrf: csrf.token(ctx, csrfScope(ctx)), csrfField: CSRF_FIELD });
+
+  /** The SSO session of this browser, when it is signed in, live, and its user active. */
+  async function authenticate(ctx: Context): Promise<Current | undefined> {
+    const session = await provider.Session.get(ctx);
+    if (!session.accountId) return undefined;
+    if (!(await sessions.isLive(session.uid))) return undefined;
+    const user = await accounts.findActiveById(session.accountId);
+    return user ? { user, session } : undefined;
+  }
+
+  async function render(ctx: Context, view: string, model: Record<string, unknown>, status = 200) {
+    ctx.status = status;
+    ctx.type = 'html';
+    ctx.body = await renderView(view, model);
+  }
+
+  function redirect(ctx: Context, location: string) {
+    ctx.status = 303;
+    ctx.redirect(location);
+  }
+
+  /** Sends the browser to the authorization endpoint as the account client, to come back to `returnTo`. */
+  function startSignIn(ctx: Context, returnTo: string) {
+    const pending: PendingSignIn = {
+      state: randomBytes(32).toString('base64url'),
+      verifier: randomBytes(32).toString('base64url'),
+      returnTo: RETURN_PATH.test(returnTo) ? returnTo : '/account',
+    };
+    ctx.cookies.set(signInCookie, Buffer.from(JSON.stringify(pending)).toString('base64url'), signInCookieOptions);
+    const url = new URL(provider.pathFor('authorization'), config.issuer);
+    url.search = new URLSearchParams({
+      response_type: 'code',
+      client_id: ACCOUNT_CLIENT_ID,
+      redirect_uri: redirectUri,
+      scope: 'openid',
+      state: pending.state,
+      code_challenge: createHash('sha256').update(pending.verifier).digest('base64url'),
+      code_challenge_method: 'S256',
+    }).toString();
+    redirect(ctx, url.pathname + url.search);
+  }
+
+  function readPendingSignIn(ctx: Context): PendingSignIn | undefined {
+    const raw = ctx.cookies.get(signInCookie, { signed: true });
+    ctx.cookies.set(signInCookie, null, signInCookieOptions);
+    if (!raw) return undefined;
+    try {
+      const parsed = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Partial<PendingSignIn>;
+      if (typeof parsed.state !== 'string' || typeof parsed.verifier !== 'string' || typeof parsed.returnTo !== 'string') return undefined;
+      return { state: parsed.state, verifier: parsed.verifier, returnTo: parsed.returnTo };
+    } catch {
+      return undefined;
+    }
+  }
+
+  function clearSessionCookie(ctx: Context) {
+    ctx.cookies.set(provider.cookieName('session'), null, sessionCookie);
+  }
+
+  /**
+   * Gives the session a new cookie value (the old one stops working at once) and sets the cookie as oidc-provider
+   * does: a remembered session's cookie lasts until the session's stored expiry, a transient one is a browser cookie.
+   */
+  async function rotateSessionCookie(ctx: Context, session: OidcSession) {
+    session.resetIdentifier();
+    await session.save(sessions.cookieTtlSeconds(session.transient === true));
+    // The cookie carries the Session's id, its jti (the uid, which the index and the CSRF scope use, does not change).
+    ctx.cookies.set(provider.cookieName('session'), session.jti, {
+      ...sessionCookie,
+      ...(session.transient ? {} : { expires: new Date(session.exp * 1000) }),
+    });
+  }
+
+  /**
+   * Lets the request through only with a live SSO session. Without one, a page starts a sign-in that comes back to
+   * it; a form post starts one that comes back to the page the form was on (`returnTo`), having changed nothing.
+   */
+  function requireSession(options: { returnTo?: string; otherwise?: (ctx: Context) => Promise<void> } = {}): Middleware {
+    return async (ctx: Context, next: Next) => {
+      const found = await authenticate(ctx);
+      if (!found) {
+        if (options.otherwise) await options.otherwise(ctx);
+        else startSignIn(ctx, options.returnTo ?? ctx.path);
+        return;
+      }
+      ctx.state.account = found;
+      await next();
+    };
+  }
+
+  async function signedOut(ctx: Context, everywhere: boolean) {
+    clearSessionCookie(ctx);
+    await render(ctx, 'logged-out', { account: true, everywhere });
+  }
+
+  async function clientNames(clientIds: readonly string[]): Promise<Map<string, string | null>> {
+    const names = new Map<string, string | null>();
+    for (const clientId of new Set(clientIds)) {
+      if (clientId === ACCOUNT_CLIENT_ID) {
+        names.set(clientId, ACCOUNT_CLIENT_NAME);
+        continue;
+      }
+      let name: string | undefined;
+      try {
+        name = (await provider.Client.find(clientId))?.clientName;
+      } catch {
+        name = undefined;
+      }
+      // Null: the client has been deleted since (the view says so).
+      names.set(clientId, name ?? null);
+    }
+    return names;
+  }
+
+  // Nothing on these pages may be stored by a browser or a proxy.
+  router.use(async (ctx, next) => {
+    ctx.set('Cache-Control', 'no-store');
+    await next();
+  });
+
+  router.get('/callback', async (ctx) => {
+    const pending = readPendingSignIn(ctx);
+    const state = query(ctx, 'state');
+    if (!pending || !state || !sameSecret(state, pending.state)) {
+      await render(ctx, 'account-signin-failed', { reason: 'expired' }, 400);
+      return;
+    }
+    if (query(ctx, 'error')) {
+      const reason = query(ctx, 'error') === 'access_denied' ? 'cancelled' : 'failed';
+      await render(ctx, 'account-signin-failed', { reason }, 400);
+      return;
+    }
+    const found = await authenticate(ctx);
+    if (!found) {
+      await render(ctx, 'account-signin-failed', { reason: 'failed' }, 400);
+      return;
+    }
+    // The pages rely on the SSO session, not on tokens: the code is never exchanged, so it is discarded at once.
+    const code = query(ctx, 'code');
+    const issued = code ? await provider.AuthorizationCode.find(code) : undefined;
+    if (issued && issued.clientId === ACCOUNT_CLIENT_ID) await issued.destroy();
+    redirect(ctx, RETURN_PATH.test(pending.returnTo) ? pending.returnTo : '/account');
+  });
+
+  router.get('/', requireSession(), async (ctx) => {
+    const { user } = current(ctx);
+    await render(ctx, 'account', {
+      email: user.email,
+      name: user.name,
+      ...csrfFields(ctx),
+    });
+  });
+
+  router.get('/sessions', requireSession(), async (ctx) => {
+    const { user, session } = current(ctx);
+    const live = await sessions.listLive(user.id);
+    const names = await clientNames(live.flatMap((s) => s.clients.map((c) => c.clientId)));
+    const done = query(ctx, 'done');
+    await render(ctx, 'account-sessions', {
+      done: done && SESSIONS_DONE.has(done) ? done : undefined,
+      sessions: live.map((s) => ({
+        id: s.id,
+        current: s.id === session.uid,
+        device: s.deviceLabel,
+        ip: s.ipLastSeen ?? s.ipCreated,
+        created: s.createdAt.toISOString(),
+        lastSeen: s.lastSeenAt.toISOString(),
+        remember: s.remember,
+        apps: [...new Set(s.clients.map((c) => names.get(c.clientId) ?? null))],
+      })),
+      ...csrfFields(ctx),
+    });
+  });
+
+  router.post('/sessions/end-others', form, requireSession({ returnTo: '/account/sessions' }), csrf.verify(csrfScope), async (ctx) => {
+    const { user, session } = current(ctx);
+    await sessions.endAllForUser(user.id, 'revoked_by_user', userActor(ctx, user.id), session.uid);
+    redirect(ctx, '/account/sessions?done=others-ended');
+  });
+
+  router.post('/sessions/end-all', form, requireSession({ returnTo: '/account/sessions' }), csrf.verify(csrfScope), async (ctx) => {
+    const { user } = current(ctx);
+    await sessions.endAllForUser(user.id, 'revoked_by_user', userActor(ctx, user.id));
+    await signedOut(ctx, true);
+  });
+
+  router.post('/sessions/:id/end', form, requireSession({ returnTo: '/account/sessions' }), csrf.verify(csrfScope), async (ctx) => {
+    const { user, session } = current(ctx);
+    const id = String(ctx.params.id);
+    const ended = await sessions.endOwn(user.id, id, userActor(ctx, user.id));
+    if (id === session.uid) {
+      await signedOut(ctx, false);
+      return;
+    }
+    redirect(ctx, `/account/sessions?done=${ended ? 'ended' : 'already-ended'}`);
+  });
+
+  async function renderPassword(ctx: Context, options: { error?: ValidationError; mismatch?: boolean; done?: string } = {}) {
+    await render(
+      ctx,
+      'account-password',
+      {
+        done: options.done,
+        // A message about one field is shown next to it (the view knows the fields); any other at the top.
+        errorField: options.mismatch ? 'confirm_password' : options.error?.field,
+        errorMessage: options.error?.message,
+        mismatch: options.mismatch === true,
+        ...csrfFields(ctx),
+      },
+      options.error || options.mismatch ? 400 : 200,
+    );
+  }
+
+  router.get('/password', requireSession(), async (ctx) => {
+    const done = query(ctx, 'done');
+    await renderPassword(ctx, { done: done && PASSWORD_DONE.has(done) ? done : undefined });
+  });
+
+  router.post('/password', form, requireSession({ returnTo: '/account/password' }), csrf.verify(csrfScope), async (ctx) => {
+    const { user, session } = current(ctx);
+    const next = field(ctx, 'new_password');
+    // A typing check of this form, before anything is verified or saved.
+    if (next !== field(ctx, 'confirm_password')) {
+      await renderPassword(ctx, { mismatch: true });
+      return;
+    }
+    try {
+      await accounts.changeOwnPassword(user.id, field(ctx, 'current_password'), next, session.uid, userActor(ctx, user.id));
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      await renderPassword(ctx, { error });
+      return;
+    }
+    // Every other session has ended; this one lives on under a new cookie value.
+    await rotateSessionCookie(ctx, session);
+    redirect(ctx, '/account/password?done=changed');
+  });
+
+  router.post(
+    '/logout',
+    form,
+    // Already signed out: there is nothing to end.
+    requireSession({ otherwise: (ctx) => signedOut(ctx, false) }),
+    csrf.verify(csrfScope),
+    async (ctx) => {
+      const { user, session } = current(ctx);
+      await sessions.end(session.uid, 'logged_out', userActor(ctx, user.id));
+      await signedOut(ctx, false);
+    },
+  );
+
+  return router;
+}
