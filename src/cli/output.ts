@@ -36,11 +36,17 @@ export function clientJson(client: RegisteredClient) {
     public: client.tokenEndpointAuthMethod === 'none',
     jwks_uri: client.jwksUri,
     first_party: client.firstParty,
+    admin: client.admin,
     scope: client.scope,
     id_token_signed_response_alg: client.idTokenSignedResponseAlg,
     created_at: client.createdAt.toISOString(),
     updated_at: client.updatedAt.toISOString(),
   };
+}
+
+/** For tables: public or confidential, then first-party and admin when they apply. */
+export function clientType(client: RegisteredClient): string {
+  return [client.tokenEndpointAuthMethod === 'none' ? 'public' : 'confidential', client.firstParty && 'first-party', client.admin && 'admin'].filter(Boolean).join(', ');
 }
 
 export function clientText(client: RegisteredClient): string {
@@ -49,6 +55,7 @@ export function clientText(client: RegisteredClient): string {
     `client_id:                  ${client.clientId}`,
     `name:                       ${client.name}`,
     `type:                       ${client.tokenEndpointAuthMethod === 'none' ? 'public' : 'confidential'}${client.firstParty ? ', first-party' : ''}`,
+    `admin:                      ${client.admin ? 'yes (may obtain the admin scope and call the admin API)' : 'no'}`,
     `token endpoint auth method: ${client.tokenEndpointAuthMethod}`,
     `grant types:                ${list(client.grantTypes)}`,
     `scope:                      ${client.scope}`,

@@ -2,7 +2,7 @@ import type { Account, ClaimsParameterMember, Configuration, KoaContextWithOIDC 
 import type { Config } from '../config/env.js';
 import type { User } from '../domain/accounts/user.js';
 import type { ClientWithSecret } from '../domain/clients/client.js';
-import { SUPPORTED_SCOPES } from '../domain/clients/client.js';
+import { ADMIN_SCOPE, SUPPORTED_SCOPES } from '../domain/clients/client.js';
 import type { Clock } from '../domain/clock.js';
 import type { PayloadStore } from '../domain/sessions/payload-store.js';
 import type { SaveDecision } from '../domain/sessions/session-service.js';
@@ -92,7 +92,8 @@ export function buildOidcConfiguration(config: Config, deps: OidcDeps): Configur
       long: { ...cookieOptions },
       short: { ...cookieOptions },
     },
-    scopes: [...SUPPORTED_SCOPES],
+    // admin: the admin API's scope; only admin clients register it (ClientService), so only they obtain it.
+    scopes: [...SUPPORTED_SCOPES, ADMIN_SCOPE],
     claims: {
       openid: ['sub'],
       profile: ['name', 'updated_at'],

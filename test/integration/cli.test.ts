@@ -111,6 +111,34 @@ describe.each(databaseKinds())('gatehouse CLI against a running server (%s)', (k
     expect(listed.map((c: { client_id: string }) => c.client_id)).toContain(client.client_id);
   });
 
+  it('registers an admin client that obtains the admin scope and calls the admin API, and demotes it', async () => {
+    const created = await cli(['clients', 'create', '--name', 'Ops console', '--admin', '--json']);
+    expect(created.code).toBe(0);
+    const client = JSON.parse(created.stdout);
+    expect(client).toMatchObject({ admin: true, grant_types: ['client_credentials'], scope: 'admin', public: false, client_secret: expect.any(String) });
+    expect((await cli(['clients', 'show', client.client_id])).stdout).toMatch(/^admin:\s+yes/m);
+    expect((await cli(['clients', 'list'])).stdout).toMatch(new RegExp(`^${client.client_id}\\s+Ops console\\s+confidential, admin\\s+client_credentials$`, 'm'));
+
+    const config = await oidc.discovery(new URL(gatehouse.issuer), client.client_id, client.client_secret, undefined, { execute: [oidc.allowInsecureRequests] });
+    const tokens = await oidc.clientCredentialsGrant(config, { scope: 'admin' });
+    expect(tokens.scope).toBe('admin');
+    const user = await gatehouse.container.accounts.createUser({ email: 'audited@example.com', password: 'password one two' });
+    const sessionsOf = (token: string) => fetch(`${gatehouse.issuer}/admin/api/users/${user.id}/sessions`, { headers: { authorization: `Bearer ${token}` } });
+    const response = await sessionsOf(tokens.access_token);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ user_id: user.id, sessions: [] });
+
+    const demoted = await cli(['clients', 'update', client.client_id, '--no-admin', '--scope', 'profile', '--json']);
+    expect(demoted.code).toBe(0);
+    expect(JSON.parse(demoted.stdout)).toMatchObject({ admin: false, scope: 'profile' });
+    // Its token from before is refused at once, and it cannot obtain the admin scope any more.
+    expect((await sessionsOf(tokens.access_token)).status).toBe(403);
+    await expect(oidc.clientCredentialsGrant(config, { scope: 'admin' })).rejects.toMatchObject({ error: 'invalid_scope' });
+
+    const promoted = await cli(['clients', 'update', client.client_id, '--admin', '--json']);
+    expect(JSON.parse(promoted.stdout)).toMatchObject({ admin: true, scope: 'profile admin' });
+  });
+
   it('creates public clients without a secret', async () => {
     const created = await cli(['clients', 'create', '--name', 'SPA', '--redirect-uri', 'http://localhost:5173/cb', '--public', '--json']);
     expect(created.code).toBe(0);
@@ -126,6 +154,10 @@ describe.each(databaseKinds())('gatehouse CLI against a running server (%s)', (k
     [['clients', 'create', '--redirect-uri', 'https://a.example/cb'], /--name is required/],
     [['clients', 'create', '--name', 'X', '--public', '--grant-type', 'client_credentials'], /public client cannot use client_credentials/],
     [['clients', 'create', '--name', 'X', '--redirect-uri', 'https://a.example/cb', '--token-endpoint-auth-method', 'private_key_jwt'], /needs --jwks-uri/],
+    [['clients', 'create', '--name', 'X', '--grant-type', 'client_credentials', '--scope', 'admin'], /Only an admin client \(--admin\) may have the admin scope/],
+    [['clients', 'create', '--name', 'X', '--admin', '--grant-type', 'authorization_code', '--redirect-uri', 'https://a.example/cb'], /admin client needs the client_credentials grant type/],
+    [['clients', 'create', '--name', 'X', '--no-admin'], /--no-admin are for clients update/],
+    [['clients', 'update', 'some-client', '--admin', '--no-admin'], /--admin and --no-admin cannot be combined/],
     [['users', 'create', '--email', 'not-an-email', '--password-stdin'], /valid email/],
     [['users', 'create', '--email', 'short@example.com', '--password-stdin'], /at least 8 characters/],
     [['users', 'create', '--email', 'x@example.com'], /--password-stdin is required/],

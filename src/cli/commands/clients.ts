@@ -1,7 +1,7 @@
 import type { ClientInput } from '../../domain/clients/client-service.js';
 import { UsageError } from '../errors.js';
 import { type Command, type CommandContext, parse, printJson, requireString } from '../context.js';
-import { clientJson, clientText, table } from '../output.js';
+import { clientJson, clientText, clientType, table } from '../output.js';
 
 const settingFlags = {
   name: { type: 'string' },
@@ -15,6 +15,8 @@ const settingFlags = {
   'jwks-uri': { type: 'string' },
   'first-party': { type: 'boolean' },
   'no-first-party': { type: 'boolean' },
+  admin: { type: 'boolean' },
+  'no-admin': { type: 'boolean' },
   scope: { type: 'string' },
   'id-token-signed-response-alg': { type: 'string' },
 } as const;
@@ -27,6 +29,7 @@ const optionalUri = (value: string | undefined) => (value === undefined ? undefi
 function toInput(values: SettingValues): ClientInput {
   if (values.public && values.confidential) throw new UsageError('--public and --confidential cannot be combined');
   if (values['first-party'] && values['no-first-party']) throw new UsageError('--first-party and --no-first-party cannot be combined');
+  if (values.admin && values['no-admin']) throw new UsageError('--admin and --no-admin cannot be combined');
   const input: Record<string, unknown> = {
     name: values.name,
     redirectUris: values['redirect-uri'],
@@ -37,6 +40,7 @@ function toInput(values: SettingValues): ClientInput {
     tokenEndpointAuthMethod: values['token-endpoint-auth-method'],
     jwksUri: optionalUri(values['jwks-uri']),
     firstParty: values['first-party'] ? true : values['no-first-party'] ? false : undefined,
+    admin: values.admin ? true : values['no-admin'] ? false : undefined,
     scope: values.scope,
     idTokenSignedResponseAlg: values['id-token-signed-response-alg'],
   };
@@ -49,12 +53,12 @@ function printSecret(ctx: CommandContext, secret: string | null): void {
   ctx.io.stderr('This secret is shown once and cannot be shown again. Store it now.\n');
 }
 
-const USAGE_SETTINGS = '[--redirect-uri U ...] [--post-logout-redirect-uri U ...] [--backchannel-logout-uri U] [--grant-type G ...] [--public|--confidential] [--token-endpoint-auth-method M] [--jwks-uri U] [--first-party|--no-first-party] [--scope S] [--id-token-signed-response-alg RS256|ES256]';
+const USAGE_SETTINGS = '[--redirect-uri U ...] [--post-logout-redirect-uri U ...] [--backchannel-logout-uri U] [--grant-type G ...] [--public|--confidential] [--token-endpoint-auth-method M] [--jwks-uri U] [--first-party|--no-first-party] [--admin|--no-admin] [--scope S] [--id-token-signed-response-alg RS256|ES256]';
 
 const create: Command = async (ctx) => {
   const { values } = parse(ctx.args, settingFlags, { min: 0, max: 0, usage: `clients create --name N ${USAGE_SETTINGS}` });
   requireString(values.name, 'name');
-  if (values.confidential || values['no-first-party']) throw new UsageError('--confidential and --no-first-party are for clients update');
+  if (values.confidential || values['no-first-party'] || values['no-admin']) throw new UsageError('--confidential, --no-first-party and --no-admin are for clients update');
   const { client, secret } = await (await ctx.container()).clients.create(toInput(values));
   if (values.json) return printJson(ctx.io, { ...clientJson(client), ...(secret ? { client_secret: secret } : {}) });
   ctx.io.stdout(clientText(client) + '\n');
@@ -66,7 +70,7 @@ const list: Command = async (ctx) => {
   const clients = await (await ctx.container()).clients.list();
   if (values.json) return printJson(ctx.io, clients.map(clientJson));
   if (clients.length === 0) return ctx.io.stdout('No clients yet. Register one with: gatehouse clients create --name N --redirect-uri U\n');
-  ctx.io.stdout(table([['CLIENT_ID', 'NAME', 'TYPE', 'GRANT TYPES'], ...clients.map((c) => [c.clientId, c.name, c.tokenEndpointAuthMethod === 'none' ? 'public' : 'confidential', c.grantTypes.join(',')])]) + '\n');
+  ctx.io.stdout(table([['CLIENT_ID', 'NAME', 'TYPE', 'GRANT TYPES'], ...clients.map((c) => [c.clientId, c.name, clientType(c), c.grantTypes.join(',')])]) + '\n');
 };
 
 const show: Command = async (ctx) => {

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { NotFoundError, ValidationError } from '../errors.js';
 import {
+  ADMIN_SCOPE,
+  CLIENT_SCOPES,
   GRANT_TYPES,
   ID_TOKEN_ALGS,
-  SUPPORTED_SCOPES,
   TOKEN_ENDPOINT_AUTH_METHODS,
   type ClientMetadataValidator,
   type ClientRepository,
@@ -25,6 +26,7 @@ export interface ClientInput {
   readonly tokenEndpointAuthMethod?: string;
   readonly jwksUri?: string | null;
   readonly firstParty?: boolean;
+  readonly admin?: boolean;
   readonly scope?: string;
   readonly idTokenSignedResponseAlg?: string;
 }
@@ -88,8 +90,11 @@ export function resolveSettings(input: ClientInput, base: ClientSettings | undef
     throw new ValidationError(`The name must be at most ${NAME_MAX_LENGTH} printable characters.`, { field: 'name' });
   }
 
+  const admin = input.admin ?? base?.admin ?? false;
+  // An admin client is a machine client by default: it obtains the admin scope with client_credentials.
+  const defaultGrantTypes: GrantType[] = admin ? ['client_credentials'] : ['authorization_code', 'refresh_token'];
   const grantTypes = unique(
-    (input.grantTypes ?? base?.grantTypes ?? ['authorization_code', 'refresh_token']).map((g) => oneOf<GrantType>(GRANT_TYPES, g, 'grant-type')),
+    (input.grantTypes ?? base?.grantTypes ?? defaultGrantTypes).map((g) => oneOf<GrantType>(GRANT_TYPES, g, 'grant-type')),
   );
   if (grantTypes.length === 0) throw new ValidationError('A client needs at least one grant type.', { field: 'grant-type' });
   if (grantTypes.includes('refresh_token') && !grantTypes.includes('authorization_code')) {
@@ -116,6 +121,9 @@ export function resolveSettings(input: ClientInput, base: ClientSettings | undef
   if (isPublic && grantTypes.includes('client_credentials')) {
     throw new ValidationError('A public client cannot use client_credentials.', { field: 'grant-type' });
   }
+  if (admin && !grantTypes.includes('client_credentials')) {
+    throw new ValidationError('An admin client needs the client_credentials grant type.', { field: 'grant-type' });
+  }
 
   const redirectUris = unique((input.redirectUris ?? base?.redirectUris ?? []).map((u) => absoluteUrl(u, 'redirect-uri')));
   if (grantTypes.includes('authorization_code') && redirectUris.length === 0) {
@@ -134,8 +142,17 @@ export function resolveSettings(input: ClientInput, base: ClientSettings | undef
     throw new ValidationError('private_key_jwt needs --jwks-uri.', { field: 'jwks-uri' });
   }
 
-  const scopeWords = unique((input.scope ?? base?.scope ?? DEFAULT_SCOPE).split(/\s+/).filter(Boolean));
-  for (const word of scopeWords) oneOf(SUPPORTED_SCOPES, word, 'scope');
+  const defaultScope = admin && !grantTypes.includes('authorization_code') ? ADMIN_SCOPE : DEFAULT_SCOPE;
+  let scopeWords = unique((input.scope ?? base?.scope ?? defaultScope).split(/\s+/).filter(Boolean));
+  for (const word of scopeWords) oneOf(CLIENT_SCOPES, word, 'scope');
+  if (!admin && scopeWords.includes(ADMIN_SCOPE)) {
+    if (input.scope !== undefined) throw new ValidationError('Only an admin client (--admin) may have the admin scope.', { field: 'scope' });
+    // The client stops being an admin client: its registered scope loses admin.
+    scopeWords = scopeWords.filter((word) => word !== ADMIN_SCOPE);
+  }
+  if (admin && !scopeWords.includes(ADMIN_SCOPE)) scopeWords.push(ADMIN_SCOPE);
+  // oidc-provider treats a client without a registered scope as allowed every scope, admin included.
+  if (scopeWords.length === 0) throw new ValidationError('A client needs at least one scope.', { field: 'scope' });
   if (grantTypes.includes('authorization_code') && !scopeWords.includes('openid')) {
     throw new ValidationError('A client that signs users in needs the openid scope.', { field: 'scope' });
   }
@@ -155,6 +172,7 @@ export function resolveSettings(input: ClientInput, base: ClientSettings | undef
     tokenEndpointAuthMethod,
     jwksUri,
     firstParty: input.firstParty ?? base?.firstParty ?? false,
+    admin,
     scope: scopeWords.join(' '),
     idTokenSignedResponseAlg,
   };

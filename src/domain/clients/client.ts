@@ -4,7 +4,14 @@ export type GrantType = (typeof GRANT_TYPES)[number];
 export const TOKEN_ENDPOINT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const;
 export type TokenEndpointAuthMethod = (typeof TOKEN_ENDPOINT_AUTH_METHODS)[number];
 
+/** Scopes a user may grant a relying party. */
 export const SUPPORTED_SCOPES = ['openid', 'profile', 'email', 'offline_access'] as const;
+
+/** The scope of the admin API; only admin clients may register it, and they obtain it with client_credentials. */
+export const ADMIN_SCOPE = 'admin';
+
+/** Every scope a client may register. */
+export const CLIENT_SCOPES = [...SUPPORTED_SCOPES, ADMIN_SCOPE] as const;
 
 export const ID_TOKEN_ALGS = ['RS256', 'ES256'] as const;
 export type IdTokenAlg = (typeof ID_TOKEN_ALGS)[number];
@@ -20,6 +27,8 @@ export interface RegisteredClient {
   readonly tokenEndpointAuthMethod: TokenEndpointAuthMethod;
   readonly jwksUri: string | null;
   readonly firstParty: boolean;
+  /** May obtain the admin scope with client_credentials and call the admin API; its scope always includes admin. */
+  readonly admin: boolean;
   readonly scope: string;
   readonly idTokenSignedResponseAlg: IdTokenAlg;
   readonly createdAt: Date;

@@ -16,6 +16,7 @@ interface ClientRow {
   name: string;
   secretEncrypted: string | null;
   firstParty: boolean;
+  admin: boolean;
   metadata: string;
   createdAt: Date;
   updatedAt: Date;
@@ -53,6 +54,7 @@ function toClient(row: ClientRow): RegisteredClient {
     clientId: row.clientId,
     name: row.name,
     firstParty: row.firstParty,
+    admin: row.admin,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
     ...metadata,
@@ -69,6 +71,7 @@ export class PrismaClientRepository implements ClientRepository {
           clientId: input.clientId,
           name: input.settings.name,
           firstParty: input.settings.firstParty,
+          admin: input.settings.admin,
           metadata: toMetadata(input.settings),
           secretEncrypted: input.secret === null ? null : this.box.seal(input.secret),
         },
@@ -97,6 +100,7 @@ export class PrismaClientRepository implements ClientRepository {
         data: {
           name: settings.name,
           firstParty: settings.firstParty,
+          admin: settings.admin,
           metadata: toMetadata(settings),
           ...(secret ? { secretEncrypted: secret.secret === null ? null : this.box.seal(secret.secret) } : {}),
         },

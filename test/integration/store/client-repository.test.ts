@@ -17,6 +17,7 @@ const SETTINGS: ClientSettings = {
   tokenEndpointAuthMethod: 'client_secret_basic',
   jwksUri: null,
   firstParty: true,
+  admin: false,
   scope: 'openid email',
   idTokenSignedResponseAlg: 'ES256',
 };
@@ -45,6 +46,16 @@ describe.each(databaseKinds())('PrismaClientRepository on %s', (kind) => {
     expect(created).toEqual({ ...SETTINGS, clientId: 'web', createdAt: expect.any(Date), updatedAt: expect.any(Date) });
     expect(created).not.toHaveProperty('secret');
     expect(await clients.findById('web')).toEqual({ ...created, secret: CLIENT_SECRET });
+  });
+
+  it('stores the admin flag in its own column and reads it back', async () => {
+    const admin: ClientSettings = { ...SETTINGS, admin: true, grantTypes: ['client_credentials'], redirectUris: [], scope: 'admin' };
+    expect(await clients.create({ clientId: 'ops', secret: CLIENT_SECRET, settings: admin })).toMatchObject({ admin: true, scope: 'admin' });
+    expect((await rawRow('ops')).admin).toBe(true);
+    expect((await rawRow('ops')).metadata).not.toContain('"admin":');
+    expect(await clients.update('ops', { ...admin, admin: false, scope: 'profile' })).toMatchObject({ admin: false });
+    expect((await rawRow('ops')).admin).toBe(false);
+    expect(await clients.findById('ops')).toMatchObject({ admin: false, scope: 'profile' });
   });
 
   it('keeps the secret encrypted at rest and decrypts it on findById', async () => {

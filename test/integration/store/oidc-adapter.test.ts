@@ -16,6 +16,7 @@ const CLIENT: ClientWithSecret = {
   tokenEndpointAuthMethod: 'client_secret_basic',
   jwksUri: null,
   firstParty: true,
+  admin: false,
   scope: 'openid email',
   idTokenSignedResponseAlg: 'ES256',
   createdAt: new Date('2026-01-01T00:00:00Z'),

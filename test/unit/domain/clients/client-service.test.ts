@@ -37,6 +37,7 @@ describe('resolveSettings', () => {
       tokenEndpointAuthMethod: 'client_secret_basic',
       jwksUri: null,
       firstParty: false,
+      admin: false,
       scope: 'openid profile email offline_access',
       idTokenSignedResponseAlg: 'RS256',
     });
@@ -137,7 +138,7 @@ describe('resolveSettings', () => {
   });
 
   it.each([
-    ['scope', { scope: 'openid admin' }],
+    ['scope', { scope: 'openid phone' }],
     ['grant-type', { grantTypes: ['implicit'] }],
     ['grant-type', { grantTypes: ['authorization_code', 'password'] }],
     ['token-endpoint-auth-method', { tokenEndpointAuthMethod: 'client_secret_jwt' }],
@@ -147,6 +148,54 @@ describe('resolveSettings', () => {
     const error = refusal({ ...WEB, ...extra });
     expect(error.field).toBe(field);
     expect(error.message).toMatch(/is not one of/);
+  });
+
+  describe('admin clients', () => {
+    const OPS: ClientInput = { name: 'Ops console', admin: true };
+
+    it('default to client_credentials and the admin scope alone', () => {
+      expect(resolveSettings(OPS, undefined)).toMatchObject({ admin: true, grantTypes: ['client_credentials'], scope: 'admin', redirectUris: [] });
+    });
+
+    it('always have the admin scope, added to whatever scope is given', () => {
+      expect(resolveSettings({ ...OPS, scope: 'profile' }, undefined).scope).toBe('profile admin');
+      expect(resolveSettings({ ...OPS, scope: 'admin profile' }, undefined).scope).toBe('admin profile');
+      const both = resolveSettings({ ...WEB, admin: true, grantTypes: ['authorization_code', 'client_credentials'] }, undefined);
+      expect(both.scope).toBe('openid profile email offline_access admin');
+    });
+
+    it('need client_credentials, so they can never be public', () => {
+      expect(refusal({ ...WEB, admin: true, grantTypes: ['authorization_code'] }).field).toBe('grant-type');
+      expect(refusal({ ...OPS, public: true }).field).toBe('grant-type');
+    });
+
+    it('are the only clients that may register the admin scope', () => {
+      const error = refusal({ name: 'Backend', grantTypes: ['client_credentials'], scope: 'admin' });
+      expect(error.field).toBe('scope');
+      expect(error.message).toMatch(/admin client/);
+      expect(refusal({ ...WEB, scope: 'openid admin' }).field).toBe('scope');
+      expect(resolveSettings(WEB, undefined)).toMatchObject({ admin: false, scope: 'openid profile email offline_access' });
+    });
+
+    it('refuse an empty scope: oidc-provider would read it as "every scope"', () => {
+      expect(refusal({ name: 'Backend', grantTypes: ['client_credentials'], scope: '  ' }).field).toBe('scope');
+    });
+
+    it('lose the admin scope when they stop being admin, and keep it across other updates', () => {
+      const ops = resolveSettings({ ...OPS, scope: 'profile' }, undefined);
+      expect(resolveSettings({ name: 'Renamed' }, ops)).toMatchObject({ admin: true, scope: 'profile admin' });
+      expect(resolveSettings({ scope: 'email' }, ops)).toMatchObject({ admin: true, scope: 'email admin' });
+      expect(resolveSettings({ admin: false }, ops)).toMatchObject({ admin: false, scope: 'profile', grantTypes: ['client_credentials'] });
+      expect(refusal({ admin: false, scope: 'profile admin' }, ops).field).toBe('scope');
+      // An admin client with only the admin scope needs a new scope to stop being one.
+      expect(refusal({ admin: false }, resolveSettings(OPS, undefined)).field).toBe('scope');
+      expect(resolveSettings({ admin: false, scope: 'profile' }, resolveSettings(OPS, undefined)).scope).toBe('profile');
+    });
+
+    it('become admin on update when they use client_credentials', () => {
+      const backend = resolveSettings({ name: 'Backend', grantTypes: ['client_credentials'], scope: 'profile' }, undefined);
+      expect(resolveSettings({ admin: true }, backend)).toMatchObject({ admin: true, scope: 'profile admin' });
+    });
   });
 
   describe('merging over an existing client', () => {
