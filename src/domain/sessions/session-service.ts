@@ -189,15 +189,17 @@ export class SessionService {
     return this.endRecord(session, 'revoked_by_user', actor);
   }
 
-  /** Ends every live session of a user except `exceptId`; returns how many ended. */
+  /** Ends every live session of a user except `exceptId`, in batches; returns how many ended. */
   async endAllForUser(userId: string, reason: SessionEndReason, actor: Actor, exceptId?: string): Promise<number> {
-    const sessions = await this.deps.index.listLive(userId, this.deps.clock.now());
-    let ended = 0;
-    for (const session of sessions) {
-      if (session.id === exceptId) continue;
-      if (await this.endRecord(session, reason, actor)) ended += 1;
-    }
-    return ended;
+    const now = this.deps.clock.now();
+    const sessions = (await this.deps.index.listLive(userId, now)).filter((session) => session.id !== exceptId);
+    if (sessions.length === 0) return 0;
+    const ended = await this.deps.index.endMany({
+      reason,
+      at: now,
+      sessions: sessions.map((session) => ({ sessionId: session.id, audit: this.event(END_EVENT[reason], actor, session) })),
+    });
+    return ended.length;
   }
 
   /** Ends every session past a deadline (so their end is recorded and their clients told, not only at next use). */

@@ -95,6 +95,13 @@ export interface EndSession {
   readonly audit: NewAuditEvent;
 }
 
+export interface EndSessions {
+  readonly reason: SessionEndReason;
+  readonly at: Date;
+  /** The sessions to end, each with the audit event appended when it ends. */
+  readonly sessions: readonly { readonly sessionId: string; readonly audit: NewAuditEvent }[];
+}
+
 export interface SessionIndex {
   find(id: string): Promise<SsoSession | undefined>;
   create(session: NewSession, audit: NewAuditEvent): Promise<void>;
@@ -109,6 +116,12 @@ export interface SessionIndex {
    * logout and appends the audit event. Returns false (and changes nothing) when it had already ended.
    */
   end(command: EndSession): Promise<boolean>;
+  /**
+   * end() for many sessions at once, with every effect of end() for each one that has not ended yet, each session in
+   * one transaction with all of its effects (a transaction holds a bounded batch of sessions). Returns the ids of the
+   * sessions that ended here; those that had already ended are left as they are.
+   */
+  endMany(command: EndSessions): Promise<string[]>;
 }
 
 export type { Actor };

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { NewAuditEvent } from '../../domain/audit/audit.js';
-import type { EndSession, NewSession, SessionEndReason, SessionIndex, SessionUpdate, SsoSession } from '../../domain/sessions/session.js';
+import type { EndSession, EndSessions, NewSession, SessionEndReason, SessionIndex, SessionUpdate, SsoSession } from '../../domain/sessions/session.js';
 import type { Db } from './database.js';
 import { auditRow } from './audit-log.js';
 import { payloadKey } from './payload-store.js';
@@ -39,6 +39,10 @@ function toSession(row: SessionRow): SsoSession {
 
 const withClients = { clients: { orderBy: { firstSeenAt: 'asc' } } } as const;
 
+// Sessions ended per transaction by endMany: bounds how long a transaction holds its locks (SQLite's one writer) and
+// the size of its IN lists, while a thousand sessions still take a handful of transactions instead of a thousand.
+const END_BATCH = 200;
+
 /** The session index and the transactional end of a session (grants, oidc Session, logout hand-off, audit). */
 export class PrismaSessionIndex implements SessionIndex {
   constructor(private readonly db: Db) {}
@@ -68,7 +72,7 @@ export class PrismaSessionIndex implements SessionIndex {
       if (removeClients.length) {
         const leaving = await tx.ssoSessionClient.findMany({ where: { sessionId: id, clientId: { in: [...removeClients] } } });
         const session = await tx.ssoSession.findUniqueOrThrow({ where: { id }, select: { userId: true } });
-        await handOff(tx, leaving, { sessionId: id, userId: session.userId, reason: 'logged_out', at });
+        await handOff(tx, leaving.map((c) => ({ ...c, userId: session.userId })), { reason: 'logged_out', at });
         await tx.ssoSessionClient.deleteMany({ where: { sessionId: id, clientId: { in: [...removeClients] } } });
       }
       if (audit) await tx.auditEvent.create({ data: auditRow(audit) });
@@ -95,40 +99,62 @@ export class PrismaSessionIndex implements SessionIndex {
   }
 
   async end(command: EndSession): Promise<boolean> {
-    return this.db.$transaction(async (tx) => {
-      const { count } = await tx.ssoSession.updateMany({
-        where: { id: command.sessionId, endedAt: null },
-        data: { endedAt: command.at, endReason: command.reason },
-      });
-      if (count === 0) return false;
-      const session = await tx.ssoSession.findUniqueOrThrow({ where: { id: command.sessionId }, select: { userId: true } });
-      const clients = await tx.ssoSessionClient.findMany({ where: { sessionId: command.sessionId } });
-      // oidc-provider's Session (by its uid) and every grant issued in it, with the tokens of those grants.
-      await tx.oidcPayload.deleteMany({ where: { model: 'Session', uid: command.sessionId } });
-      const grantIds = clients.map((c) => c.grantId).filter((g): g is string => g !== null);
-      if (grantIds.length) {
-        await tx.oidcPayload.deleteMany({ where: { grantId: { in: grantIds } } });
-        await tx.oidcPayload.deleteMany({ where: { model: 'Grant', id: { in: grantIds.map(payloadKey) } } });
-      }
-      await handOff(tx, clients, { sessionId: command.sessionId, userId: session.userId, reason: command.reason, at: command.at });
-      await tx.auditEvent.create({ data: auditRow(command.audit) });
-      return true;
-    });
+    const ended = await this.db.$transaction((tx) => endSessions(tx, [{ sessionId: command.sessionId, audit: command.audit }], command.reason, command.at));
+    return ended.length === 1;
+  }
+
+  async endMany(command: EndSessions): Promise<string[]> {
+    const ended: string[] = [];
+    for (let offset = 0; offset < command.sessions.length; offset += END_BATCH) {
+      const batch = command.sessions.slice(offset, offset + END_BATCH);
+      ended.push(...(await this.db.$transaction((tx) => endSessions(tx, batch, command.reason, command.at))));
+    }
+    return ended;
   }
 }
 
-/** The hand-off point to back-channel logout: one notification per client, in the caller's transaction. */
+/**
+ * Ends, in the caller's transaction, those of these sessions that have not ended yet: marks them ended, deletes
+ * oidc-provider's Session of each (by its uid) and every grant issued in them with the tokens of those grants, hands
+ * each participating client to back-channel logout and appends each session's audit event. Returns the ids it ended.
+ */
+async function endSessions(tx: Tx, sessions: EndSessions['sessions'], reason: SessionEndReason, at: Date): Promise<string[]> {
+  if (sessions.length === 0) return [];
+  // The conditional update decides which sessions this transaction ends: one that ended concurrently is not returned.
+  const ended = await tx.ssoSession.updateManyAndReturn({
+    where: { id: { in: sessions.map((s) => s.sessionId) }, endedAt: null },
+    data: { endedAt: at, endReason: reason },
+    select: { id: true, userId: true },
+  });
+  if (ended.length === 0) return [];
+  const ids = ended.map((s) => s.id);
+  const userOf = new Map(ended.map((s) => [s.id, s.userId]));
+  const clients = await tx.ssoSessionClient.findMany({ where: { sessionId: { in: ids } }, orderBy: [{ sessionId: 'asc' }, { firstSeenAt: 'asc' }] });
+  await tx.oidcPayload.deleteMany({ where: { model: 'Session', uid: { in: ids } } });
+  const grantIds = clients.map((c) => c.grantId).filter((g): g is string => g !== null);
+  if (grantIds.length) {
+    await tx.oidcPayload.deleteMany({ where: { grantId: { in: grantIds } } });
+    await tx.oidcPayload.deleteMany({ where: { model: 'Grant', id: { in: grantIds.map(payloadKey) } } });
+  }
+  await handOff(tx, clients.map((c) => ({ ...c, userId: userOf.get(c.sessionId)! })), { reason, at });
+  const endedIds = new Set(ids);
+  const endedHere = [...new Map(sessions.map((s) => [s.sessionId, s])).values()].filter((s) => endedIds.has(s.sessionId));
+  await tx.auditEvent.createMany({ data: endedHere.map((s) => auditRow(s.audit)) });
+  return endedHere.map((s) => s.sessionId);
+}
+
+/** The hand-off point to back-channel logout: one notification per client of a session, in the caller's transaction. */
 async function handOff(
   tx: Tx,
-  clients: { clientId: string; sid: string }[],
-  context: { sessionId: string; userId: string; reason: string; at: Date },
+  clients: { sessionId: string; userId: string; clientId: string; sid: string }[],
+  context: { reason: string; at: Date },
 ): Promise<void> {
   if (clients.length === 0) return;
   await tx.logoutNotification.createMany({
     data: clients.map((c) => ({
       id: randomUUID(),
-      sessionId: context.sessionId,
-      userId: context.userId,
+      sessionId: c.sessionId,
+      userId: c.userId,
       clientId: c.clientId,
       sid: c.sid,
       reason: context.reason,
