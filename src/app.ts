@@ -4,6 +4,7 @@ import { currentRequestMeta, requestContext } from './http/middleware/request-co
 import { requestLogger } from './http/middleware/request-logger.js';
 import { securityHeaders } from './http/middleware/security-headers.js';
 import { createAccountRouter } from './http/routes/account.js';
+import { createAdminApiRouter } from './http/routes/admin-api.js';
 import { createAssetsRouter } from './http/routes/assets.js';
 import { createHealthRouter } from './http/routes/health.js';
 import { createInteractionRouter } from './http/routes/interactions.js';
@@ -29,6 +30,7 @@ export function createApp(container: Container): Provider {
     createHealthRouter({ isDatabaseReachable: () => container.isDatabaseReachable() }),
     createInteractionRouter({ provider, accounts, sessions, csrf, renderView }),
     createAccountRouter({ provider, accounts, sessions, csrf, renderView, config: container.config }),
+    createAdminApiRouter({ provider, accounts, sessions, audit: container.audit, clients: container.clients }),
   ]) {
     provider.use(router.routes());
     provider.use(router.allowedMethods());

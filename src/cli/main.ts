@@ -2,15 +2,20 @@ import { loadConfig } from '../config/env.js';
 import type { Container } from '../container.js';
 import { createLogger } from '../infra/logger.js';
 import { migrateDatabase } from '../store/prisma/migrate.js';
+import { auditCommand } from './commands/audit.js';
 import { clientCommands } from './commands/clients.js';
+import { sessionCommands } from './commands/sessions.js';
 import { dbCommands, keyCommands } from './commands/system.js';
 import { userCommands } from './commands/users.js';
 import type { CliIo, Command } from './context.js';
 import { EXIT, mapCliError, UsageError } from './errors.js';
 
-const GROUPS: Record<string, Record<string, Command>> = {
+// A group of commands (gatehouse users create ...), or a command of its own (gatehouse audit ...).
+const GROUPS: Record<string, Record<string, Command> | Command> = {
   users: userCommands,
   clients: clientCommands,
+  sessions: sessionCommands,
+  audit: auditCommand,
   db: dbCommands,
   keys: keyCommands,
 };
@@ -22,12 +27,17 @@ export const HELP = `gatehouse — administer a Gatehouse identity provider
   gatehouse clients create --name N --redirect-uri U [--redirect-uri U2 ...] [--post-logout-redirect-uri U ...]
                            [--backchannel-logout-uri U] [--grant-type authorization_code|refresh_token|client_credentials ...]
                            [--public] [--token-endpoint-auth-method client_secret_basic|client_secret_post|private_key_jwt|none]
-                           [--jwks-uri U] [--first-party] [--scope "openid profile email offline_access"]
+                           [--jwks-uri U] [--first-party] [--admin] [--scope "openid profile email offline_access"]
                            [--id-token-signed-response-alg RS256|ES256]
-  gatehouse clients list | show ID | update ID [flags as for create, plus --confidential, --no-first-party] | rotate-secret ID | delete ID
+  gatehouse clients list | show ID | update ID [flags as for create, plus --confidential, --no-first-party, --no-admin]
+                           | rotate-secret ID | delete ID
+  gatehouse sessions list --user E | revoke SESSION_ID | revoke-all --user E
+  gatehouse audit --user E [--since 2026-01-31T12:00:00Z|30m|24h|7d] [--limit N]
   gatehouse db migrate
   gatehouse keys rotate | list
 
+--user takes a user's email address or id. An --admin client obtains the admin scope with client_credentials and
+calls the admin API (/admin/api) with that token.
 Every command accepts --json. It uses the same database as the server (DATABASE_URL, DATA_DIR, GATEHOUSE_SECRET).
 Exit codes: 0 done, 1 failed, 2 bad usage or invalid value, 3 not found, 4 already exists.
 `;
@@ -42,14 +52,15 @@ export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv =
       io.stdout(HELP);
       return group ? EXIT.ok : EXIT.usage;
     }
-    const commands = GROUPS[group];
+    const commands = Object.hasOwn(GROUPS, group) ? GROUPS[group] : undefined;
     if (!commands) throw new UsageError(`unknown command "${group}"; run gatehouse --help`);
-    const command = action ? commands[action] : undefined;
+    const single = typeof commands === 'function';
+    const command = single ? commands : action && Object.hasOwn(commands, action) ? commands[action] : undefined;
     if (!command) throw new UsageError(`unknown command "${[group, action].filter(Boolean).join(' ')}"; expected one of: ${Object.keys(commands).join(', ')}`);
     const config = loadConfig(env);
     debug = config.logLevel === 'debug' || config.logLevel === 'trace';
     await command({
-      args,
+      args: single && action !== undefined ? [action, ...args] : args,
       io,
       config,
       async container() {

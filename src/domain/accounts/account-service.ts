@@ -104,6 +104,14 @@ export class AccountService {
     return this.deps.users.list();
   }
 
+  /** A user, disabled or not, named by id or (with an @) by email: how administrators name users. */
+  async getByIdOrEmail(idOrEmail: string): Promise<User> {
+    if (idOrEmail.includes('@')) return this.getByEmail(idOrEmail);
+    const user = await this.deps.users.findById(idOrEmail);
+    if (!user) throw new NotFoundError(`No user with id ${idOrEmail}.`);
+    return user;
+  }
+
   private async record(type: AuditEventType, actor: Actor, user: User, details: Record<string, unknown> | null = null): Promise<void> {
     await this.deps.audit.append({ at: this.deps.clock.now(), type, actor, userId: user.id, sessionId: null, clientId: null, details });
   }

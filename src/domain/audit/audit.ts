@@ -43,6 +43,10 @@ export interface AuditEvent {
 
 export type NewAuditEvent = Omit<AuditEvent, 'id' | 'ip' | 'userAgent'> & { ip?: string | null; userAgent?: string | null };
 
+/** The most events one query returns (and the default when a query names no limit). */
+export const AUDIT_MAX_LIMIT = 1000;
+export const AUDIT_DEFAULT_LIMIT = 100;
+
 export interface AuditQuery {
   readonly userId?: string;
   readonly sessionId?: string;

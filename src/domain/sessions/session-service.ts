@@ -189,6 +189,15 @@ export class SessionService {
     return this.endRecord(session, 'revoked_by_user', actor);
   }
 
+  /** An administrator ends a session; with `userId`, only a session of that user (NotFoundError otherwise). */
+  async revokeByAdmin(id: string, actor: Actor, userId?: string): Promise<boolean> {
+    const session = await this.deps.index.find(id);
+    if (!session || (userId !== undefined && session.userId !== userId)) {
+      throw new NotFoundError(userId === undefined ? `No session with id ${id}.` : `No session with id ${id} for this user.`);
+    }
+    return this.endRecord(session, 'revoked_by_admin', actor);
+  }
+
   /** Ends every live session of a user except `exceptId`, in batches; returns how many ended. */
   async endAllForUser(userId: string, reason: SessionEndReason, actor: Actor, exceptId?: string): Promise<number> {
     const now = this.deps.clock.now();

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AuditEvent, AuditEventType, AuditLog, AuditQuery, NewAuditEvent } from '../../domain/audit/audit.js';
+import { AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT, type AuditEvent, type AuditEventType, type AuditLog, type AuditQuery, type NewAuditEvent } from '../../domain/audit/audit.js';
 import type { Db } from './database.js';
 
 export function auditRow(event: NewAuditEvent) {
@@ -18,8 +18,6 @@ export function auditRow(event: NewAuditEvent) {
   };
 }
 
-const MAX_PAGE = 1000;
-
 export class PrismaAuditLog implements AuditLog {
   constructor(private readonly db: Db) {}
 
@@ -36,7 +34,7 @@ export class PrismaAuditLog implements AuditLog {
         ...(query.since || query.until ? { at: { ...(query.since ? { gte: query.since } : {}), ...(query.until ? { lt: query.until } : {}) } } : {}),
       },
       orderBy: [{ at: 'desc' }, { id: 'asc' }],
-      take: Math.min(query.limit ?? 100, MAX_PAGE),
+      take: Math.min(query.limit ?? AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT),
     });
     return rows.map((row) => ({
       id: row.id,

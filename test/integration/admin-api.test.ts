@@ -1,0 +1,353 @@
+import * as oidc from 'openid-client';
+import { Browser, expectPage, expectRedirect, isPage } from '../support/browser.js';
+import { TestClock } from '../support/clock.js';
+import { databaseKinds } from '../support/databases.js';
+import { startTestGatehouse, type TestGatehouse } from '../support/gatehouse.js';
+
+const PASSWORD = 'correct horse battery staple';
+const MINUTE = 60_000;
+const insecure = { execute: [oidc.allowInsecureRequests] };
+
+interface ApiResponse {
+  status: number;
+  headers: Headers;
+  body: Record<string, unknown>;
+}
+
+interface SessionJson {
+  id: string;
+  user_id: string;
+  device: string;
+  ip_created: string | null;
+  ip_last_seen: string | null;
+  created_at: string;
+  last_seen_at: string;
+  amr: string[];
+  acr: string | null;
+  clients: { client_id: string; sid: string; first_seen_at: string }[];
+}
+
+interface AuditJson {
+  at: string;
+  type: string;
+  actor: { type: string; id: string | null };
+  session_id: string | null;
+  ip: string | null;
+}
+
+describe.each(databaseKinds())('admin API (%s)', (kind) => {
+  let gatehouse: TestGatehouse;
+  let clock: TestClock;
+  let notebook: RelyingParty;
+  let calendar: RelyingParty;
+  let adminClientId: string;
+  let adminConfig: oidc.Configuration;
+  let adminToken: string;
+  let users = 0;
+
+  interface RelyingParty {
+    readonly clientId: string;
+    readonly config: oidc.Configuration;
+    /** Signs in through the login form (or silently, when the browser already has a session); returns the tokens. */
+    login(browser: Browser, email: string): Promise<oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers>;
+  }
+
+  async function registerRelyingParty(name: string): Promise<RelyingParty> {
+    const redirectUri = `http://127.0.0.1:9/${name}/callback`;
+    const { client, secret } = await gatehouse.container.clients.create({ name, redirectUris: [redirectUri], firstParty: true });
+    const config = await oidc.discovery(new URL(gatehouse.issuer), client.clientId, secret!, undefined, insecure);
+    return {
+      clientId: client.clientId,
+      config,
+      async login(browser, email) {
+        const verifier = oidc.randomPKCECodeVerifier();
+        const state = oidc.randomState();
+        const url = oidc.buildAuthorizationUrl(config, {
+          redirect_uri: redirectUri,
+          scope: 'openid email offline_access',
+          prompt: 'consent',
+          code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+          code_challenge_method: 'S256',
+          state,
+        });
+        let result = await browser.navigate(url);
+        if (isPage(result) && /name="password"/.test(result.html)) result = await browser.submit(expectPage(result), /\/login$/, { login: email, password: PASSWORD });
+        // prompt=consent (for offline_access) shows the consent page even to a first-party client.
+        if (isPage(result) && /\/confirm"/.test(result.html)) result = await browser.submit(result, /\/confirm$/);
+        return oidc.authorizationCodeGrant(config, expectRedirect(result), { pkceCodeVerifier: verifier, expectedState: state });
+      },
+    };
+  }
+
+  async function clientCredentialsConfig(input: Parameters<TestGatehouse['container']['clients']['create']>[0]) {
+    const { client, secret } = await gatehouse.container.clients.create(input);
+    return { clientId: client.clientId, config: await oidc.discovery(new URL(gatehouse.issuer), client.clientId, secret!, undefined, insecure) };
+  }
+
+  /** A new user with one SSO session per browser; each session signs in to the notebook, the first to the calendar too. */
+  async function userWithSessions(count: number) {
+    users += 1;
+    const email = `user${users}@example.com`;
+    const user = await gatehouse.container.accounts.createUser({ email, password: PASSWORD });
+    const sessions: { browser: Browser; refreshToken: string }[] = [];
+    for (let i = 0; i < count; i += 1) {
+      const browser = new Browser(gatehouse.issuer);
+      const tokens = await notebook.login(browser, email);
+      if (i === 0) await calendar.login(browser, email);
+      sessions.push({ browser, refreshToken: tokens.refresh_token! });
+    }
+    return { id: user.id, email, sessions };
+  }
+
+  async function api(method: string, path: string, token: string | null = adminToken, headers: Record<string, string> = {}): Promise<ApiResponse> {
+    const response = await fetch(new URL(path, gatehouse.issuer), {
+      method,
+      headers: { accept: 'application/json', ...(token === null ? {} : { authorization: `Bearer ${token}` }), ...headers },
+    });
+    const text = await response.text();
+    return { status: response.status, headers: response.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+  }
+
+  const liveSessions = async (userId: string) => (await api('GET', `/admin/api/users/${userId}/sessions`)).body.sessions as SessionJson[];
+  const auditOf = async (userId: string, query = '') => (await api('GET', `/admin/api/users/${userId}/audit${query}`)).body.events as AuditJson[];
+  // session.refreshed may come and go with how sign-in records re-authentication; these tests are not about it.
+  const withoutRefreshes = (events: AuditJson[]) => events.filter((e) => e.type !== 'session.refreshed');
+
+  beforeAll(async () => {
+    clock = new TestClock();
+    gatehouse = await startTestGatehouse(kind, { clock });
+    notebook = await registerRelyingParty('notebook');
+    calendar = await registerRelyingParty('calendar');
+    const admin = await clientCredentialsConfig({ name: 'Ops console', admin: true });
+    adminClientId = admin.clientId;
+    adminConfig = admin.config;
+  });
+
+  beforeEach(async () => {
+    // Tests move the clock; a token from before may have expired (CLIENT_CREDENTIALS_TTL is 10 minutes).
+    adminToken = (await oidc.clientCredentialsGrant(adminConfig, { scope: 'admin' })).access_token;
+  });
+
+  afterAll(async () => {
+    await gatehouse?.stop();
+  });
+
+  describe('the admin scope', () => {
+    it('is issued to an admin client with client_credentials', async () => {
+      const tokens = await oidc.clientCredentialsGrant(adminConfig, { scope: 'admin' });
+      expect(tokens.scope?.split(' ')).toContain('admin');
+      expect(tokens.token_type.toLowerCase()).toBe('bearer');
+    });
+
+    it('is refused to a normal client, which gets tokens without it only', async () => {
+      const backend = await clientCredentialsConfig({ name: 'Reporting job', grantTypes: ['client_credentials'], scope: 'profile' });
+      await expect(oidc.clientCredentialsGrant(backend.config, { scope: 'admin' })).rejects.toMatchObject({ error: 'invalid_scope' });
+      await expect(oidc.clientCredentialsGrant(backend.config, { scope: 'profile admin' })).rejects.toMatchObject({ error: 'invalid_scope' });
+      const plain = await oidc.clientCredentialsGrant(backend.config);
+      expect(plain.scope ?? '').not.toContain('admin');
+      // Nor can a relying party that signs users in obtain it, in any grant.
+      await expect(oidc.clientCredentialsGrant(notebook.config, { scope: 'admin' })).rejects.toMatchObject({
+        error: 'invalid_request',
+        error_description: 'requested grant type is not allowed for this client',
+      });
+    });
+
+    it('is never registered for a normal client', async () => {
+      await expect(gatehouse.container.clients.create({ name: 'Sneaky', grantTypes: ['client_credentials'], scope: 'admin' })).rejects.toThrow(/admin client/);
+      await expect(gatehouse.container.clients.update(notebook.clientId, { scope: 'openid admin' })).rejects.toThrow(/admin client/);
+    });
+  });
+
+  describe('authentication', () => {
+    const expectInvalidToken = (response: ApiResponse) => {
+      expect(response.status).toBe(401);
+      expect(response.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token"/);
+      expect(response.body).toMatchObject({ error: 'invalid_token', error_description: expect.any(String) });
+      expect(response.headers.get('cache-control')).toBe('no-store');
+    };
+
+    it('refuses a request without a token, or with a garbage or non-bearer one, with 401', async () => {
+      const { id } = await userWithSessions(1);
+      expectInvalidToken(await api('GET', `/admin/api/users/${id}/sessions`, null));
+      expectInvalidToken(await api('GET', `/admin/api/users/${id}/sessions`, 'not-a-token'));
+      expectInvalidToken(await api('GET', `/admin/api/users/${id}/sessions`, 'x'.repeat(2000)));
+      expectInvalidToken(await api('DELETE', `/admin/api/users/${id}/sessions`, null, { authorization: `Basic ${Buffer.from(`${adminClientId}:secret`).toString('base64')}` }));
+      expectInvalidToken(await api('DELETE', `/admin/api/users/${id}/sessions`, null, { authorization: adminToken }));
+      // Nothing was ended by the refused requests.
+      expect(await liveSessions(id)).toHaveLength(1);
+    });
+
+    it("refuses a user's access token: only admin clients' client_credentials tokens are accepted", async () => {
+      const { id, email } = await userWithSessions(0);
+      const tokens = await notebook.login(new Browser(gatehouse.issuer), email);
+      expectInvalidToken(await api('GET', `/admin/api/users/${id}/sessions`, tokens.access_token));
+    });
+
+    it('refuses an expired token', async () => {
+      const token = (await oidc.clientCredentialsGrant(adminConfig, { scope: 'admin' })).access_token;
+      expect((await api('GET', `/admin/api/users/${(await userWithSessions(0)).id}/sessions`, token)).status).toBe(200);
+      clock.advance(11 * MINUTE); // CLIENT_CREDENTIALS_TTL is 10 minutes
+      expectInvalidToken(await api('GET', '/admin/api/users/anyone/sessions', token));
+    });
+
+    it("refuses the token of a deleted client with 401, and of a client no longer admin with 403", async () => {
+      const ops = await clientCredentialsConfig({ name: 'Temporary ops', admin: true });
+      const token = (await oidc.clientCredentialsGrant(ops.config, { scope: 'admin' })).access_token;
+      const { id } = await userWithSessions(1);
+      expect((await api('GET', `/admin/api/users/${id}/sessions`, token)).status).toBe(200);
+
+      await gatehouse.container.clients.update(ops.clientId, { admin: false, scope: 'profile' });
+      const demoted = await api('DELETE', `/admin/api/users/${id}/sessions`, token);
+      expect(demoted.status).toBe(403);
+      expect(demoted.body).toMatchObject({ error: 'insufficient_scope' });
+
+      await gatehouse.container.clients.delete(ops.clientId);
+      expectInvalidToken(await api('DELETE', `/admin/api/users/${id}/sessions`, token));
+      expect(await liveSessions(id)).toHaveLength(1);
+    });
+
+    it('answers a token without the admin scope with 403 insufficient_scope', async () => {
+      const { id } = await userWithSessions(1);
+      const backend = await clientCredentialsConfig({ name: 'Inventory job', grantTypes: ['client_credentials'], scope: 'profile' });
+      const normal = await api('GET', `/admin/api/users/${id}/sessions`, (await oidc.clientCredentialsGrant(backend.config, { scope: 'profile' })).access_token);
+      expect(normal.status).toBe(403);
+      expect(normal.body).toMatchObject({ error: 'insufficient_scope' });
+      expect(normal.headers.get('www-authenticate')).toMatch(/error="insufficient_scope"/);
+      // An admin client's token asked for without the admin scope does not carry it either.
+      const unscoped = await api('DELETE', `/admin/api/users/${id}/sessions`, (await oidc.clientCredentialsGrant(adminConfig)).access_token);
+      expect(unscoped.status).toBe(403);
+      expect(await liveSessions(id)).toHaveLength(1);
+    });
+  });
+
+  describe('sessions', () => {
+    it("lists a user's live sessions with device, addresses, times, methods and clients with their sids", async () => {
+      const user = await userWithSessions(2);
+      const response = await api('GET', `/admin/api/users/${user.id}/sessions`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('cache-control')).toBe('no-store');
+      expect(response.body.user_id).toBe(user.id);
+      const sessions = response.body.sessions as SessionJson[];
+      expect(sessions).toHaveLength(2);
+      for (const session of sessions) {
+        expect(session).toMatchObject({
+          user_id: user.id,
+          device: expect.any(String),
+          ip_created: '127.0.0.1',
+          ip_last_seen: '127.0.0.1',
+          created_at: clock.now().toISOString(),
+          last_seen_at: clock.now().toISOString(),
+          amr: ['pwd'],
+          acr: 'urn:gatehouse:loa:1',
+        });
+        for (const client of session.clients) expect(client.sid).toEqual(expect.any(String));
+      }
+      expect(sessions.map((s) => s.clients.map((c) => c.client_id).sort()).sort((a, b) => b.length - a.length)).toEqual([
+        [notebook.clientId, calendar.clientId].sort(),
+        [notebook.clientId],
+      ]);
+      // The email names the user too; an unknown user is a JSON 404.
+      expect((await api('GET', `/admin/api/users/${encodeURIComponent(user.email)}/sessions`)).body.sessions).toHaveLength(2);
+      const unknown = await api('GET', '/admin/api/users/no-such-user/sessions');
+      expect(unknown.status).toBe(404);
+      expect(unknown.body).toMatchObject({ error: 'invalid_request', error_description: expect.any(String) });
+    });
+
+    it("revokes one session: its refresh token fails, the user's other session lives on, the audit names the admin client", async () => {
+      const user = await userWithSessions(2);
+      const [first] = await liveSessions(user.id);
+      const revoked = await api('DELETE', `/admin/api/users/${user.id}/sessions/${first!.id}`);
+      expect(revoked.status).toBe(200);
+      expect(revoked.body).toMatchObject({ session_id: first!.id, ended: true });
+
+      expect((await liveSessions(user.id)).map((s) => s.id)).not.toContain(first!.id);
+      expect(await liveSessions(user.id)).toHaveLength(1);
+      await expect(gatehouse.container.sessions.get(first!.id)).resolves.toMatchObject({ endReason: 'revoked_by_admin', endedAt: expect.any(Date) });
+      // Which refresh token belonged to the revoked session: the one that now fails.
+      const outcomes = await Promise.all(
+        user.sessions.map(({ refreshToken }) => oidc.refreshTokenGrant(notebook.config, refreshToken).then(() => 'ok', (error: { error?: string }) => error.error)),
+      );
+      expect(outcomes.sort()).toEqual(['invalid_grant', 'ok']);
+
+      const events = await auditOf(user.id);
+      expect(events.filter((e) => e.type === 'session.revoked_by_admin')).toEqual([
+        expect.objectContaining({ session_id: first!.id, actor: { type: 'admin', id: adminClientId }, ip: '127.0.0.1' }),
+      ]);
+
+      // Again: nothing left to end. Another user's session, or an unknown one, through this user: 404.
+      expect((await api('DELETE', `/admin/api/users/${user.id}/sessions/${first!.id}`)).body).toMatchObject({ ended: false });
+      const other = await userWithSessions(1);
+      const [theirs] = await liveSessions(other.id);
+      expect((await api('DELETE', `/admin/api/users/${user.id}/sessions/${theirs!.id}`)).status).toBe(404);
+      expect((await api('DELETE', `/admin/api/users/${user.id}/sessions/no-such-session`)).status).toBe(404);
+      expect(await liveSessions(other.id)).toHaveLength(1);
+    });
+
+    it('revokes every session of a user, and only theirs', async () => {
+      const user = await userWithSessions(3);
+      const bystander = await userWithSessions(1);
+      const response = await api('DELETE', `/admin/api/users/${encodeURIComponent(user.email)}/sessions`);
+      expect(response.status).toBe(200);
+      expect(response.body).toMatchObject({ user_id: user.id, ended: 3 });
+      expect(await liveSessions(user.id)).toEqual([]);
+      for (const { refreshToken } of user.sessions) {
+        await expect(oidc.refreshTokenGrant(notebook.config, refreshToken)).rejects.toMatchObject({ error: 'invalid_grant' });
+      }
+      const events = (await auditOf(user.id)).filter((e) => e.type === 'session.revoked_by_admin');
+      expect(events).toHaveLength(3);
+      for (const event of events) expect(event.actor).toEqual({ type: 'admin', id: adminClientId });
+
+      expect(await liveSessions(bystander.id)).toHaveLength(1);
+      await expect(oidc.refreshTokenGrant(notebook.config, bystander.sessions[0]!.refreshToken)).resolves.toHaveProperty('access_token');
+      expect((await api('DELETE', `/admin/api/users/${user.id}/sessions`)).body).toMatchObject({ ended: 0 });
+    });
+  });
+
+  describe('audit', () => {
+    it('lists the events of a user newest first, from a point in time, up to a limit', async () => {
+      const user = await userWithSessions(1);
+      const start = clock.now();
+      clock.advance(10 * MINUTE);
+      const secondBrowser = new Browser(gatehouse.issuer);
+      await notebook.login(secondBrowser, user.email);
+      clock.advance(10 * MINUTE);
+      adminToken = (await oidc.clientCredentialsGrant(adminConfig, { scope: 'admin' })).access_token;
+      const [, older] = await liveSessions(user.id);
+      await api('DELETE', `/admin/api/users/${user.id}/sessions/${older!.id}`);
+
+      const all = await auditOf(user.id);
+      expect(withoutRefreshes(all).map((e) => e.type)).toEqual(['session.revoked_by_admin', 'session.created', 'session.created']);
+      expect(all.map((e) => e.at)).toEqual([...all.map((e) => e.at)].sort().reverse());
+
+      const since = new Date(start.getTime() + 5 * MINUTE).toISOString();
+      const recent = await auditOf(user.id, `?since=${encodeURIComponent(since)}`);
+      expect(withoutRefreshes(recent).map((e) => e.type)).toEqual(['session.revoked_by_admin', 'session.created']);
+      expect(recent.every((e) => e.at >= since)).toBe(true);
+      expect((await auditOf(user.id, `?since=${encodeURIComponent(clock.now().toISOString())}&limit=5`)).map((e) => e.type)).toEqual(['session.revoked_by_admin']);
+      expect(await auditOf(user.id, '?limit=1')).toHaveLength(1);
+      expect(await auditOf(user.id, `?since=${new Date(clock.now().getTime() + MINUTE).toISOString()}`)).toEqual([]);
+    });
+
+    it.each([
+      ['?since=yesterday'],
+      ['?since=2026-02-30T25:00:00Z'],
+      ['?since=1700000000'],
+      ['?limit=0'],
+      ['?limit=1001'],
+      ['?limit=ten'],
+      ['?limit=-1'],
+      ['?limit=1&limit=2'],
+    ])('refuses %s with 400 invalid_request', async (query) => {
+      const { id } = await userWithSessions(0);
+      const response = await api('GET', `/admin/api/users/${id}/audit${query}`);
+      expect(response.status).toBe(400);
+      expect(response.body).toMatchObject({ error: 'invalid_request', error_description: expect.any(String) });
+    });
+  });
+
+  it('answers an unknown admin API path with a JSON 404', async () => {
+    const response = await api('GET', '/admin/api/nothing-here');
+    expect(response.status).toBe(404);
+    expect(response.body).toMatchObject({ error: 'invalid_request' });
+  });
+});
