@@ -28,7 +28,7 @@ export function createApp(container: Container): Provider {
   for (const router of [
     createAssetsRouter(),
     createHealthRouter({ isDatabaseReachable: () => container.isDatabaseReachable() }),
-    createInteractionRouter({ provider, accounts, sessions, csrf, renderView }),
+    createInteractionRouter({ provider, accounts, sessions, csrf, renderView, clock: container.clock }),
     createAccountRouter({ provider, accounts, sessions, csrf, renderView, config: container.config }),
     createAdminApiRouter({ provider, accounts, sessions, audit: container.audit, clients: container.clients }),
   ]) {

@@ -23,7 +23,7 @@ export class Browser {
   /** Every Set-Cookie header line received, in order. */
   readonly setCookieLines: string[] = [];
 
-  constructor(private readonly origin: string) {}
+  constructor(private readonly origin: string, private readonly userAgent?: string) {}
 
   cookieNames(): string[] {
     return [...this.jar.values()].map((c) => c.name);
@@ -69,6 +69,7 @@ export class Browser {
   async request(url: URL | string, init: { method?: string; form?: Record<string, string> } = {}): Promise<Response> {
     const target = new URL(url, this.origin);
     const headers: Record<string, string> = { accept: 'text/html' };
+    if (this.userAgent) headers['user-agent'] = this.userAgent;
     const cookie = this.cookieHeader(target);
     if (cookie) headers.cookie = cookie;
     let body: string | undefined;
@@ -141,7 +142,7 @@ export function findForm(html: string, actionPattern: RegExp): { action: string;
 }
 
 /** Signs in through the real login form (and consent page when shown); returns the redirect to the relying party. */
-export async function signIn(browser: Browser, authorizationUrl: URL, credentials: { login: string; password: string }): Promise<URL> {
+export async function signIn(browser: Browser, authorizationUrl: URL, credentials: { login: string; password: string; remember?: 'yes' }): Promise<URL> {
   let result = await browser.navigate(authorizationUrl);
   const loginPage = expectPage(result);
   result = await browser.submit(loginPage, /\/login$/, credentials);

@@ -7,6 +7,7 @@ import type { AccountService } from '../../domain/accounts/account-service.js';
 import type { Actor } from '../../domain/audit/audit.js';
 import { ForbiddenError, InvalidCredentialsError, ValidationError } from '../../domain/errors.js';
 import type { SessionService } from '../../domain/sessions/session-service.js';
+import type { Clock } from '../../domain/clock.js';
 import type { User } from '../../domain/accounts/user.js';
 import type { Logger } from '../../infra/logger.js';
 import { ACR_PASSWORD } from '../../oidc/configuration.js';
@@ -17,6 +18,7 @@ export interface InteractionRouterDeps {
   readonly provider: Provider;
   readonly accounts: AccountService;
   readonly sessions: SessionService;
+  readonly clock: Clock;
   readonly csrf: Csrf;
   readonly renderView: RenderView;
 }
@@ -44,7 +46,7 @@ function userActor(ctx: Context, userId: string): Actor {
 }
 
 export function createInteractionRouter(deps: InteractionRouterDeps): Router {
-  const { provider, accounts, sessions, csrf, renderView } = deps;
+  const { provider, accounts, sessions, csrf, renderView, clock } = deps;
   const router = new Router({ prefix: '/interaction/:uid' });
   const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
 
@@ -80,8 +82,10 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
     return renderStep(ctx, interaction, 'login', { title: 'Sign in', login: options.login, error: options.error }, options.status);
   }
 
+  // A later step (consent) keeps what an earlier step of the same interaction submitted (the login), or a
+  // prompt=login request would ask for the password again.
   async function finish(ctx: Context, result: Parameters<Provider['interactionResult']>[2]) {
-    const redirectTo = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+    const redirectTo = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: !('login' in result) });
     ctx.status = 303;
     ctx.redirect(redirectTo);
   }
@@ -128,7 +132,9 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
       }
     }
     (ctx.state.log as Logger).info({ userId: user.id, clientId: interaction.params.client_id }, 'login succeeded');
-    await finish(ctx, { login: { accountId: user.id, amr: ['pwd'], acr: ACR_PASSWORD, remember } });
+    // ts: the time of this authentication, kept when a later step (consent) of the interaction is merged in.
+    const ts = Math.floor(clock.now().getTime() / 1000);
+    await finish(ctx, { login: { accountId: user.id, amr: ['pwd'], acr: ACR_PASSWORD, remember, ts } });
   }
 
   router.post('/login', form, csrf.verify(csrfScope), async (ctx) => {
