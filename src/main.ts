@@ -14,7 +14,23 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.logLevel);
-  let running;
+  let running: Awaited<ReturnType<typeof import('./server.js')['startGatehouse']>> | undefined;
+  let stopping = false;
+  // Installed before start-up, so a SIGTERM that arrives while starting (or right after) still shuts down cleanly.
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    (running ? running.close() : Promise.resolve()).then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
   try {
     // Loaded only after the configuration is valid, so a configuration error is the only thing printed.
     const { startGatehouse } = await import('./server.js');
@@ -26,6 +42,9 @@ async function main(): Promise<void> {
     logger.fatal({ err: error }, 'start-up failed');
     process.stderr.write(`gatehouse: ${message}\n`);
     process.exit(1);
+  }
+  if (config.trustProxy === false && new URL(config.issuer).protocol === 'https:') {
+    logger.warn('ISSUER is https but TRUST_PROXY is off: Gatehouse speaks plain HTTP, so behind a TLS-terminating proxy set TRUST_PROXY=true or secure cookies cannot be set');
   }
 
   if (config.nodeEnv !== 'production') {
@@ -47,18 +66,6 @@ async function main(): Promise<void> {
     process.stdout.write(lines.join('\n') + '\n');
   }
 
-  const shutdown = (signal: string) => {
-    logger.info({ signal }, 'shutting down');
-    running.close().then(
-      () => process.exit(0),
-      (error) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
 }
 
 await main();

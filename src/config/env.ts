@@ -96,6 +96,8 @@ function parseIssuer(raw: string): string {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('ISSUER', 'must use https (or http for localhost)');
   if (url.search || url.hash) throw new ConfigError('ISSUER', 'must not contain a query or fragment');
   if (url.username || url.password) throw new ConfigError('ISSUER', 'must not contain credentials');
+  // Gatehouse serves its endpoints at the root of its origin.
+  if (url.pathname !== '/') throw new ConfigError('ISSUER', 'must be an origin without a path, such as https://id.example.com');
   // Issuer identifiers are compared as strings by relying parties: no trailing slash.
   return url.href.replace(/\/$/, '');
 }

@@ -139,6 +139,15 @@ describe.each(databaseKinds())('gatehouse CLI against a running server (%s)', (k
     expect(JSON.parse(promoted.stdout)).toMatchObject({ admin: true, scope: 'profile admin' });
   });
 
+  it("refuses to change or delete Gatehouse's own account client", async () => {
+    for (const args of [['clients', 'delete', 'gatehouse-account'], ['clients', 'update', 'gatehouse-account', '--name', 'Mine'], ['clients', 'rotate-secret', 'gatehouse-account']]) {
+      const result = await cli(args);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/belongs to Gatehouse itself/);
+    }
+    expect(JSON.parse((await cli(['clients', 'show', 'gatehouse-account', '--json'])).stdout)).toMatchObject({ client_name: 'Gatehouse account' });
+  });
+
   it('creates public clients without a secret', async () => {
     const created = await cli(['clients', 'create', '--name', 'SPA', '--redirect-uri', 'http://localhost:5173/cb', '--public', '--json']);
     expect(created.code).toBe(0);

@@ -38,6 +38,8 @@ export interface CreatedClient {
 }
 
 const NAME_MAX_LENGTH = 100;
+/** Ids Gatehouse gives its own clients; registered clients get random ids, so they never start like this. */
+export const INTERNAL_CLIENT_PREFIX = 'gatehouse-';
 const DEFAULT_SCOPE = 'openid profile email offline_access';
 
 function newClientId(): string {
@@ -211,7 +213,13 @@ export class ClientService {
   }
 
   /** Returns a new secret when the change made the client need one it did not have. */
+  /** Gatehouse's own clients (gatehouse-account, ...) are kept by Gatehouse; an admin changing them would break its pages. */
+  private assertNotInternal(clientId: string): void {
+    if (clientId.startsWith(INTERNAL_CLIENT_PREFIX)) throw new ValidationError(`Client ${clientId} belongs to Gatehouse itself and cannot be changed or deleted.`);
+  }
+
   async update(clientId: string, input: ClientInput): Promise<CreatedClient> {
+    this.assertNotInternal(clientId);
     const current = await this.deps.clients.findById(clientId);
     if (!current) throw new NotFoundError(`No client with id ${clientId}.`);
     const settings = resolveSettings(input, current);
@@ -225,6 +233,7 @@ export class ClientService {
   }
 
   async rotateSecret(clientId: string): Promise<CreatedClient> {
+    this.assertNotInternal(clientId);
     const current = await this.deps.clients.findById(clientId);
     if (!current) throw new NotFoundError(`No client with id ${clientId}.`);
     if (!usesSecret(current.tokenEndpointAuthMethod)) {
@@ -237,6 +246,7 @@ export class ClientService {
   }
 
   async delete(clientId: string): Promise<void> {
+    this.assertNotInternal(clientId);
     await this.deps.clients.delete(clientId);
   }
 }

@@ -128,11 +128,6 @@ describe('loadConfig', () => {
   describe('issuer', () => {
     it('drops a trailing slash so relying parties can compare it as a string', () => {
       expect(loadConfig({ ISSUER: 'https://id.example.com/' }).issuer).toBe('https://id.example.com');
-      expect(loadConfig({ ISSUER: 'https://id.example.com/tenant/' }).issuer).toBe('https://id.example.com/tenant');
-    });
-
-    it('keeps a path without a trailing slash as it is', () => {
-      expect(loadConfig({ ISSUER: 'https://id.example.com/tenant' }).issuer).toBe('https://id.example.com/tenant');
     });
 
     it('follows PORT when not configured', () => {
@@ -194,5 +189,10 @@ describe('loadConfig', () => {
     it('does not apply the production rules in development', () => {
       expect(loadConfig({ NODE_ENV: 'development', ISSUER: 'http://id.example.com' }).issuer).toBe('http://id.example.com');
     });
+  });
+
+  it('refuses an issuer with a path, since every endpoint is served at the root', () => {
+    expect(() => loadConfig({ ISSUER: 'https://example.com/id' })).toThrow('ISSUER: must be an origin without a path');
+    expect(loadConfig({ ISSUER: 'https://example.com/' }).issuer).toBe('https://example.com');
   });
 });
