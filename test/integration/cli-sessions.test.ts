@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import * as oidc from 'openid-client';
-import { packageRoot } from '../../src/config/paths.js';
 import { Browser, signIn } from '../support/browser.js';
+import { runCli, type CliResult } from '../support/cli.js';
 import { databaseKinds } from '../support/databases.js';
 import { startTestGatehouse, type TestGatehouse } from '../support/gatehouse.js';
 
@@ -10,31 +8,14 @@ const SECRET = 'cli-sessions-test-secret-0123456789abcdefghijklmnop';
 const PASSWORD = 'correct horse battery staple';
 const REDIRECT_URI = 'http://127.0.0.1:9/notebook/callback';
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 describe.each(databaseKinds())('gatehouse sessions and audit commands (%s)', (kind) => {
   let gatehouse: TestGatehouse;
   let notebook: oidc.Configuration;
   let users = 0;
 
-  // The real bin, as an operator runs it, against the server's database.
   function cli(args: string[]): Promise<CliResult> {
-    return new Promise((resolve) => {
-      const child = execFile(
-        process.execPath,
-        [join(packageRoot, 'bin/gatehouse.js'), ...args],
-        {
-          env: { PATH: process.env.PATH, DATABASE_URL: gatehouse.database.url, DATA_DIR: gatehouse.database.dir, GATEHOUSE_SECRET: SECRET, ISSUER: gatehouse.issuer },
-          timeout: 30_000,
-        },
-        (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-      );
-      child.stdin!.end('');
-    });
+    return runCli(gatehouse, SECRET, args);
   }
 
   async function json(args: string[]) {

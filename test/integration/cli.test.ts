@@ -1,35 +1,16 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import * as oidc from 'openid-client';
-import { packageRoot } from '../../src/config/paths.js';
+import { runCli, type CliResult } from '../support/cli.js';
 import { databaseKinds } from '../support/databases.js';
 import { startTestGatehouse, type TestGatehouse } from '../support/gatehouse.js';
 
 const SECRET = 'cli-test-secret-0123456789abcdefghijklmnopqrstuvwxyz';
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 describe.each(databaseKinds())('gatehouse CLI against a running server (%s)', (kind) => {
   let gatehouse: TestGatehouse;
 
-  // The real bin, as an operator runs it, against the server's database.
   function cli(args: string[], stdin?: string): Promise<CliResult> {
-    return new Promise((resolve) => {
-      const child = execFile(
-        process.execPath,
-        [join(packageRoot, 'bin/gatehouse.js'), ...args],
-        {
-          env: { PATH: process.env.PATH, DATABASE_URL: gatehouse.database.url, DATA_DIR: gatehouse.database.dir, GATEHOUSE_SECRET: SECRET, ISSUER: gatehouse.issuer },
-          timeout: 30_000,
-        },
-        (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-      );
-      child.stdin!.end(stdin ?? '');
-    });
+    return runCli(gatehouse, SECRET, args, stdin);
   }
 
   beforeAll(async () => {
