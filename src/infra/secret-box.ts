@@ -3,7 +3,7 @@ import { SecretMismatchError } from '../domain/errors.js';
 import type { SecretBox } from '../domain/secret-box.js';
 
 // Keys for separate purposes are derived from the one configured secret, so that none is reused across purposes.
-export type KeyPurpose = 'data-encryption' | 'cookie-signing' | 'csrf';
+export type KeyPurpose = 'data-encryption' | 'cookie-signing' | 'csrf' | 'recovery-codes';
 
 export function deriveKey(secret: string, purpose: KeyPurpose): Buffer {
   return Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), Buffer.from('gatehouse'), Buffer.from(`gatehouse/v1/${purpose}`), 32));

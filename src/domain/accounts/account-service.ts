@@ -151,6 +151,14 @@ export class AccountService {
     return updated;
   }
 
+  /** Whether this is the active user's current password (a re-check before a sensitive change). */
+  async verifyOwnPassword(userId: string, password: string): Promise<boolean> {
+    const known = await this.deps.users.findById(userId);
+    const user = known ? await this.deps.users.findByEmail(known.email) : undefined;
+    const matches = await this.deps.hasher.verify(user?.passwordHash ?? (await this.dummy()), password.slice(0, PASSWORD_MAX_LENGTH));
+    return Boolean(user && matches && !user.disabledAt);
+  }
+
   /** Disabling a user ends every session they have and stops their tokens. */
   async disable(rawEmail: string, actor: Actor = CLI_ADMIN): Promise<User> {
     const user = await this.getByEmail(rawEmail);

@@ -24,6 +24,11 @@ export const AUDIT_EVENT_TYPES = [
   'user.password_changed',
   'user.disabled',
   'user.enabled',
+  'mfa.enrolled',
+  'mfa.disabled',
+  'mfa.recovery_codes_regenerated',
+  'mfa.recovery_code_used',
+  'mfa.locked',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

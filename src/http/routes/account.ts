@@ -7,12 +7,14 @@ import type { Config } from '../../config/env.js';
 import { ACCOUNT_CLIENT_ID, ACCOUNT_CLIENT_NAME } from '../../domain/accounts/account-client.js';
 import type { AccountService } from '../../domain/accounts/account-service.js';
 import type { User } from '../../domain/accounts/user.js';
+import type { MfaService } from '../../domain/mfa/mfa-service.js';
 import type { Actor } from '../../domain/audit/audit.js';
 import { ValidationError } from '../../domain/errors.js';
 import type { SessionService } from '../../domain/sessions/session-service.js';
 import { isSecureIssuer, providerCookieOptions } from '../../oidc/configuration.js';
 import { CSRF_FIELD, type Csrf } from '../middleware/csrf.js';
 import type { RenderView } from '../views.js';
+import { addSecurityRoutes } from './account-security.js';
 
 export interface AccountRouterDeps {
   readonly provider: Provider;
@@ -20,6 +22,7 @@ export interface AccountRouterDeps {
   readonly sessions: SessionService;
   readonly csrf: Csrf;
   readonly renderView: RenderView;
+  readonly mfa: MfaService;
   readonly config: Pick<Config, 'issuer'> & { readonly ttl: Pick<Config['ttl'], 'interaction'> };
 }
 
@@ -43,7 +46,7 @@ const SESSIONS_DONE = new Set(['ended', 'already-ended', 'others-ended']);
 const PASSWORD_DONE = new Set(['changed']);
 
 // Only the account pages themselves are places to come back to after signing in.
-const RETURN_PATH = /^\/account(?:\/(?:sessions|password))?$/;
+const RETURN_PATH = /^\/account(?:\/(?:sessions|password|security))?$/;
 
 function field(ctx: Context, name: string): string {
   const value = (ctx.request.body as Record<string, unknown> | undefined)?.[name];
@@ -343,6 +346,23 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
       await sessions.end(session.uid, 'logged_out', userActor(ctx, user.id));
       await signedOut(ctx, false);
     },
+  );
+
+  addSecurityRoutes(
+    router,
+    {
+      form,
+      requireSession,
+      csrfVerify: csrf.verify(csrfScope),
+      csrfFields,
+      currentUser: (ctx) => current(ctx).user,
+      render,
+      redirect,
+      userActor,
+      field,
+      query,
+    },
+    { mfa: deps.mfa, accounts },
   );
 
   return router;

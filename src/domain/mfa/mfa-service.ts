@@ -1,0 +1,190 @@
+import { randomInt, timingSafeEqual } from 'node:crypto';
+import type { Actor, AuditEventType, AuditLog } from '../audit/audit.js';
+import type { Clock } from '../clock.js';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import type { RecoveryCodeHasher, RecoveryCodeRepository, TotpAlgorithm, TotpFactorRepository } from './mfa.js';
+
+export const RECOVERY_CODE_COUNT = 10;
+/** Wrong TOTP codes in a row that lock the factor. */
+export const MAX_FAILED_ATTEMPTS = 5;
+export const LOCK_DURATION_MS = 15 * 60 * 1000;
+
+// Recovery codes: 10 characters from 32 unambiguous ones (50 bits), shown as xxxxx-xxxxx.
+const RECOVERY_ALPHABET = 'abcdefghjkmnpqrstuvwxyz23456789';
+const RECOVERY_LENGTH = 10;
+
+export interface Enrolment {
+  /** Base32 secret, for typing into an app by hand. */
+  readonly secret: string;
+  /** otpauth:// URI, for the QR code. */
+  readonly otpauthUri: string;
+}
+
+export type TotpVerification =
+  | { readonly result: 'ok' }
+  | { readonly result: 'invalid' }
+  | { readonly result: 'locked'; readonly retryAt: Date }
+  | { readonly result: 'replayed' };
+
+export interface MfaStatus {
+  readonly enabled: boolean;
+  readonly recoveryCodesLeft: number;
+}
+
+export interface MfaServiceDeps {
+  readonly factors: TotpFactorRepository;
+  readonly recoveryCodes: RecoveryCodeRepository;
+  readonly totp: TotpAlgorithm;
+  readonly hasher: RecoveryCodeHasher;
+  readonly clock: Clock;
+  readonly audit: AuditLog;
+  /** The issuer name authenticator apps show next to the account. */
+  readonly issuerName: string;
+}
+
+/** The user acting on their own account, when the caller names no other actor. */
+const self = (userId: string): Actor => ({ type: 'user', id: userId });
+
+/** Digits only, without the spaces apps show in the middle; anything else is not a code. */
+function normalizeTotpCode(raw: string): string | undefined {
+  const code = raw.replace(/[\s-]/g, '');
+  return /^\d{6}$/.test(code) ? code : undefined;
+}
+
+/** Case, spaces and dashes do not matter; anything outside the alphabet cannot be a code. */
+export function normalizeRecoveryCode(raw: string): string | undefined {
+  const code = raw.toLowerCase().replace(/[\s-]/g, '');
+  return code.length === RECOVERY_LENGTH && [...code].every((c) => RECOVERY_ALPHABET.includes(c)) ? code : undefined;
+}
+
+function newRecoveryCode(): string {
+  let code = '';
+  for (let i = 0; i < RECOVERY_LENGTH; i += 1) code += RECOVERY_ALPHABET[randomInt(RECOVERY_ALPHABET.length)];
+  return `${code.slice(0, 5)}-${code.slice(5)}`;
+}
+
+function sameHash(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+/**
+ * A second factor: an authenticator app (TOTP, RFC 6238) proven once at enrolment, and single-use recovery codes for
+ * when the app is lost. A TOTP code is accepted at most once; five wrong ones in a row lock the factor for 15 minutes.
+ */
+export class MfaService {
+  constructor(private readonly deps: MfaServiceDeps) {}
+
+  /** A new secret to enrol (replacing any enrolment not yet proven). Refused while an active factor exists. */
+  async startEnrolment(userId: string, accountName: string): Promise<Enrolment> {
+    const secret = this.deps.totp.generateSecret();
+    if (!(await this.deps.factors.savePending(userId, secret, this.deps.clock.now()))) {
+      throw new ConflictError('Two-step verification is already set up; disable it before setting up another app.');
+    }
+    return this.enrolment(secret, accountName);
+  }
+
+  /** The enrolment waiting for its first code, if there is one. */
+  async pendingEnrolment(userId: string, accountName: string): Promise<Enrolment | undefined> {
+    const factor = await this.deps.factors.find(userId);
+    return factor && !factor.activatedAt ? this.enrolment(factor.secret, accountName) : undefined;
+  }
+
+  /**
+   * Proves the pending enrolment with a code from the app and activates it. Returns the recovery codes, which exist
+   * in clear only in this return value. A wrong code changes nothing (ValidationError on field `code`).
+   */
+  async activate(userId: string, code: string, actor: Actor = self(userId)): Promise<string[]> {
+    const factor = await this.deps.factors.find(userId);
+    if (!factor) throw new NotFoundError('There is no authenticator app being set up.');
+    if (factor.activatedAt) throw new ConflictError('Two-step verification is already set up.');
+    const now = this.deps.clock.now();
+    const normalized = normalizeTotpCode(code);
+    const step = normalized === undefined ? null : this.deps.totp.verify(factor.secret, normalized, this.deps.totp.stepAt(now));
+    if (step === null) throw new ValidationError('That code is not right. Enter the 6-digit code the app shows now.', { field: 'code' });
+    // Codes first: an active factor must never be left without them.
+    const codes = await this.replaceRecoveryCodes(userId, now);
+    if (!(await this.deps.factors.activate(userId, now, step))) {
+      await this.deps.recoveryCodes.deleteAll(userId);
+      throw new ConflictError('The set-up changed meanwhile; start again.');
+    }
+    await this.record('mfa.enrolled', actor, userId, { recoveryCodes: codes.length });
+    return codes;
+  }
+
+  /** Checks a code from the user's active authenticator app. */
+  async verifyTotp(userId: string, code: string): Promise<TotpVerification> {
+    const factor = await this.deps.factors.find(userId);
+    if (!factor?.activatedAt) return { result: 'invalid' };
+    const now = this.deps.clock.now();
+    if (factor.lockedUntil && factor.lockedUntil > now) return { result: 'locked', retryAt: factor.lockedUntil };
+    const normalized = normalizeTotpCode(code);
+    const step = normalized === undefined ? null : this.deps.totp.verify(factor.secret, normalized, this.deps.totp.stepAt(now));
+    if (step === null) {
+      const failures = await this.deps.factors.recordFailure(userId);
+      if (failures < MAX_FAILED_ATTEMPTS) return { result: 'invalid' };
+      const retryAt = new Date(now.getTime() + LOCK_DURATION_MS);
+      await this.deps.factors.lock(userId, retryAt);
+      await this.record('mfa.locked', self(userId), userId, { failedAttempts: failures, lockedUntil: retryAt.toISOString() });
+      return { result: 'locked', retryAt };
+    }
+    if (factor.lastUsedStep !== null && step <= factor.lastUsedStep) return { result: 'replayed' };
+    // The conditional write settles a race between two requests carrying the same code: one of them wins.
+    if (!(await this.deps.factors.recordSuccess(userId, step))) return { result: 'replayed' };
+    return { result: 'ok' };
+  }
+
+  /** Spends one recovery code; true when it was an unused code of this user with an active factor. */
+  async useRecoveryCode(userId: string, code: string, actor: Actor = self(userId)): Promise<boolean> {
+    const factor = await this.deps.factors.find(userId);
+    if (!factor?.activatedAt) return false;
+    const normalized = normalizeRecoveryCode(code);
+    const unused = await this.deps.recoveryCodes.listUnused(userId);
+    const hash = this.deps.hasher.hash(normalized ?? '');
+    // Every stored hash is compared, in constant time, whichever matches.
+    let match: string | undefined;
+    for (const stored of unused) if (sameHash(stored.codeHash, hash)) match = stored.id;
+    if (normalized === undefined || match === undefined) return false;
+    if (!(await this.deps.recoveryCodes.markUsed(match, this.deps.clock.now()))) return false;
+    await this.record('mfa.recovery_code_used', actor, userId, { recoveryCodesLeft: unused.length - 1 });
+    return true;
+  }
+
+  /** A new set of recovery codes; the old set stops working. */
+  async regenerateRecoveryCodes(userId: string, actor: Actor = self(userId)): Promise<string[]> {
+    const factor = await this.deps.factors.find(userId);
+    if (!factor?.activatedAt) throw new NotFoundError('Two-step verification is not set up.');
+    const codes = await this.replaceRecoveryCodes(userId, this.deps.clock.now());
+    await this.record('mfa.recovery_codes_regenerated', actor, userId, { recoveryCodes: codes.length });
+    return codes;
+  }
+
+  /** Removes the authenticator app and the recovery codes. */
+  async disable(userId: string, actor: Actor = self(userId)): Promise<void> {
+    const factor = await this.deps.factors.find(userId);
+    await this.deps.recoveryCodes.deleteAll(userId);
+    await this.deps.factors.delete(userId);
+    if (factor?.activatedAt) await this.record('mfa.disabled', actor, userId);
+  }
+
+  async status(userId: string): Promise<MfaStatus> {
+    const factor = await this.deps.factors.find(userId);
+    if (!factor?.activatedAt) return { enabled: false, recoveryCodesLeft: 0 };
+    return { enabled: true, recoveryCodesLeft: await this.deps.recoveryCodes.countUnused(userId) };
+  }
+
+  private enrolment(secret: string, accountName: string): Enrolment {
+    return { secret, otpauthUri: this.deps.totp.keyUri(secret, accountName, this.deps.issuerName) };
+  }
+
+  private async replaceRecoveryCodes(userId: string, at: Date): Promise<string[]> {
+    const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
+    await this.deps.recoveryCodes.replaceAll(userId, codes.map((c) => this.deps.hasher.hash(normalizeRecoveryCode(c)!)), at);
+    return codes;
+  }
+
+  private async record(type: AuditEventType, actor: Actor, userId: string, details: Record<string, unknown> | null = null): Promise<void> {
+    await this.deps.audit.append({ at: this.deps.clock.now(), type, actor, userId, sessionId: null, clientId: null, details });
+  }
+}

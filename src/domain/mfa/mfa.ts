@@ -1,0 +1,68 @@
+// Ports of the second factor (TOTP authenticator apps and recovery codes). The domain never sees a database, otplib or
+// a key: src/infra and src/store implement these.
+
+/** A user's TOTP authenticator, as the domain sees it (the secret in clear; the repository keeps it encrypted). */
+export interface TotpFactor {
+  readonly userId: string;
+  /** Base32 shared secret. */
+  readonly secret: string;
+  /** Null while the enrolment waits for its first code. */
+  readonly activatedAt: Date | null;
+  /** The highest time step accepted so far (replays of it or of earlier steps are refused). */
+  readonly lastUsedStep: number | null;
+  /** Wrong codes in a row since the last success or lock. */
+  readonly failedAttempts: number;
+  readonly lockedUntil: Date | null;
+  readonly createdAt: Date;
+}
+
+export interface TotpFactorRepository {
+  find(userId: string): Promise<TotpFactor | undefined>;
+  /** Stores a new inactive factor, replacing an inactive one; false (nothing changed) when an active one exists. */
+  savePending(userId: string, secret: string, createdAt: Date): Promise<boolean>;
+  /** Activates the inactive factor, recording the step of the code that proved it; false when there was none. */
+  activate(userId: string, at: Date, step: number): Promise<boolean>;
+  /**
+   * Records an accepted code of `step` and clears failures, only if `step` is above lastUsedStep (atomically, so one
+   * code is accepted at most once even by concurrent requests); false when it was not.
+   */
+  recordSuccess(userId: string, step: number): Promise<boolean>;
+  /** Counts one more wrong code; returns the count after it. */
+  recordFailure(userId: string): Promise<number>;
+  /** Locks the factor until `until` and starts the failure count again. */
+  lock(userId: string, until: Date): Promise<void>;
+  /** Removes the factor (active or not); false when there was none. */
+  delete(userId: string): Promise<boolean>;
+}
+
+export interface StoredRecoveryCode {
+  readonly id: string;
+  readonly codeHash: string;
+}
+
+export interface RecoveryCodeRepository {
+  /** Replaces every code of the user (used or not) with these hashes. */
+  replaceAll(userId: string, codeHashes: readonly string[], at: Date): Promise<void>;
+  listUnused(userId: string): Promise<StoredRecoveryCode[]>;
+  /** Marks the code used if it still was unused (atomically); false when it was already used or is gone. */
+  markUsed(id: string, at: Date): Promise<boolean>;
+  countUnused(userId: string): Promise<number>;
+  deleteAll(userId: string): Promise<void>;
+}
+
+/** Time-based one-time passwords (RFC 6238). */
+export interface TotpAlgorithm {
+  /** A new random shared secret, base32. */
+  generateSecret(): string;
+  /** The otpauth:// URI authenticator apps read from a QR code. */
+  keyUri(secret: string, accountName: string, issuer: string): string;
+  /** The time step that contains this instant. */
+  stepAt(at: Date): number;
+  /** The step (atStep - 1, atStep or atStep + 1) whose code this is, or null; compares in constant time. */
+  verify(secret: string, code: string, atStep: number): number | null;
+}
+
+/** A keyed one-way hash (HMAC) of recovery codes: what is stored and compared, never the codes themselves. */
+export interface RecoveryCodeHasher {
+  hash(code: string): string;
+}

@@ -1,0 +1,137 @@
+import { Browser, expectPage, findForm, type Page } from '../support/browser.js';
+import { databaseKinds } from '../support/databases.js';
+import { startTestGatehouse, type TestGatehouse } from '../support/gatehouse.js';
+import { totpCode } from '../support/mfa-fakes.js';
+
+const PASSWORD = 'correct horse battery staple';
+
+/** The key shown for manual entry, without its spaces. */
+function shownSecret(page: Page): string {
+  const match = /<code id="totp-secret">([A-Z2-7 ]+)<\/code>/.exec(page.html);
+  if (!match) throw new Error(`no secret on the page:\n${page.html.slice(0, 1000)}`);
+  return match[1]!.replace(/ /g, '');
+}
+
+function shownRecoveryCodes(page: Page): string[] {
+  return [...page.html.matchAll(/<li><code>([a-z2-9]{5}-[a-z2-9]{5})<\/code><\/li>/g)].map((m) => m[1]!);
+}
+
+describe.each(databaseKinds())('account security page (%s)', (kind) => {
+  let gatehouse: TestGatehouse;
+  let users = 0;
+
+  beforeAll(async () => {
+    gatehouse = await startTestGatehouse(kind);
+  });
+
+  afterAll(async () => {
+    await gatehouse?.stop();
+  });
+
+  async function signedIn(): Promise<{ browser: Browser; userId: string; page: Page }> {
+    users += 1;
+    const login = `mfa${users}@example.com`;
+    const user = await gatehouse.container.accounts.createUser({ email: login, password: PASSWORD });
+    const browser = new Browser(gatehouse.issuer);
+    const loginPage = expectPage(await browser.navigate('/account/security'));
+    expect(loginPage.url.pathname).toMatch(/^\/interaction\//);
+    const page = expectPage(await browser.submit(loginPage, /\/login$/, { login, password: PASSWORD }));
+    expect(page.url.pathname).toBe('/account/security');
+    return { browser, userId: user.id, page };
+  }
+
+  const status = (userId: string) => gatehouse.container.mfa.status(userId);
+
+  it('enrols an authenticator app: wrong code keeps it off, the right one turns it on and shows 10 codes once', async () => {
+    const { browser, userId, page } = await signedIn();
+    expect(page.status).toBe(200);
+    expect(page.html).toContain('Two-step verification is <strong>off</strong>');
+
+    const setup = expectPage(await browser.submit(page, /\/account\/security\/setup$/));
+    expect(setup.url.pathname).toBe('/account/security/setup');
+    expect(setup.status).toBe(200);
+    // The QR code is drawn by the server as an SVG data: URI; no script and no third-party address on the page.
+    const qr = /<img id="totp-qr" src="data:image\/svg\+xml;base64,([A-Za-z0-9+/=]+)"/.exec(setup.html);
+    expect(qr).not.toBeNull();
+    expect(Buffer.from(qr![1]!, 'base64').toString('utf8')).toMatch(/^<svg [\s\S]*<\/svg>\s*$/);
+    expect(setup.html).not.toMatch(/<script|style=|https?:\/\/(?!127\.0\.0\.1)/);
+    expect(setup.headers.get('content-security-policy')).toContain("img-src 'self' data:");
+    const secret = shownSecret(setup);
+    expect(secret).toMatch(/^[A-Z2-7]{32}$/);
+
+    const now = Date.now();
+    const valid = new Set([-1, 0, 1].map((d) => totpCode(secret, now + d * 30_000)));
+    const wrongCode = ['000000', '111111', '222222', '333333'].find((c) => !valid.has(c))!;
+    const wrong = expectPage(await browser.submit(setup, /\/activate$/, { code: wrongCode }));
+    expect(wrong.status).toBe(400);
+    expect(wrong.html).toMatch(/aria-invalid="true" aria-describedby="code-error"[\s\S]*<p class="field-error" id="code-error">That code is not right/);
+    expect(shownSecret(wrong)).toBe(secret);
+    expect(await status(userId)).toEqual({ enabled: false, recoveryCodesLeft: 0 });
+
+    const done = expectPage(await browser.submit(wrong, /\/activate$/, { code: totpCode(secret, Date.now()) }));
+    expect(done.status).toBe(200);
+    const codes = shownRecoveryCodes(done);
+    expect(codes).toHaveLength(10);
+    expect(await status(userId)).toEqual({ enabled: true, recoveryCodesLeft: 10 });
+    expect((await gatehouse.container.audit.list({ userId })).map((e) => e.type)).toContain('mfa.enrolled');
+    // Shown once: the status page and a second look at the set-up page do not show them.
+    const after = expectPage(await browser.navigate('/account/security'));
+    expect(after.html).toContain('Two-step verification is <strong>on</strong>');
+    expect(after.html).toContain('<strong id="recovery-codes-left">10</strong>');
+    for (const code of codes) expect(after.html).not.toContain(code);
+    expect(expectPage(await browser.navigate('/account/security/setup')).url.pathname).toBe('/account/security');
+    // A recovery code works once.
+    expect(await gatehouse.container.mfa.useRecoveryCode(userId, codes[0]!)).toBe(true);
+    expect(await gatehouse.container.mfa.useRecoveryCode(userId, codes[0]!)).toBe(false);
+  });
+
+  it('regenerates codes and disables only with the current password', async () => {
+    const { browser, userId, page } = await signedIn();
+    const setup = expectPage(await browser.submit(page, /\/setup$/));
+    const first = shownRecoveryCodes(expectPage(await browser.submit(setup, /\/activate$/, { code: totpCode(shownSecret(setup), Date.now()) })));
+    let security = expectPage(await browser.navigate('/account/security'));
+
+    const refused = expectPage(await browser.submit(security, /\/recovery-codes$/, { current_password: 'not my password' }));
+    expect(refused.status).toBe(400);
+    expect(refused.html).toContain('<p class="field-error" id="regenerate-error">The current password is not right.</p>');
+    const fresh = shownRecoveryCodes(expectPage(await browser.submit(refused, /\/recovery-codes$/, { current_password: PASSWORD })));
+    expect(fresh).toHaveLength(10);
+    expect(await gatehouse.container.mfa.useRecoveryCode(userId, first[1]!)).toBe(false);
+
+    security = expectPage(await browser.navigate('/account/security'));
+    const notDisabled = expectPage(await browser.submit(security, /\/disable$/, { current_password: 'wrong' }));
+    expect(notDisabled.status).toBe(400);
+    expect((await status(userId)).enabled).toBe(true);
+    const disabled = expectPage(await browser.submit(notDisabled, /\/disable$/, { current_password: PASSWORD }));
+    expect(disabled.url.search).toBe('?done=disabled');
+    expect(disabled.html).toContain('Two-step verification is <strong>off</strong>');
+    expect(await status(userId)).toEqual({ enabled: false, recoveryCodesLeft: 0 });
+    const types = (await gatehouse.container.audit.list({ userId })).map((e) => e.type);
+    expect(types).toEqual(expect.arrayContaining(['mfa.enrolled', 'mfa.recovery_codes_regenerated', 'mfa.disabled']));
+  });
+
+  it('refuses every form without the CSRF token, changing nothing', async () => {
+    const { browser, userId, page } = await signedIn();
+    const setupForm = findForm(page.html, /\/setup$/);
+    const noToken = await browser.request('/account/security/setup', { form: {} });
+    expect(noToken.status).toBe(403);
+    const forged = await browser.request('/account/security/setup', { form: { csrf: 'x'.repeat(43) } });
+    expect(forged.status).toBe(403);
+    expect(await gatehouse.container.mfa.pendingEnrolment(userId, 'x')).toBeUndefined();
+
+    const setup = expectPage(await browser.navigate('/account/security/setup', { form: setupForm.hidden }));
+    const secret = shownSecret(setup);
+    for (const path of ['/account/security/activate', '/account/security/recovery-codes', '/account/security/disable']) {
+      const response = await browser.request(path, { form: { code: totpCode(secret, Date.now()), current_password: PASSWORD } });
+      expect(response.status).toBe(403);
+    }
+    expect(await status(userId)).toEqual({ enabled: false, recoveryCodesLeft: 0 });
+  });
+
+  it('sends a signed-out browser to sign in', async () => {
+    const browser = new Browser(gatehouse.issuer);
+    const response = await browser.request('/account/security');
+    expect(response.status).toBe(303);
+    expect(response.headers.get('location')).toMatch(/\/auth\?/);
+  });
+});

@@ -1,0 +1,220 @@
+import { ConflictError, ValidationError } from '../../../../src/domain/errors.js';
+import { LOCK_DURATION_MS, MfaService } from '../../../../src/domain/mfa/mfa-service.js';
+import { HmacRecoveryCodeHasher } from '../../../../src/infra/hmac-code-hasher.js';
+import { OtplibTotp } from '../../../../src/infra/otplib-totp.js';
+import { TestClock } from '../../../support/clock.js';
+import { InMemoryAuditLog } from '../../../support/fakes.js';
+import { InMemoryRecoveryCodeRepository, InMemoryTotpFactorRepository, totpCode } from '../../../support/mfa-fakes.js';
+
+const USER = 'user-1';
+const EMAIL = 'ada@example.com';
+const STEP_MS = 30_000;
+
+describe('MfaService', () => {
+  let clock: TestClock;
+  let factors: InMemoryTotpFactorRepository;
+  let codes: InMemoryRecoveryCodeRepository;
+  let audit: InMemoryAuditLog;
+  let mfa: MfaService;
+
+  beforeEach(() => {
+    // The start of a time step, so "one step later" is unambiguous.
+    clock = new TestClock(new Date('2026-03-01T12:00:00.000Z'));
+    factors = new InMemoryTotpFactorRepository();
+    codes = new InMemoryRecoveryCodeRepository();
+    audit = new InMemoryAuditLog();
+    mfa = new MfaService({
+      factors,
+      recoveryCodes: codes,
+      totp: new OtplibTotp(),
+      hasher: new HmacRecoveryCodeHasher(Buffer.alloc(32, 7)),
+      clock,
+      audit,
+      issuerName: 'Gatehouse',
+    });
+  });
+
+  const types = () => audit.events.map((e) => e.type);
+
+  /** Enrols and activates; returns the secret and the recovery codes. Leaves the clock one step after activation. */
+  async function enrolled(): Promise<{ secret: string; recovery: string[] }> {
+    const { secret } = await mfa.startEnrolment(USER, EMAIL);
+    const recovery = await mfa.activate(USER, totpCode(secret, clock.now()));
+    clock.advance(STEP_MS);
+    return { secret, recovery };
+  }
+
+  describe('enrolment', () => {
+    it('gives a base32 secret and an otpauth URI for SHA-1, 6 digits, 30 s, and stays inactive until proven', async () => {
+      const enrolment = await mfa.startEnrolment(USER, EMAIL);
+      expect(enrolment.secret).toMatch(/^[A-Z2-7]{32}$/);
+      const uri = new URL(enrolment.otpauthUri);
+      expect(uri.protocol).toBe('otpauth:');
+      expect(uri.host).toBe('totp');
+      expect(decodeURIComponent(uri.pathname)).toBe(`/Gatehouse:${EMAIL}`);
+      expect(uri.searchParams.get('secret')).toBe(enrolment.secret);
+      expect(uri.searchParams.get('issuer')).toBe('Gatehouse');
+      expect(uri.searchParams.get('algorithm') ?? 'SHA1').toBe('SHA1');
+      expect(uri.searchParams.get('digits') ?? '6').toBe('6');
+      expect(uri.searchParams.get('period') ?? '30').toBe('30');
+      expect(await mfa.status(USER)).toEqual({ enabled: false, recoveryCodesLeft: 0 });
+      expect(await mfa.pendingEnrolment(USER, EMAIL)).toEqual(enrolment);
+    });
+
+    it('activates with the right code and returns 10 distinct recovery codes, stored only as keyed hashes', async () => {
+      const { secret } = await mfa.startEnrolment(USER, EMAIL);
+      const recovery = await mfa.activate(USER, totpCode(secret, clock.now()));
+      expect(recovery).toHaveLength(10);
+      expect(new Set(recovery).size).toBe(10);
+      for (const code of recovery) expect(code).toMatch(/^[a-z2-9]{5}-[a-z2-9]{5}$/);
+      expect(await mfa.status(USER)).toEqual({ enabled: true, recoveryCodesLeft: 10 });
+      expect(factors.rows.get(USER)!.activatedAt).toEqual(clock.now());
+      const stored = JSON.stringify(codes.rows);
+      for (const code of recovery) {
+        expect(stored).not.toContain(code);
+        expect(stored).not.toContain(code.replace('-', ''));
+      }
+      // Keyed: the same code under another key hashes differently.
+      const plain = recovery[0]!.replace('-', '');
+      expect(codes.rows.map((r) => r.codeHash)).toContain(new HmacRecoveryCodeHasher(Buffer.alloc(32, 7)).hash(plain));
+      expect(codes.rows.map((r) => r.codeHash)).not.toContain(new HmacRecoveryCodeHasher(Buffer.alloc(32, 8)).hash(plain));
+      expect(types()).toEqual(['mfa.enrolled']);
+      expect(await mfa.pendingEnrolment(USER, EMAIL)).toBeUndefined();
+    });
+
+    it('keeps the factor inactive after a wrong code', async () => {
+      const { secret } = await mfa.startEnrolment(USER, EMAIL);
+      const right = totpCode(secret, clock.now());
+      const wrong = right === '000000' ? '111111' : '000000';
+      await expect(mfa.activate(USER, wrong)).rejects.toThrow(ValidationError);
+      await expect(mfa.activate(USER, 'abcdef')).rejects.toMatchObject({ field: 'code' });
+      expect(await mfa.status(USER)).toEqual({ enabled: false, recoveryCodesLeft: 0 });
+      expect(codes.rows).toEqual([]);
+      expect(types()).toEqual([]);
+      // The same enrolment can still be completed.
+      expect(await mfa.activate(USER, right)).toHaveLength(10);
+    });
+
+    it('replaces a pending enrolment, and refuses a new one while a factor is active', async () => {
+      const first = await mfa.startEnrolment(USER, EMAIL);
+      const second = await mfa.startEnrolment(USER, EMAIL);
+      expect(second.secret).not.toBe(first.secret);
+      await expect(mfa.activate(USER, totpCode(first.secret, clock.now()))).rejects.toThrow(ValidationError);
+      await mfa.activate(USER, totpCode(second.secret, clock.now()));
+      await expect(mfa.startEnrolment(USER, EMAIL)).rejects.toThrow(ConflictError);
+      expect(factors.rows.get(USER)!.secret).toBe(second.secret);
+    });
+
+    it('does not accept the activation code again at sign-in', async () => {
+      const { secret } = await mfa.startEnrolment(USER, EMAIL);
+      const code = totpCode(secret, clock.now());
+      await mfa.activate(USER, code);
+      expect(await mfa.verifyTotp(USER, code)).toEqual({ result: 'replayed' });
+    });
+  });
+
+  describe('verifyTotp', () => {
+    it('accepts the current code once and refuses its replay within the window', async () => {
+      const { secret } = await enrolled();
+      const code = totpCode(secret, clock.now());
+      expect(await mfa.verifyTotp(USER, code)).toEqual({ result: 'ok' });
+      expect(await mfa.verifyTotp(USER, code)).toEqual({ result: 'replayed' });
+      clock.advance(STEP_MS / 2);
+      expect(await mfa.verifyTotp(USER, code)).toEqual({ result: 'replayed' });
+      // The next step's code is fine; then the previous step's (still within drift) is refused as older.
+      clock.advance(STEP_MS / 2);
+      expect(await mfa.verifyTotp(USER, totpCode(secret, clock.now()))).toEqual({ result: 'ok' });
+      expect(await mfa.verifyTotp(USER, code)).toEqual({ result: 'replayed' });
+    });
+
+    it('accepts a code one step behind or ahead, not two', async () => {
+      const { secret } = await enrolled();
+      clock.advance(10 * STEP_MS);
+      const now = clock.now().getTime();
+      expect(await mfa.verifyTotp(USER, totpCode(secret, now - STEP_MS))).toEqual({ result: 'ok' });
+      clock.advance(10 * STEP_MS);
+      const later = clock.now().getTime();
+      expect(await mfa.verifyTotp(USER, totpCode(secret, later + STEP_MS))).toEqual({ result: 'ok' });
+      clock.advance(10 * STEP_MS);
+      const last = clock.now().getTime();
+      for (const far of [last - 2 * STEP_MS, last + 2 * STEP_MS]) {
+        const code = totpCode(secret, far);
+        if (code === totpCode(secret, last) || code === totpCode(secret, last - STEP_MS) || code === totpCode(secret, last + STEP_MS)) continue;
+        expect(await mfa.verifyTotp(USER, code)).toEqual({ result: 'invalid' });
+      }
+    });
+
+    it('locks after 5 wrong codes in a row for 15 minutes, then accepts again', async () => {
+      const { secret } = await enrolled();
+      const wrong = () => {
+        const right = [-1, 0, 1].map((d) => totpCode(secret, clock.now().getTime() + d * STEP_MS));
+        return ['000000', '111111', '222222', '333333'].find((c) => !right.includes(c))!;
+      };
+      for (let i = 0; i < 4; i += 1) expect(await mfa.verifyTotp(USER, wrong())).toEqual({ result: 'invalid' });
+      const retryAt = new Date(clock.now().getTime() + LOCK_DURATION_MS);
+      expect(await mfa.verifyTotp(USER, wrong())).toEqual({ result: 'locked', retryAt });
+      expect(types()).toEqual(['mfa.enrolled', 'mfa.locked']);
+      expect(audit.events[1]).toMatchObject({ userId: USER, details: { lockedUntil: retryAt.toISOString() } });
+      // Locked: even the right code is refused, without counting.
+      expect(await mfa.verifyTotp(USER, totpCode(secret, clock.now()))).toEqual({ result: 'locked', retryAt });
+      clock.advance(LOCK_DURATION_MS - 1000);
+      expect(await mfa.verifyTotp(USER, totpCode(secret, clock.now()))).toEqual({ result: 'locked', retryAt });
+      clock.advance(1000);
+      expect(await mfa.verifyTotp(USER, totpCode(secret, clock.now()))).toEqual({ result: 'ok' });
+      expect(factors.rows.get(USER)).toMatchObject({ failedAttempts: 0, lockedUntil: null });
+    });
+
+    it('counts failures in a row only: a success resets them', async () => {
+      const { secret } = await enrolled();
+      for (let i = 0; i < 4; i += 1) expect((await mfa.verifyTotp(USER, 'nope')).result).toBe('invalid');
+      expect(await mfa.verifyTotp(USER, totpCode(secret, clock.now()))).toEqual({ result: 'ok' });
+      expect(factors.rows.get(USER)!.failedAttempts).toBe(0);
+      for (let i = 0; i < 4; i += 1) expect((await mfa.verifyTotp(USER, 'nope')).result).toBe('invalid');
+      expect(types()).not.toContain('mfa.locked');
+    });
+
+    it('says invalid for a user without an active factor', async () => {
+      expect(await mfa.verifyTotp(USER, '123456')).toEqual({ result: 'invalid' });
+      const { secret } = await mfa.startEnrolment(USER, EMAIL);
+      expect(await mfa.verifyTotp(USER, totpCode(secret, clock.now()))).toEqual({ result: 'invalid' });
+    });
+  });
+
+  describe('recovery codes', () => {
+    it('accepts each code once, in any case and with or without the dash', async () => {
+      const { recovery } = await enrolled();
+      expect(await mfa.useRecoveryCode(USER, recovery[0]!)).toBe(true);
+      expect(await mfa.useRecoveryCode(USER, recovery[0]!)).toBe(false);
+      expect(await mfa.useRecoveryCode(USER, ` ${recovery[1]!.replace('-', '').toUpperCase()} `)).toBe(true);
+      expect(await mfa.useRecoveryCode(USER, 'aaaaa-aaaaa')).toBe(false);
+      expect(await mfa.useRecoveryCode(USER, '')).toBe(false);
+      expect(await mfa.useRecoveryCode('someone-else', recovery[2]!)).toBe(false);
+      expect(await mfa.status(USER)).toEqual({ enabled: true, recoveryCodesLeft: 8 });
+      expect(types()).toEqual(['mfa.enrolled', 'mfa.recovery_code_used', 'mfa.recovery_code_used']);
+    });
+
+    it('regeneration invalidates the old set', async () => {
+      const { recovery } = await enrolled();
+      await mfa.useRecoveryCode(USER, recovery[0]!);
+      const fresh = await mfa.regenerateRecoveryCodes(USER);
+      expect(fresh).toHaveLength(10);
+      expect(fresh.filter((c) => recovery.includes(c))).toEqual([]);
+      for (const old of recovery.slice(1)) expect(await mfa.useRecoveryCode(USER, old)).toBe(false);
+      expect(await mfa.status(USER)).toEqual({ enabled: true, recoveryCodesLeft: 10 });
+      expect(await mfa.useRecoveryCode(USER, fresh[3]!)).toBe(true);
+      expect(types()).toContain('mfa.recovery_codes_regenerated');
+    });
+  });
+
+  it('disable removes the factor and the codes', async () => {
+    const { secret, recovery } = await enrolled();
+    await mfa.disable(USER);
+    expect(await mfa.status(USER)).toEqual({ enabled: false, recoveryCodesLeft: 0 });
+    expect(await mfa.verifyTotp(USER, totpCode(secret, clock.now()))).toEqual({ result: 'invalid' });
+    expect(await mfa.useRecoveryCode(USER, recovery[0]!)).toBe(false);
+    expect(codes.rows).toEqual([]);
+    expect(types()).toEqual(['mfa.enrolled', 'mfa.disabled']);
+    // And a new app can be set up.
+    await expect(mfa.startEnrolment(USER, EMAIL)).resolves.toMatchObject({ secret: expect.any(String) });
+  });
+});
