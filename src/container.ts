@@ -2,10 +2,10 @@ import type { Config } from './config/env.js';
 import { resolveSecret, type ResolvedSecret } from './config/secret.js';
 import { ensureAccountClient } from './domain/accounts/account-client.js';
 import { AccountService } from './domain/accounts/account-service.js';
-import { PasswordAttempts } from './domain/accounts/login-throttle.js';
 import { ClientService } from './domain/clients/client-service.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { SigningKeyService } from './domain/keys/signing-keys.js';
+import { MfaService } from './domain/mfa/mfa-service.js';
 import type { AuditLog } from './domain/audit/audit.js';
 import type { PayloadStore } from './domain/sessions/payload-store.js';
 import { SessionService } from './domain/sessions/session-service.js';
@@ -16,8 +16,9 @@ import { PrismaSessionIndex } from './store/prisma/session-index.js';
 import { createCsrf, type Csrf } from './http/middleware/csrf.js';
 import { createViewRenderer, type RenderView } from './http/views.js';
 import { Argon2PasswordHasher } from './infra/argon2-password-hasher.js';
-import { connectRedis, RateLimiterLoginThrottle } from './infra/login-throttle.js';
+import { HmacRecoveryCodeHasher } from './infra/hmac-code-hasher.js';
 import type { Logger } from './infra/logger.js';
+import { OtplibTotp } from './infra/otplib-totp.js';
 import { AesGcmSecretBox, deriveKey } from './infra/secret-box.js';
 import { ProviderClientValidator } from './oidc/client-validator.js';
 import { createProvider, type Provider } from './oidc/provider.js';
@@ -25,7 +26,9 @@ import { isSecureIssuer } from './oidc/configuration.js';
 import { PrismaClientRepository } from './store/prisma/client-repository.js';
 import { createDb, isReachable, type Db } from './store/prisma/database.js';
 import { PrismaPayloadStore } from './store/prisma/payload-store.js';
+import { PrismaRecoveryCodeRepository } from './store/prisma/recovery-code-repository.js';
 import { PrismaSigningKeyStore } from './store/prisma/signing-key-store.js';
+import { PrismaTotpFactorRepository } from './store/prisma/totp-factor-repository.js';
 import { PrismaUserRepository } from './store/prisma/user-repository.js';
 
 export interface Container {
@@ -34,9 +37,9 @@ export interface Container {
   readonly clock: Clock;
   readonly secret: ResolvedSecret;
   readonly accounts: AccountService;
-  /** Password attempts under the login throttle (per account and per IP). */
-  readonly passwordAttempts: PasswordAttempts;
   readonly sessions: SessionService;
+  /** The second factor: authenticator app (TOTP) and recovery codes. */
+  readonly mfa: MfaService;
   readonly audit: AuditLog;
   readonly clients: ClientService;
   readonly keys: SigningKeyService;
@@ -66,13 +69,7 @@ export async function createContainer(config: Config, options: ContainerOptions)
   const secret = resolveSecret(config);
   const box = new AesGcmSecretBox(secret.value);
   const db: Db = createDb({ provider: config.databaseProvider, url: config.databaseUrl });
-  let redis: Awaited<ReturnType<typeof connectRedis>> | undefined;
-  const disconnect = async () => {
-    await db.$disconnect();
-    if (redis) await redis.quit().catch(() => redis?.disconnect());
-  };
   try {
-    if (config.redisUrl) redis = await connectRedis(config.redisUrl, (error) => options.logger.warn({ err: error }, 'redis connection error'));
     const users = new PrismaUserRepository(db);
     const clientRepository = new PrismaClientRepository(db, box);
     const payloads = new PrismaPayloadStore(db);
@@ -93,11 +90,14 @@ export async function createContainer(config: Config, options: ContainerOptions)
       },
     });
     const accounts = new AccountService({ users, hasher: new Argon2PasswordHasher(), clock, sessions, audit });
-    const passwordAttempts = new PasswordAttempts({
-      throttle: new RateLimiterLoginThrottle({ limits: config.loginThrottle, keyPrefix: config.redisKeyPrefix, ...(redis ? { redis } : {}) }),
-      audit,
+    const mfa = new MfaService({
+      factors: new PrismaTotpFactorRepository(db, box),
+      recoveryCodes: new PrismaRecoveryCodeRepository(db),
+      totp: new OtplibTotp(),
+      hasher: new HmacRecoveryCodeHasher(deriveKey(secret.value, 'recovery-codes')),
       clock,
-      findUserId: async (email) => (await users.findByEmail(email))?.id,
+      audit,
+      issuerName: 'Gatehouse',
     });
     const renderView = createViewRenderer({ productName: 'Gatehouse' }, config.nodeEnv === 'production');
 
@@ -128,8 +128,8 @@ export async function createContainer(config: Config, options: ContainerOptions)
       clock,
       secret,
       accounts,
-      passwordAttempts,
       sessions,
+      mfa,
       audit,
       clients,
       keys,
@@ -139,10 +139,10 @@ export async function createContainer(config: Config, options: ContainerOptions)
       csrf,
       createdKeys,
       isDatabaseReachable: () => isReachable(db),
-      close: disconnect,
+      close: () => db.$disconnect(),
     };
   } catch (error) {
-    await disconnect();
+    await db.$disconnect();
     throw error;
   }
 }
