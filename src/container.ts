@@ -2,6 +2,7 @@ import type { Config } from './config/env.js';
 import { resolveSecret, type ResolvedSecret } from './config/secret.js';
 import { ensureAccountClient } from './domain/accounts/account-client.js';
 import { AccountService } from './domain/accounts/account-service.js';
+import { PasswordAttempts } from './domain/accounts/login-throttle.js';
 import { ClientService } from './domain/clients/client-service.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { SigningKeyService } from './domain/keys/signing-keys.js';
@@ -16,6 +17,7 @@ import { PrismaSessionIndex } from './store/prisma/session-index.js';
 import { createCsrf, type Csrf } from './http/middleware/csrf.js';
 import { createViewRenderer, type RenderView } from './http/views.js';
 import { Argon2PasswordHasher } from './infra/argon2-password-hasher.js';
+import { connectRedis, RateLimiterLoginThrottle } from './infra/login-throttle.js';
 import { HmacRecoveryCodeHasher } from './infra/hmac-code-hasher.js';
 import type { Logger } from './infra/logger.js';
 import { OtplibTotp } from './infra/otplib-totp.js';
@@ -37,6 +39,8 @@ export interface Container {
   readonly clock: Clock;
   readonly secret: ResolvedSecret;
   readonly accounts: AccountService;
+  /** Password attempts under the login throttle (per account and per IP). */
+  readonly passwordAttempts: PasswordAttempts;
   readonly sessions: SessionService;
   /** The second factor: authenticator app (TOTP) and recovery codes. */
   readonly mfa: MfaService;
@@ -69,7 +73,13 @@ export async function createContainer(config: Config, options: ContainerOptions)
   const secret = resolveSecret(config);
   const box = new AesGcmSecretBox(secret.value);
   const db: Db = createDb({ provider: config.databaseProvider, url: config.databaseUrl });
+  let redis: Awaited<ReturnType<typeof connectRedis>> | undefined;
+  const disconnect = async () => {
+    await db.$disconnect();
+    if (redis) await redis.quit().catch(() => redis?.disconnect());
+  };
   try {
+    if (config.redisUrl) redis = await connectRedis(config.redisUrl, (error) => options.logger.warn({ err: error }, 'redis connection error'));
     const users = new PrismaUserRepository(db);
     const clientRepository = new PrismaClientRepository(db, box);
     const payloads = new PrismaPayloadStore(db);
@@ -90,6 +100,12 @@ export async function createContainer(config: Config, options: ContainerOptions)
       },
     });
     const accounts = new AccountService({ users, hasher: new Argon2PasswordHasher(), clock, sessions, audit });
+    const passwordAttempts = new PasswordAttempts({
+      throttle: new RateLimiterLoginThrottle({ limits: config.loginThrottle, keyPrefix: config.redisKeyPrefix, ...(redis ? { redis } : {}) }),
+      audit,
+      clock,
+      findUserId: async (email) => (await users.findByEmail(email))?.id,
+    });
     const mfa = new MfaService({
       factors: new PrismaTotpFactorRepository(db, box),
       recoveryCodes: new PrismaRecoveryCodeRepository(db),
@@ -128,6 +144,7 @@ export async function createContainer(config: Config, options: ContainerOptions)
       clock,
       secret,
       accounts,
+      passwordAttempts,
       sessions,
       mfa,
       audit,
@@ -139,10 +156,10 @@ export async function createContainer(config: Config, options: ContainerOptions)
       csrf,
       createdKeys,
       isDatabaseReachable: () => isReachable(db),
-      close: () => db.$disconnect(),
+      close: disconnect,
     };
   } catch (error) {
-    await db.$disconnect();
+    await disconnect();
     throw error;
   }
 }

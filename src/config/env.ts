@@ -36,6 +36,15 @@ export interface Config {
     readonly limitPolicy: 'evict-oldest' | 'deny-new';
     readonly sweepInterval: number;
   };
+  /** Where shared state lives: REDIS_URL when set (rate-limit counters), else this process's memory. */
+  readonly redisUrl: string | undefined;
+  readonly redisKeyPrefix: string;
+  readonly loginThrottle: {
+    readonly maxFailuresPerAccount: number;
+    readonly maxFailuresPerIp: number;
+    readonly failureWindow: number;
+    readonly blockDuration: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -56,6 +65,9 @@ const seconds = (fallback: number) =>
     .positive('must be greater than 0')
     .max(10 * 365 * 24 * 3600, 'must be at most ten years')
     .default(fallback);
+
+const count = (fallback: number) =>
+  z.string().regex(/^\d+$/, 'must be a whole number greater than 0').transform(Number).pipe(z.number().min(1, 'must be a whole number greater than 0').max(1_000_000, 'must be at most 1000000')).default(fallback);
 
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test'], { message: 'must be development, production or test' }).default('development'),
@@ -82,6 +94,16 @@ const schema = z.object({
   AUTHORIZATION_CODE_TTL: seconds(60),
   CLIENT_CREDENTIALS_TTL: seconds(600),
   PURGE_INTERVAL: seconds(600),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
+    .refine((value) => URL.canParse(value), 'must be a redis:// or rediss:// URL')
+    .optional(),
+  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'must be 1 to 64 letters, digits, colons, dots, dashes or underscores').default('gatehouse'),
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: count(10),
+  LOGIN_MAX_FAILURES_PER_IP: count(50),
+  LOGIN_FAILURE_WINDOW: seconds(900),
+  LOGIN_BLOCK_DURATION: seconds(900),
 });
 
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -172,6 +194,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       limit: e.SESSION_LIMIT,
       limitPolicy: e.SESSION_LIMIT_POLICY,
       sweepInterval: e.SESSION_SWEEP_INTERVAL,
+    }),
+    redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    loginThrottle: Object.freeze({
+      maxFailuresPerAccount: e.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+      maxFailuresPerIp: e.LOGIN_MAX_FAILURES_PER_IP,
+      failureWindow: e.LOGIN_FAILURE_WINDOW,
+      blockDuration: e.LOGIN_BLOCK_DURATION,
     }),
   });
 }

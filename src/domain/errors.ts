@@ -52,6 +52,16 @@ export class ConflictError extends AppError {
   readonly oauthError = 'invalid_request';
 }
 
+/** Too many failed password attempts: refused without checking the password, until retryAfterSeconds have passed. */
+export class TooManyAttemptsError extends AppError {
+  readonly status = 429;
+  readonly oauthError = 'access_denied';
+  constructor(readonly retryAfterSeconds: number) {
+    const minutes = Math.max(1, Math.ceil(retryAfterSeconds / 60));
+    super(`Too many attempts. Try again in ${minutes} ${minutes === 1 ? 'minute' : 'minutes'}.`);
+  }
+}
+
 /** A configured secret cannot open data sealed with another one. */
 export class SecretMismatchError extends AppError {
   readonly status = 500;

@@ -10,4 +10,7 @@ export default function globalSetup() {
   if (!process.env.TEST_DATABASE_URL) {
     process.stdout.write('\nPostgreSQL tests skipped: set TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test to run every database test against PostgreSQL too.\n');
   }
+  if (!process.env.TEST_REDIS_URL) {
+    process.stdout.write('Redis tests skipped: set TEST_REDIS_URL=redis://127.0.0.1:6379 to run the login throttle tests against Redis too.\n');
+  }
 }

@@ -24,6 +24,8 @@ export const AUDIT_EVENT_TYPES = [
   'user.password_changed',
   'user.disabled',
   'user.enabled',
+  'login.failed',
+  'login.throttled',
   'mfa.enrolled',
   'mfa.disabled',
   'mfa.recovery_codes_regenerated',

@@ -6,10 +6,11 @@ import type Provider from 'oidc-provider';
 import type { Config } from '../../config/env.js';
 import { ACCOUNT_CLIENT_ID, ACCOUNT_CLIENT_NAME } from '../../domain/accounts/account-client.js';
 import type { AccountService } from '../../domain/accounts/account-service.js';
+import type { PasswordAttempts } from '../../domain/accounts/login-throttle.js';
 import type { User } from '../../domain/accounts/user.js';
 import type { MfaService } from '../../domain/mfa/mfa-service.js';
 import type { Actor } from '../../domain/audit/audit.js';
-import { ValidationError } from '../../domain/errors.js';
+import { TooManyAttemptsError, ValidationError } from '../../domain/errors.js';
 import type { SessionService } from '../../domain/sessions/session-service.js';
 import { isSecureIssuer, providerCookieOptions } from '../../oidc/configuration.js';
 import { CSRF_FIELD, type Csrf } from '../middleware/csrf.js';
@@ -19,6 +20,7 @@ import { addSecurityRoutes } from './account-security.js';
 export interface AccountRouterDeps {
   readonly provider: Provider;
   readonly accounts: AccountService;
+  readonly passwordAttempts: PasswordAttempts;
   readonly sessions: SessionService;
   readonly csrf: Csrf;
   readonly renderView: RenderView;
@@ -77,7 +79,7 @@ function current(ctx: Context): Current {
  * with the SSO session itself; without one they start a real sign-in through the internal account client.
  */
 export function createAccountRouter(deps: AccountRouterDeps): Router {
-  const { provider, accounts, sessions, csrf, renderView, config } = deps;
+  const { provider, accounts, passwordAttempts, sessions, csrf, renderView, config } = deps;
   const router = new Router({ prefix: '/account' });
   const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
   const secure = isSecureIssuer(config);
@@ -294,7 +296,7 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
     redirect(ctx, `/account/sessions?done=${ended ? 'ended' : 'already-ended'}`);
   });
 
-  async function renderPassword(ctx: Context, options: { error?: ValidationError; mismatch?: boolean; done?: string } = {}) {
+  async function renderPassword(ctx: Context, options: { error?: ValidationError; mismatch?: boolean; done?: string; status?: number } = {}) {
     await render(
       ctx,
       'account-password',
@@ -306,7 +308,7 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
         mismatch: options.mismatch === true,
         ...csrfFields(ctx),
       },
-      options.error || options.mismatch ? 400 : 200,
+      options.status ?? (options.error || options.mismatch ? 400 : 200),
     );
   }
 
@@ -324,8 +326,18 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
       return;
     }
     try {
-      await accounts.changeOwnPassword(user.id, field(ctx, 'current_password'), next, session.uid, userActor(ctx, user.id));
+      // The current password is a password attempt like a sign-in: throttled per account and per IP.
+      await passwordAttempts.attempt(
+        { login: user.email, ip: ctx.ip || null, userAgent: ctx.get('user-agent') || null, kind: 'password_change' },
+        () => accounts.changeOwnPassword(user.id, field(ctx, 'current_password'), next, session.uid, userActor(ctx, user.id)),
+        (error) => error instanceof ValidationError && error.field === 'current_password',
+      );
     } catch (error) {
+      if (error instanceof TooManyAttemptsError) {
+        ctx.set('Retry-After', String(error.retryAfterSeconds));
+        await renderPassword(ctx, { error: new ValidationError(error.message), status: 429 });
+        return;
+      }
       if (!(error instanceof ValidationError)) throw error;
       await renderPassword(ctx, { error });
       return;

@@ -4,8 +4,9 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { AccountService } from '../../domain/accounts/account-service.js';
+import type { PasswordAttempts } from '../../domain/accounts/login-throttle.js';
 import type { Actor } from '../../domain/audit/audit.js';
-import { ForbiddenError, InvalidCredentialsError, ValidationError } from '../../domain/errors.js';
+import { ForbiddenError, InvalidCredentialsError, TooManyAttemptsError, ValidationError } from '../../domain/errors.js';
 import type { SessionService } from '../../domain/sessions/session-service.js';
 import type { Clock } from '../../domain/clock.js';
 import type { User } from '../../domain/accounts/user.js';
@@ -17,6 +18,7 @@ import type { RenderView } from '../views.js';
 export interface InteractionRouterDeps {
   readonly provider: Provider;
   readonly accounts: AccountService;
+  readonly passwordAttempts: PasswordAttempts;
   readonly sessions: SessionService;
   readonly clock: Clock;
   readonly csrf: Csrf;
@@ -46,7 +48,7 @@ function userActor(ctx: Context, userId: string): Actor {
 }
 
 export function createInteractionRouter(deps: InteractionRouterDeps): Router {
-  const { provider, accounts, sessions, csrf, renderView, clock } = deps;
+  const { provider, accounts, passwordAttempts, sessions, csrf, renderView, clock } = deps;
   const router = new Router({ prefix: '/interaction/:uid' });
   const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
 
@@ -141,14 +143,26 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
     const interaction = await details(ctx);
     if (interaction.prompt.name !== 'login') throw new ValidationError('This sign-in step is already complete.');
     const login = field(ctx, 'login');
+    let user: User;
     try {
-      const user = await accounts.authenticate(login, field(ctx, 'password'));
-      await completeLogin(ctx, interaction, user, field(ctx, 'remember') === 'yes');
+      user = await passwordAttempts.attempt(
+        { login, ip: ctx.ip || null, userAgent: ctx.get('user-agent') || null, kind: 'login' },
+        () => accounts.authenticate(login, field(ctx, 'password')),
+        (error) => error instanceof InvalidCredentialsError,
+      );
     } catch (error) {
+      if (error instanceof TooManyAttemptsError) {
+        (ctx.state.log as Logger).info({ retryAfterSeconds: error.retryAfterSeconds }, 'login throttled');
+        ctx.set('Retry-After', String(error.retryAfterSeconds));
+        await renderLogin(ctx, interaction, { login: login.slice(0, 254), error: error.message, status: 429 });
+        return;
+      }
       if (!(error instanceof InvalidCredentialsError)) throw error;
       (ctx.state.log as Logger).info({ reason: (error.debug as { reason?: string } | undefined)?.reason }, 'login failed');
       await renderLogin(ctx, interaction, { login: login.slice(0, 254), error: error.message, status: 401 });
+      return;
     }
+    await completeLogin(ctx, interaction, user, field(ctx, 'remember') === 'yes');
   });
 
   // From the "too many sessions" page: end one of the user's sessions, then go on signing in.

@@ -196,3 +196,30 @@ describe('loadConfig', () => {
     expect(loadConfig({ ISSUER: 'https://example.com/' }).issuer).toBe('https://example.com');
   });
 });
+
+describe('loadConfig: login throttle and Redis', () => {
+  it('defaults to in-memory counters and the documented limits', () => {
+    expect(loadConfig({})).toMatchObject({
+      redisUrl: undefined,
+      redisKeyPrefix: 'gatehouse',
+      loginThrottle: { maxFailuresPerAccount: 10, maxFailuresPerIp: 50, failureWindow: 900, blockDuration: 900 },
+    });
+  });
+
+  it('reads the limits and a redis:// or rediss:// URL', () => {
+    const config = loadConfig({ REDIS_URL: 'rediss://cache.internal:6380/2', LOGIN_MAX_FAILURES_PER_ACCOUNT: '3', LOGIN_MAX_FAILURES_PER_IP: '7', LOGIN_FAILURE_WINDOW: '60', LOGIN_BLOCK_DURATION: '120' });
+    expect(config.redisUrl).toBe('rediss://cache.internal:6380/2');
+    expect(config.loginThrottle).toEqual({ maxFailuresPerAccount: 3, maxFailuresPerIp: 7, failureWindow: 60, blockDuration: 120 });
+  });
+
+  it.each([
+    ['REDIS_URL', 'http://cache.internal'],
+    ['REDIS_URL', 'redis://'],
+    ['LOGIN_MAX_FAILURES_PER_ACCOUNT', '0'],
+    ['LOGIN_MAX_FAILURES_PER_IP', 'many'],
+    ['LOGIN_FAILURE_WINDOW', '-5'],
+    ['LOGIN_BLOCK_DURATION', '1.5'],
+  ])('names %s when it is invalid (%s)', (variable, value) => {
+    expect(configError({ [variable]: value }).variable).toBe(variable);
+  });
+});

@@ -1,0 +1,108 @@
+import { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { LoginThrottle, LoginThrottleDecision, LoginThrottleKey } from '../domain/accounts/login-throttle.js';
+
+export interface LoginThrottleLimits {
+  readonly maxFailuresPerAccount: number;
+  readonly maxFailuresPerIp: number;
+  /** Seconds over which failures are counted. */
+  readonly failureWindow: number;
+  /** Seconds an account or IP is refused once it reached its limit. */
+  readonly blockDuration: number;
+}
+
+export interface LoginThrottleOptions {
+  readonly limits: LoginThrottleLimits;
+  /** Shared counters in Redis; without it they live in this process's memory. */
+  readonly redis?: Redis;
+  /** Prefix of every key (in Redis, keep deployments sharing one Redis apart). */
+  readonly keyPrefix?: string;
+}
+
+interface Limiter {
+  readonly limiter: RateLimiterAbstract;
+  readonly points: number;
+}
+
+function createLimiter(options: LoginThrottleOptions, kind: 'account' | 'ip', points: number): Limiter {
+  const common = { points, duration: options.limits.failureWindow, keyPrefix: `${options.keyPrefix ?? 'gatehouse'}:login:${kind}` };
+  if (!options.redis) return { limiter: new RateLimiterMemory(common), points };
+  return {
+    limiter: new RateLimiterRedis({
+      ...common,
+      storeClient: options.redis,
+      // While Redis is unreachable, counting goes on in memory rather than failing every sign-in.
+      rejectIfRedisNotReady: true,
+      insuranceLimiter: new RateLimiterMemory(common),
+    }),
+    points,
+  };
+}
+
+const retryAfter = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
+
+/** The login throttle over rate-limiter-flexible: one limiter per account (normalised email), one per IP. */
+export class RateLimiterLoginThrottle implements LoginThrottle {
+  private readonly account: Limiter;
+  private readonly ip: Limiter;
+
+  constructor(private readonly options: LoginThrottleOptions) {
+    this.account = createLimiter(options, 'account', options.limits.maxFailuresPerAccount);
+    this.ip = createLimiter(options, 'ip', options.limits.maxFailuresPerIp);
+  }
+
+  private pairs(key: LoginThrottleKey): [Limiter, string][] {
+    return key.ip ? [[this.account, key.account], [this.ip, key.ip]] : [[this.account, key.account]];
+  }
+
+  async check(key: LoginThrottleKey): Promise<LoginThrottleDecision> {
+    let wait = 0;
+    for (const [{ limiter, points }, id] of this.pairs(key)) {
+      const res = await limiter.get(id);
+      if (res && res.consumedPoints >= points) wait = Math.max(wait, res.msBeforeNext);
+    }
+    return wait > 0 ? { allowed: false, retryAfterSeconds: retryAfter(wait) } : { allowed: true };
+  }
+
+  async recordFailure(key: LoginThrottleKey): Promise<LoginThrottleDecision> {
+    let wait = 0;
+    for (const [{ limiter, points }, id] of this.pairs(key)) {
+      let res: RateLimiterRes;
+      try {
+        res = await limiter.consume(id);
+      } catch (rejection) {
+        // Past the limit: consume() rejects with the state; anything else is a store failure.
+        if (!(rejection instanceof RateLimiterRes)) throw rejection;
+        res = rejection;
+      }
+      if (res.consumedPoints >= points) {
+        // The limit is reached: refuse for the whole block duration, from now.
+        await limiter.block(id, this.options.limits.blockDuration);
+        wait = Math.max(wait, this.options.limits.blockDuration * 1000);
+      }
+    }
+    return wait > 0 ? { allowed: false, retryAfterSeconds: retryAfter(wait) } : { allowed: true };
+  }
+
+  async recordSuccess(key: LoginThrottleKey): Promise<void> {
+    await this.account.limiter.delete(key.account);
+  }
+}
+
+/** Connects to REDIS_URL, or fails with a message naming it. */
+export async function connectRedis(url: string, onError: (error: Error) => void): Promise<Redis> {
+  const redis = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  // Connection errors after start-up are handled by the throttle's in-memory fallback; ioredis reconnects.
+  let connected = false;
+  redis.on('error', (error: Error) => {
+    if (connected) onError(error);
+  });
+  try {
+    await redis.connect();
+    connected = true;
+  } catch (error) {
+    redis.disconnect();
+    throw new Error(`REDIS_URL: cannot connect to Redis (${(error as Error).message})`);
+  }
+  return redis;
+}
