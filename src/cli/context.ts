@@ -22,8 +22,36 @@ export type Command = (ctx: CommandContext) => Promise<void>;
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 /** Strict flag parsing: an unknown flag or a missing value is a usage error. --json is accepted everywhere. */
+/**
+ * Gatehouse has long flags only, but its ids (session ids, older client ids) may begin with "-": a "-x…" word is an
+ * argument, never a flag. Such values are attached to their flag (--name=-x) and such positionals go after "--".
+ */
+export function protectDashedWords(args: string[], options: Options): string[] {
+  const words: string[] = [];
+  const positionals: string[] = [];
+  for (let i = 0; i < args.length; i += 1) {
+    const word = args[i]!;
+    if (word === '--') {
+      positionals.push(...args.slice(i + 1));
+      break;
+    }
+    const flag = word.startsWith('--') && !word.includes('=') ? options[word.slice(2)] : undefined;
+    const next = args[i + 1];
+    if (flag?.type === 'string' && next !== undefined && /^-[^-]/.test(next)) {
+      words.push(`${word}=${next}`);
+      i += 1;
+    } else if (/^-[^-]/.test(word)) {
+      positionals.push(word);
+    } else {
+      words.push(word);
+    }
+  }
+  return positionals.length ? [...words, '--', ...positionals] : words;
+}
+
 export function parse<T extends Options>(args: string[], options: T, positionals: { min: number; max: number; usage: string }) {
-  const parsed = parseArgs({ args, options: { ...options, json: { type: 'boolean' } }, strict: true, allowPositionals: true });
+  const all = { ...options, json: { type: 'boolean' as const } };
+  const parsed = parseArgs({ args: protectDashedWords(args, all), options: all, strict: true, allowPositionals: true });
   if (parsed.positionals.length < positionals.min || parsed.positionals.length > positionals.max) {
     throw new UsageError(`usage: gatehouse ${positionals.usage}`);
   }

@@ -43,7 +43,11 @@ export const INTERNAL_CLIENT_PREFIX = 'gatehouse-';
 const DEFAULT_SCOPE = 'openid profile email offline_access';
 
 function newClientId(): string {
-  return randomBytes(16).toString('base64url');
+  // Never beginning with "-" or "_", which command lines and some libraries would take for a flag.
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (/^[A-Za-z0-9]/.test(id)) return id;
+  }
 }
 
 function newClientSecret(): string {
