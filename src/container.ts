@@ -113,6 +113,7 @@ export async function createContainer(config: Config, options: ContainerOptions)
       hasher: new HmacRecoveryCodeHasher(deriveKey(secret.value, 'recovery-codes')),
       clock,
       audit,
+      sessions,
       issuerName: 'Gatehouse',
     });
     const renderView = createViewRenderer({ productName: 'Gatehouse' }, config.nodeEnv === 'production');

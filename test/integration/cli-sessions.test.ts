@@ -1,6 +1,7 @@
 import * as oidc from 'openid-client';
 import { Browser, signIn } from '../support/browser.js';
 import { runCli, type CliResult } from '../support/cli.js';
+import { totpCode } from '../support/mfa-fakes.js';
 import { databaseKinds } from '../support/databases.js';
 import { startTestGatehouse, type TestGatehouse } from '../support/gatehouse.js';
 
@@ -55,6 +56,22 @@ describe.each(databaseKinds())('gatehouse sessions and audit commands (%s)', (ki
 
   afterAll(async () => {
     await gatehouse?.stop();
+  });
+
+  it("resets a user's second factor, ending their sessions, with an audit trail", async () => {
+    const { email, refreshTokens } = await userWithSessions(1);
+    const user = await gatehouse.container.accounts.getByEmail(email);
+    const enrolment = await gatehouse.container.mfa.startEnrolment(user.id, email);
+    await gatehouse.container.mfa.activate(user.id, totpCode(enrolment.secret, Date.now()));
+    expect((await gatehouse.container.mfa.status(user.id)).enabled).toBe(true);
+
+    const reset = await json(['users', 'reset-mfa', email]);
+    expect(reset).toMatchObject({ email, mfa_enabled: false, sessions_ended: 1 });
+    expect(await gatehouse.container.mfa.status(user.id)).toMatchObject({ enabled: false, recoveryCodesLeft: 0 });
+    await expect(oidc.refreshTokenGrant(notebook, refreshTokens[0]!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    const types = (await gatehouse.container.audit.list({ userId: user.id })).map((e) => e.type);
+    expect(types).toEqual(expect.arrayContaining(['mfa.reset', 'session.ended_by_mfa_reset']));
+    expect((await cli(['users', 'reset-mfa', 'nobody@example.com'])).code).toBe(3);
   });
 
   it("lists a user's live sessions as a table and as JSON", async () => {

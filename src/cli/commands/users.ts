@@ -1,3 +1,4 @@
+import { CLI_ADMIN } from '../../domain/accounts/account-service.js';
 import { UsageError } from '../errors.js';
 import { type Command, parse, printJson, readPasswordFromStdin, requireString } from '../context.js';
 import { table, userJson, userText } from '../output.js';
@@ -44,7 +45,17 @@ const setDisabled = (disabled: boolean): Command => async (ctx) => {
   else ctx.io.stdout(`${user.email} is ${disabled ? 'disabled' : 'enabled'}\n`);
 };
 
+const resetMfa: Command = async (ctx) => {
+  const { values, positionals } = parse(ctx.args, {}, { min: 1, max: 1, usage: 'users reset-mfa EMAIL' });
+  const { accounts, mfa } = await ctx.container();
+  const user = await accounts.getByEmail(positionals[0]!);
+  const { sessionsEnded } = await mfa.reset(user.id, CLI_ADMIN);
+  if (values.json) printJson(ctx.io, { ...userJson(user), mfa_enabled: false, sessions_ended: sessionsEnded });
+  else ctx.io.stdout(`Second factor removed for ${user.email}; ${sessionsEnded} session(s) ended\n`);
+};
+
 export const userCommands: Record<string, Command> = {
+  'reset-mfa': resetMfa,
   create,
   list,
   show,

@@ -1,4 +1,5 @@
 import { randomInt, timingSafeEqual } from 'node:crypto';
+import type { SessionTerminator } from '../accounts/account-service.js';
 import type { Actor, AuditEventType, AuditLog } from '../audit/audit.js';
 import type { Clock } from '../clock.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
@@ -38,6 +39,8 @@ export interface MfaServiceDeps {
   readonly hasher: RecoveryCodeHasher;
   readonly clock: Clock;
   readonly audit: AuditLog;
+  /** Ends the user's sessions when an administrator resets their second factor. */
+  readonly sessions: SessionTerminator;
   /** The issuer name authenticator apps show next to the account. */
   readonly issuerName: string;
 }
@@ -166,6 +169,18 @@ export class MfaService {
     await this.deps.recoveryCodes.deleteAll(userId);
     await this.deps.factors.delete(userId);
     if (factor?.activatedAt) await this.record('mfa.disabled', actor, userId);
+  }
+
+  /**
+   * An administrator removes a user's second factor (lost phone): the factor and recovery codes go, and every session
+   * of the user ends, so whoever holds one must sign in again with the password and enrol anew.
+   */
+  async reset(userId: string, actor: Actor): Promise<{ sessionsEnded: number }> {
+    await this.deps.recoveryCodes.deleteAll(userId);
+    await this.deps.factors.delete(userId);
+    const sessionsEnded = await this.deps.sessions.endAllForUser(userId, 'mfa_reset', actor);
+    await this.record('mfa.reset', actor, userId, { sessionsEnded });
+    return { sessionsEnded };
   }
 
   async status(userId: string): Promise<MfaStatus> {

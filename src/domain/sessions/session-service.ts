@@ -21,6 +21,7 @@ const END_EVENT: Record<SessionEndReason, AuditEventType> = {
   evicted: 'session.evicted',
   password_changed: 'session.ended_by_password_change',
   user_disabled: 'session.ended_by_user_disabled',
+  mfa_reset: 'session.ended_by_mfa_reset',
 };
 
 export type SaveDecision =

@@ -9,6 +9,7 @@ export const SESSION_END_REASONS = [
   'evicted',
   'password_changed',
   'user_disabled',
+  'mfa_reset',
 ] as const;
 export type SessionEndReason = (typeof SESSION_END_REASONS)[number];
 

@@ -1,3 +1,4 @@
+import { RecordingSessionTerminator } from '../../support/fakes.js';
 import { SecretMismatchError } from '../../../src/domain/errors.js';
 import { MfaService } from '../../../src/domain/mfa/mfa-service.js';
 import { HmacRecoveryCodeHasher } from '../../../src/infra/hmac-code-hasher.js';
@@ -35,6 +36,7 @@ describe.each(databaseKinds())('MFA repositories on %s', (kind) => {
     await store.db.$transaction([store.db.totpFactor.deleteMany(), store.db.recoveryCode.deleteMany()]);
     clock = new TestClock(new Date('2026-03-01T12:00:00.000Z'));
     mfa = new MfaService({
+      sessions: new RecordingSessionTerminator(),
       factors,
       recoveryCodes: codes,
       totp: new OtplibTotp(),

@@ -1,3 +1,4 @@
+import { RecordingSessionTerminator } from '../../../support/fakes.js';
 import { ConflictError, ValidationError } from '../../../../src/domain/errors.js';
 import { LOCK_DURATION_MS, MfaService } from '../../../../src/domain/mfa/mfa-service.js';
 import { HmacRecoveryCodeHasher } from '../../../../src/infra/hmac-code-hasher.js';
@@ -24,6 +25,7 @@ describe('MfaService', () => {
     codes = new InMemoryRecoveryCodeRepository();
     audit = new InMemoryAuditLog();
     mfa = new MfaService({
+      sessions: new RecordingSessionTerminator(),
       factors,
       recoveryCodes: codes,
       totp: new OtplibTotp(),
