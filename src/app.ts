@@ -28,7 +28,7 @@ export function createApp(container: Container): Provider {
   for (const router of [
     createAssetsRouter(),
     createHealthRouter({ isDatabaseReachable: () => container.isDatabaseReachable() }),
-    createInteractionRouter({ provider, accounts, passwordAttempts: container.passwordAttempts, sessions, csrf, renderView, clock: container.clock }),
+    createInteractionRouter({ provider, accounts, passwordAttempts: container.passwordAttempts, sessions, mfa: container.mfa, csrf, renderView, clock: container.clock }),
     createAccountRouter({ provider, accounts, passwordAttempts: container.passwordAttempts, sessions, csrf, renderView, mfa: container.mfa, config: container.config }),
     createAdminApiRouter({ provider, accounts, sessions, audit: container.audit, clients: container.clients }),
   ]) {

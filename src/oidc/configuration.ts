@@ -11,6 +11,8 @@ import { createAdapterFactory } from './adapter.js';
 import { FIRST_PARTY_METADATA } from './client-metadata.js';
 
 export const ACR_PASSWORD = 'urn:gatehouse:loa:1';
+/** Password and a second factor (authenticator app or recovery code). */
+export const ACR_SECOND_FACTOR = 'urn:gatehouse:loa:2';
 
 /** Renders a full HTML page for oidc-provider's own screens (errors, logout). */
 export type RenderPage = (view: string, model: Record<string, unknown>) => Promise<string>;
@@ -95,11 +97,16 @@ export function buildOidcConfiguration(config: Config, deps: OidcDeps): Configur
     // admin: the admin API's scope; only admin clients register it (ClientService), so only they obtain it.
     scopes: [...SUPPORTED_SCOPES, ADMIN_SCOPE],
     claims: {
-      openid: ['sub'],
+      acr: null,
+      auth_time: null,
+      sid: null,
+      iss: null,
+      // How the user authenticated (acr, amr) goes into every ID token, so apps can tell a second factor was used.
+      openid: ['sub', 'acr', 'amr'],
       profile: ['name', 'updated_at'],
       email: ['email', 'email_verified'],
     },
-    acrValues: [ACR_PASSWORD],
+    acrValues: [ACR_PASSWORD, ACR_SECOND_FACTOR],
     responseTypes: ['code'],
     // OpenID Connect requires redirect_uri on every authorization request.
     allowOmittingSingleRegisteredRedirectUri: false,

@@ -144,7 +144,15 @@ export class SessionService {
         addClients: clients(existing.clients),
         removeClients: existing.clients.filter((c) => !snapshot.authorizations[c.clientId]?.sid).map((c) => c.clientId),
       },
-      reauthenticated ? this.event('session.refreshed', { type: 'user', id: existing.userId, ...meta }, existing, { amr: snapshot.amr, acr: snapshot.acr ?? null }) : null,
+      reauthenticated
+        ? this.event(
+          // A second factor the session did not have before is a step-up; anything else a fresh sign-in within it.
+          snapshot.amr.includes('otp') && !existing.amr.includes('otp') ? 'session.step_up' : 'session.refreshed',
+          { type: 'user', id: existing.userId, ...meta },
+          existing,
+          { amr: snapshot.amr, acr: snapshot.acr ?? null },
+        )
+        : null,
       now,
     );
     return { store: true, expiresAt: idleExpiresAt };

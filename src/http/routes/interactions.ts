@@ -9,9 +9,10 @@ import type { Actor } from '../../domain/audit/audit.js';
 import { ForbiddenError, InvalidCredentialsError, TooManyAttemptsError, ValidationError } from '../../domain/errors.js';
 import type { SessionService } from '../../domain/sessions/session-service.js';
 import type { Clock } from '../../domain/clock.js';
+import type { MfaService } from '../../domain/mfa/mfa-service.js';
 import type { User } from '../../domain/accounts/user.js';
 import type { Logger } from '../../infra/logger.js';
-import { ACR_PASSWORD } from '../../oidc/configuration.js';
+import { ACR_PASSWORD, ACR_SECOND_FACTOR } from '../../oidc/configuration.js';
 import { CSRF_FIELD, type Csrf } from '../middleware/csrf.js';
 import type { RenderView } from '../views.js';
 
@@ -20,6 +21,7 @@ export interface InteractionRouterDeps {
   readonly accounts: AccountService;
   readonly passwordAttempts: PasswordAttempts;
   readonly sessions: SessionService;
+  readonly mfa: MfaService;
   readonly clock: Clock;
   readonly csrf: Csrf;
   readonly renderView: RenderView;
@@ -39,16 +41,17 @@ function field(ctx: Context, name: string): string {
 
 const csrfScope = (ctx: Context) => `interaction:${ctx.params.uid}`;
 
-// How long the "too many sessions" page lets a user who just proved their password end a session and go on.
-const LIMIT_TICKET_MS = 5 * 60 * 1000;
-const limitTicketScope = (uid: string, userId: string, remember: boolean, expires: number) => `session-limit:${uid}:${userId}:${remember}:${expires}`;
+// How long a later sign-in step (second factor, too many sessions) accepts what the earlier steps proved.
+const TICKET_MS = 5 * 60 * 1000;
+const ticketScope = (kind: string, uid: string, f: { userId: string; remember: string; methods: string; expires: string }) =>
+  `${kind}:${uid}:${f.userId}:${f.remember}:${f.methods}:${f.expires}`;
 
 function userActor(ctx: Context, userId: string): Actor {
   return { type: 'user', id: userId, ip: ctx.ip || null, userAgent: ctx.get('user-agent') || null };
 }
 
 export function createInteractionRouter(deps: InteractionRouterDeps): Router {
-  const { provider, accounts, passwordAttempts, sessions, csrf, renderView, clock } = deps;
+  const { provider, accounts, passwordAttempts, sessions, mfa, csrf, renderView, clock } = deps;
   const router = new Router({ prefix: '/interaction/:uid' });
   const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
 
@@ -114,29 +117,63 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
   });
 
   /**
-   * The password is proven: apply the session limit (a new session only; signing in again within one's own session
+   * A later step of the same sign-in (second factor, too-many-sessions page) must know who proved what: the page
+   * carries the user, the remember choice and the methods already proven, bound to this browser's CSRF cookie and this
+   * interaction by an HMAC, and valid for a few minutes.
+   */
+  function ticketFields(ctx: Context, interaction: Interaction, kind: string, user: User, remember: boolean, methods: readonly string[]) {
+    const expires = Date.now() + TICKET_MS;
+    const fields = { userId: user.id, remember: remember ? 'yes' : 'no', methods: methods.join(' '), expires: String(expires) };
+    return { ...fields, ticket: csrf.token(ctx, ticketScope(kind, interaction.uid, fields)) };
+  }
+
+  async function readTicket(ctx: Context, interaction: Interaction, kind: string) {
+    const fields = { userId: field(ctx, 'user'), remember: field(ctx, 'remember'), methods: field(ctx, 'methods'), expires: field(ctx, 'expires') };
+    const expected = Buffer.from(csrf.token(ctx, ticketScope(kind, interaction.uid, fields)));
+    const ticket = Buffer.from(field(ctx, 'ticket'));
+    const expires = Number(fields.expires);
+    if (!Number.isFinite(expires) || expires < Date.now() || expected.length !== ticket.length || !timingSafeEqual(expected, ticket)) {
+      throw new ForbiddenError('This page has expired. Sign in again.');
+    }
+    const user = await accounts.findActiveById(fields.userId);
+    if (!user) throw new ForbiddenError('This page has expired. Sign in again.');
+    return { user, remember: fields.remember === 'yes', methods: fields.methods.split(' ').filter(Boolean) };
+  }
+
+  /** The password is proven: users with an authenticator app prove it too before the sign-in completes. */
+  async function afterPassword(ctx: Context, interaction: Interaction, user: User, remember: boolean) {
+    if ((await mfa.status(user.id)).enabled) {
+      await renderSecondFactor(ctx, interaction, user, remember);
+      return;
+    }
+    await completeLogin(ctx, interaction, user, remember, ['pwd']);
+  }
+
+  async function renderSecondFactor(ctx: Context, interaction: Interaction, user: User, remember: boolean, error?: string, status = 200) {
+    await renderStep(ctx, interaction, 'second-factor', { title: 'Two-step verification', error, ...ticketFields(ctx, interaction, 'otp', user, remember, ['pwd']) }, status);
+  }
+
+  /**
+   * Every factor is proven: apply the session limit (a new session only; signing in again within one's own session
    * creates none), then finish the login step.
    */
-  async function completeLogin(ctx: Context, interaction: Interaction, user: User, remember: boolean) {
+  async function completeLogin(ctx: Context, interaction: Interaction, user: User, remember: boolean, amr: readonly string[]) {
     if (interaction.session?.accountId !== user.id) {
       const check = await sessions.checkLimitBeforeLogin(user.id, userActor(ctx, user.id));
       if (!check.allowed) {
-        const expires = Date.now() + LIMIT_TICKET_MS;
         await renderStep(ctx, interaction, 'session-limit', {
           title: 'Too many sessions',
           sessions: check.sessions.map((s) => ({ id: s.id, device: s.deviceLabel, ip: s.ipLastSeen ?? 'unknown', lastSeen: s.lastSeenAt.toISOString(), created: s.createdAt.toISOString() })),
-          userId: user.id,
-          remember: remember ? 'yes' : 'no',
-          expires: String(expires),
-          ticket: csrf.token(ctx, limitTicketScope(interaction.uid, user.id, remember, expires)),
+          ...ticketFields(ctx, interaction, 'session-limit', user, remember, amr),
         }, 409);
         return;
       }
     }
-    (ctx.state.log as Logger).info({ userId: user.id, clientId: interaction.params.client_id }, 'login succeeded');
+    (ctx.state.log as Logger).info({ userId: user.id, clientId: interaction.params.client_id, amr }, 'login succeeded');
     // ts: the time of this authentication, kept when a later step (consent) of the interaction is merged in.
     const ts = Math.floor(clock.now().getTime() / 1000);
-    await finish(ctx, { login: { accountId: user.id, amr: ['pwd'], acr: ACR_PASSWORD, remember, ts } });
+    const acr = amr.includes('otp') ? ACR_SECOND_FACTOR : ACR_PASSWORD;
+    await finish(ctx, { login: { accountId: user.id, amr: [...amr], acr, remember, ts } });
   }
 
   router.post('/login', form, csrf.verify(csrfScope), async (ctx) => {
@@ -162,25 +199,44 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
       await renderLogin(ctx, interaction, { login: login.slice(0, 254), error: error.message, status: 401 });
       return;
     }
-    await completeLogin(ctx, interaction, user, field(ctx, 'remember') === 'yes');
+    await afterPassword(ctx, interaction, user, field(ctx, 'remember') === 'yes');
+  });
+
+  // The second factor: a code from the authenticator app, or one of the recovery codes.
+  router.post('/otp', form, csrf.verify(csrfScope), async (ctx) => {
+    const interaction = await details(ctx);
+    if (interaction.prompt.name !== 'login') throw new ValidationError('This sign-in step is already complete.');
+    const { user, remember } = await readTicket(ctx, interaction, 'otp');
+    const recovery = field(ctx, 'recovery_code').trim();
+    if (recovery) {
+      if (await mfa.useRecoveryCode(user.id, recovery, userActor(ctx, user.id))) {
+        await completeLogin(ctx, interaction, user, remember, ['pwd', 'otp', 'recovery']);
+      } else {
+        await renderSecondFactor(ctx, interaction, user, remember, 'That recovery code is not valid.', 401);
+      }
+      return;
+    }
+    const verification = await mfa.verifyTotp(user.id, field(ctx, 'code').replace(/\s+/g, ''));
+    if (verification.result === 'ok') {
+      await completeLogin(ctx, interaction, user, remember, ['pwd', 'otp']);
+    } else if (verification.result === 'locked') {
+      const minutes = Math.max(1, Math.ceil((verification.retryAt.getTime() - clock.now().getTime()) / 60_000));
+      ctx.set('Retry-After', String(minutes * 60));
+      await renderSecondFactor(ctx, interaction, user, remember, `Too many wrong codes. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}, or use a recovery code.`, 429);
+    } else if (verification.result === 'replayed') {
+      await renderSecondFactor(ctx, interaction, user, remember, 'That code was already used. Wait for the next one.', 401);
+    } else {
+      await renderSecondFactor(ctx, interaction, user, remember, 'That code is not right.', 401);
+    }
   });
 
   // From the "too many sessions" page: end one of the user's sessions, then go on signing in.
   router.post('/session-limit', form, csrf.verify(csrfScope), async (ctx) => {
     const interaction = await details(ctx);
     if (interaction.prompt.name !== 'login') throw new ValidationError('This sign-in step is already complete.');
-    const userId = field(ctx, 'user');
-    const remember = field(ctx, 'remember') === 'yes';
-    const expires = Number(field(ctx, 'expires'));
-    const expected = Buffer.from(csrf.token(ctx, limitTicketScope(interaction.uid, userId, remember, expires)));
-    const ticket = Buffer.from(field(ctx, 'ticket'));
-    if (!Number.isFinite(expires) || expires < Date.now() || expected.length !== ticket.length || !timingSafeEqual(expected, ticket)) {
-      throw new ForbiddenError('This page has expired. Sign in again.');
-    }
-    const user = await accounts.findActiveById(userId);
-    if (!user) throw new ForbiddenError('This page has expired. Sign in again.');
+    const { user, remember, methods } = await readTicket(ctx, interaction, 'session-limit');
     await sessions.endOwn(user.id, field(ctx, 'session'), userActor(ctx, user.id));
-    await completeLogin(ctx, interaction, user, remember);
+    await completeLogin(ctx, interaction, user, remember, methods);
   });
 
   router.post('/confirm', form, csrf.verify(csrfScope), async (ctx) => {
