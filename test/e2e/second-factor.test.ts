@@ -107,6 +107,18 @@ describe.each(databaseKinds())('signing in with a second factor (%s)', (kind) =>
     expect(locked.html).toContain('Too many wrong codes');
     expect(await gatehouse.container.audit.list({ userId, types: ['mfa.locked'] })).toHaveLength(1);
 
+    // While locked, the password step answers the same whether the password is right or wrong.
+    const answers = [];
+    for (const password of [PASSWORD, 'not the password']) {
+      const probe = new Browser(gatehouse.issuer);
+      const url = oidc.buildAuthorizationUrl(app.config, { redirect_uri: app.redirectUri, scope: 'openid', code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()), code_challenge_method: 'S256' });
+      const loginPage = expectPage(await probe.navigate(url));
+      const answer = expectPage(await probe.submit(loginPage, /\/login$/, { login: 'ada@example.com', password }));
+      answers.push({ status: answer.status, message: /role="alert"[^>]*>([^<]*)</.exec(answer.html)?.[1] });
+    }
+    expect(answers[0]).toEqual({ status: 429, message: expect.stringContaining('locked') });
+    expect(answers[1]).toEqual(answers[0]);
+
     clock.advance(15 * 60_000 + STEP);
     const later = new Browser(gatehouse.issuer);
     const { next } = await passwordStep(later);

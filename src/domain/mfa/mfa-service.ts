@@ -183,6 +183,13 @@ export class MfaService {
     return { sessionsEnded };
   }
 
+  /** When the user's second factor is locked after too many wrong codes, until when; otherwise null. */
+  async lockedUntil(userId: string): Promise<Date | null> {
+    const factor = await this.deps.factors.find(userId);
+    if (!factor?.activatedAt || !factor.lockedUntil) return null;
+    return factor.lockedUntil > this.deps.clock.now() ? factor.lockedUntil : null;
+  }
+
   async status(userId: string): Promise<MfaStatus> {
     const factor = await this.deps.factors.find(userId);
     if (!factor?.activatedAt) return { enabled: false, recoveryCodesLeft: 0 };

@@ -140,6 +140,16 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
     return { user, remember: fields.remember === 'yes', methods: fields.methods.split(' ').filter(Boolean) };
   }
 
+  async function secondFactorLockedUntil(login: string): Promise<Date | null> {
+    let user: User;
+    try {
+      user = await accounts.getByEmail(login);
+    } catch {
+      return null;
+    }
+    return mfa.lockedUntil(user.id);
+  }
+
   /** The password is proven: users with an authenticator app prove it too before the sign-in completes. */
   async function afterPassword(ctx: Context, interaction: Interaction, user: User, remember: boolean) {
     if ((await mfa.status(user.id)).enabled) {
@@ -180,6 +190,15 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
     const interaction = await details(ctx);
     if (interaction.prompt.name !== 'login') throw new ValidationError('This sign-in step is already complete.');
     const login = field(ctx, 'login');
+    // While the account's second factor is locked, the password is not even checked: the answer must not tell an
+    // attacker who caused the lock whether the password they try is right.
+    const lockedUntil = await secondFactorLockedUntil(login);
+    if (lockedUntil) {
+      const minutes = Math.max(1, Math.ceil((lockedUntil.getTime() - clock.now().getTime()) / 60_000));
+      ctx.set('Retry-After', String(minutes * 60));
+      await renderLogin(ctx, interaction, { login: login.slice(0, 254), error: `Two-step verification for this account is locked after too many wrong codes. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`, status: 429 });
+      return;
+    }
     let user: User;
     try {
       user = await passwordAttempts.attempt(
