@@ -10,9 +10,10 @@ import type { SessionSnapshot } from '../domain/sessions/session.js';
 import { createAdapterFactory } from './adapter.js';
 import { FIRST_PARTY_METADATA } from './client-metadata.js';
 
-export const ACR_PASSWORD = 'urn:gatehouse:loa:1';
-/** Password and a second factor (authenticator app or recovery code). */
-export const ACR_SECOND_FACTOR = 'urn:gatehouse:loa:2';
+import { ACR_PASSWORD, ACR_SECOND_FACTOR } from './acr.js';
+import { buildInteractionPolicy } from './interaction-policy.js';
+
+export { ACR_PASSWORD, ACR_SECOND_FACTOR };
 
 /** Renders a full HTML page for oidc-provider's own screens (errors, logout). */
 export type RenderPage = (view: string, model: Record<string, unknown>) => Promise<string>;
@@ -145,7 +146,7 @@ export function buildOidcConfiguration(config: Config, deps: OidcDeps): Configur
         }
       },
     },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: { policy: buildInteractionPolicy(), url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     // First-party clients are part of the same product: consent is implied, so their grant is created here.
     async loadExistingGrant(ctx: KoaContextWithOIDC) {
       const { oidc } = ctx;

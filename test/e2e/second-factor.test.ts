@@ -159,4 +159,42 @@ describe.each(databaseKinds())('signing in with a second factor (%s)', (kind) =>
     expect(sessions[0]).toMatchObject({ acr: 'urn:gatehouse:loa:2', amr: ['pwd', 'otp'] });
     expect(await gatehouse.container.audit.list({ userId, types: ['session.step_up'] })).toHaveLength(1);
   });
+
+  it('honours acr_values=urn:gatehouse:loa:2: a password-only session must step up before the app gets its tokens', async () => {
+    await gatehouse.container.mfa.disable(userId);
+    const browser = new Browser(gatehouse.issuer);
+    expectRedirect((await passwordStep(browser)).next);
+    const enrolment = await gatehouse.container.mfa.startEnrolment(userId, 'ada@example.com');
+    await gatehouse.container.mfa.activate(userId, totpCode(enrolment.secret, clock.now()));
+    clock.advance(STEP);
+
+    const loa2 = { acr_values: 'urn:gatehouse:loa:2' };
+    // Silently, a loa:1 session cannot answer a loa:2 request.
+    const silent = await app.authorize(browser, { ...loa2, prompt: 'none', scope: 'openid' });
+    expect(silent).toEqual({ error: 'login_required' });
+
+    const verifier = oidc.randomPKCECodeVerifier();
+    const state = oidc.randomState();
+    const url = oidc.buildAuthorizationUrl(app.config, {
+      redirect_uri: app.redirectUri, scope: 'openid', state, ...loa2,
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    });
+    const login = expectPage(await browser.navigate(url));
+    const otp = expectPage(await browser.submit(login, /\/login$/, { login: 'ada@example.com', password: PASSWORD }));
+    const redirect = expectRedirect(await browser.submit(otp, /\/otp$/, { code: totpCode(enrolment.secret, clock.now()) }));
+    const claims = (await tokensFrom(redirect, verifier, state)).claims()!;
+    expect(claims.acr).toBe('urn:gatehouse:loa:2');
+    expect(claims.amr).toContain('otp');
+    // Now the session is at loa:2 and answers such requests silently.
+    expect(await app.authorize(browser, { ...loa2, prompt: 'none', scope: 'openid' })).toHaveProperty('tokens');
+  });
+
+  it('tells a user without an authenticator app that the application requires one', async () => {
+    const browser = new Browser(gatehouse.issuer);
+    const { next } = await passwordStep(browser, 'bob@example.com', { acr_values: 'urn:gatehouse:loa:2' });
+    const page = expectPage(next);
+    expect(page.status).toBe(403);
+    expect(page.html).toContain('requires two-step verification');
+    expect(page.html).toContain('/account/security');
+  });
 });

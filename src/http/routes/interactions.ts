@@ -12,7 +12,8 @@ import type { Clock } from '../../domain/clock.js';
 import type { MfaService } from '../../domain/mfa/mfa-service.js';
 import type { User } from '../../domain/accounts/user.js';
 import type { Logger } from '../../infra/logger.js';
-import { ACR_PASSWORD, ACR_SECOND_FACTOR } from '../../oidc/configuration.js';
+import { ACR_PASSWORD, ACR_SECOND_FACTOR } from '../../oidc/acr.js';
+import { SECOND_FACTOR_REQUIRED } from '../../oidc/interaction-policy.js';
 import { CSRF_FIELD, type Csrf } from '../middleware/csrf.js';
 import type { RenderView } from '../views.js';
 
@@ -154,6 +155,11 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
   async function afterPassword(ctx: Context, interaction: Interaction, user: User, remember: boolean) {
     if ((await mfa.status(user.id)).enabled) {
       await renderSecondFactor(ctx, interaction, user, remember);
+      return;
+    }
+    if (interaction.prompt.reasons.includes(SECOND_FACTOR_REQUIRED)) {
+      // The application requires the second-factor level and this user has no authenticator app yet.
+      await renderStep(ctx, interaction, 'second-factor-required', { title: 'Two-step verification required' }, 403);
       return;
     }
     await completeLogin(ctx, interaction, user, remember, ['pwd']);
