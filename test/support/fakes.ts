@@ -29,7 +29,7 @@ export class InMemoryUserRepository implements UserRepository {
   async create(user: NewUser): Promise<User> {
     if ([...this.rows.values()].some((u) => u.email === user.email)) throw new ConflictError(`A user with email ${user.email} already exists.`);
     const now = this.clock.now();
-    const row: UserWithCredentials = { ...user, disabledAt: null, createdAt: now, updatedAt: now };
+    const row: UserWithCredentials = { ...user, disabledAt: null, admin: false, createdAt: now, updatedAt: now };
     this.rows.set(user.id, row);
     return publicUser(row);
   }

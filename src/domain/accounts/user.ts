@@ -3,6 +3,8 @@ export interface User {
   readonly email: string;
   readonly name: string | null;
   readonly disabledAt: Date | null;
+  /** May use the admin console. */
+  readonly admin: boolean;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }

@@ -159,6 +159,7 @@ async function handOff(
       sid: c.sid,
       reason: context.reason,
       createdAt: context.at,
+      nextAttemptAt: context.at,
     })),
   });
 }

@@ -2,7 +2,7 @@ import type { NewUser, User, UserRepository, UserWithCredentials } from '../../d
 import type { Db } from './database.js';
 import { mapPrismaError } from './errors.js';
 
-const publicFields = { id: true, email: true, name: true, disabledAt: true, createdAt: true, updatedAt: true } as const;
+const publicFields = { id: true, email: true, name: true, disabledAt: true, admin: true, createdAt: true, updatedAt: true } as const;
 
 export class PrismaUserRepository implements UserRepository {
   constructor(private readonly db: Db) {}
@@ -20,7 +20,7 @@ export class PrismaUserRepository implements UserRepository {
   }
 
   async findByEmail(email: string): Promise<UserWithCredentials | undefined> {
-    return (await this.db.user.findUnique({ where: { email } })) ?? undefined;
+    return (await this.db.user.findUnique({ where: { email }, select: { ...publicFields, passwordHash: true } })) ?? undefined;
   }
 
   list(): Promise<User[]> {

@@ -90,6 +90,7 @@ describe.each(databaseKinds())('PrismaSessionIndex ending sessions on %s', (kind
       tokens: 0,
       notifications: ['calendar', 'notebook'].map((clientId) => ({
         sessionId: id, userId, clientId, sid: `sid-${id}-${clientId}`, reason: 'revoked_by_admin', state: 'pending', createdAt: LATER,
+        attempts: 0, nextAttemptAt: LATER, claimedBy: null, claimedUntil: null, lastAttemptAt: null, lastError: null, deliveredAt: null, failedAt: null,
       })),
       audit: [{
         at: LATER, type: 'session.revoked_by_admin', actorType: 'admin', actorId: 'ops-client', userId, sessionId: id, clientId: null,

@@ -41,7 +41,7 @@ describe.each(databaseKinds())('PrismaUserRepository on %s', (kind) => {
   it('creates a user and finds it by id and by email', async () => {
     const input = newUser('alice@example.com', { name: 'Alice' });
     const created = await users.create(input);
-    expect(created).toEqual({ id: input.id, email: 'alice@example.com', name: 'Alice', disabledAt: null, createdAt: expect.any(Date), updatedAt: expect.any(Date) });
+    expect(created).toEqual({ id: input.id, email: 'alice@example.com', name: 'Alice', disabledAt: null, admin: false, createdAt: expect.any(Date), updatedAt: expect.any(Date) });
     expect(created).not.toHaveProperty('passwordHash');
     expect(await users.findById(input.id)).toEqual(created);
     expect(await users.findByEmail('alice@example.com')).toEqual({ ...created, passwordHash: 'hash-of-alice@example.com' });
