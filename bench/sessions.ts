@@ -91,7 +91,7 @@ export async function benchSessions(database: BenchDatabase, options: { count: n
       audit,
       clock: systemClock,
       deviceLabel,
-      policy: { idleTimeoutMs: 30 * MINUTE, absoluteLifetimeMs: 720 * MINUTE, rememberIdleTimeoutMs: 7 * 1440 * MINUTE, rememberAbsoluteLifetimeMs: 30 * 1440 * MINUTE, limit: 0, limitPolicy: 'evict-oldest' },
+      policy: { idleTimeoutMs: 30 * MINUTE, absoluteLifetimeMs: 720 * MINUTE, rememberIdleTimeoutMs: 7 * 1440 * MINUTE, rememberAbsoluteLifetimeMs: 30 * 1440 * MINUTE, limit: 0, limitPolicy: 'evict-oldest', reauthenticationMaxAgeMs: 5 * MINUTE },
     });
     const userId = randomUUID();
     await db.user.create({ data: { id: userId, email: 'bench@example.com', passwordHash: 'not-a-real-hash' } });

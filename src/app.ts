@@ -29,7 +29,7 @@ export function createApp(container: Container): Provider {
     createAssetsRouter(),
     createHealthRouter({ isDatabaseReachable: () => container.isDatabaseReachable() }),
     createInteractionRouter({ provider, accounts, passwordAttempts: container.passwordAttempts, sessions, mfa: container.mfa, csrf, renderView, clock: container.clock }),
-    createAccountRouter({ provider, accounts, passwordAttempts: container.passwordAttempts, sessions, csrf, renderView, mfa: container.mfa, config: container.config }),
+    createAccountRouter({ provider, accounts, passwordAttempts: container.passwordAttempts, sessions, csrf, renderView, mfa: container.mfa, clock: container.clock, config: container.config }),
     createAdminApiRouter({ provider, accounts, sessions, audit: container.audit, clients: container.clients }),
   ]) {
     provider.use(router.routes());

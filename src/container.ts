@@ -97,6 +97,7 @@ export async function createContainer(config: Config, options: ContainerOptions)
         rememberAbsoluteLifetimeMs: config.sessions.rememberAbsoluteLifetime * 1000,
         limit: config.sessions.limit,
         limitPolicy: config.sessions.limitPolicy,
+        reauthenticationMaxAgeMs: config.sessions.reauthenticationMaxAge * 1000,
       },
     });
     const accounts = new AccountService({ users, hasher: new Argon2PasswordHasher(), clock, sessions, audit });

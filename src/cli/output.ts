@@ -39,6 +39,7 @@ export function clientJson(client: RegisteredClient) {
     admin: client.admin,
     scope: client.scope,
     id_token_signed_response_alg: client.idTokenSignedResponseAlg,
+    min_acr: client.minAcr,
     created_at: client.createdAt.toISOString(),
     updated_at: client.updatedAt.toISOString(),
   };
@@ -64,6 +65,7 @@ export function clientText(client: RegisteredClient): string {
     `back-channel logout URI:    ${client.backchannelLogoutUri ?? '-'}`,
     `jwks_uri:                   ${client.jwksUri ?? '-'}`,
     `ID token algorithm:         ${client.idTokenSignedResponseAlg}`,
+    `minimum level (acr):        ${client.minAcr ?? '-'}`,
   ].join('\n');
 }
 

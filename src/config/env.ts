@@ -35,6 +35,8 @@ export interface Config {
     readonly limit: number;
     readonly limitPolicy: 'evict-oldest' | 'deny-new';
     readonly sweepInterval: number;
+    /** Seconds a password or second-factor check counts as recent for sensitive actions. */
+    readonly reauthenticationMaxAge: number;
   };
   /** Where shared state lives: REDIS_URL when set (rate-limit counters), else this process's memory. */
   readonly redisUrl: string | undefined;
@@ -90,6 +92,7 @@ const schema = z.object({
   SESSION_LIMIT: z.string().regex(/^\d+$/, 'must be a whole number (0 turns the limit off)').transform(Number).default(0),
   SESSION_LIMIT_POLICY: z.enum(['evict-oldest', 'deny-new'], { message: 'must be evict-oldest or deny-new' }).default('evict-oldest'),
   SESSION_SWEEP_INTERVAL: seconds(60),
+  REAUTHENTICATION_MAX_AGE: seconds(300),
   INTERACTION_TTL: seconds(3600),
   AUTHORIZATION_CODE_TTL: seconds(60),
   CLIENT_CREDENTIALS_TTL: seconds(600),
@@ -194,6 +197,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       limit: e.SESSION_LIMIT,
       limitPolicy: e.SESSION_LIMIT_POLICY,
       sweepInterval: e.SESSION_SWEEP_INTERVAL,
+      reauthenticationMaxAge: e.REAUTHENTICATION_MAX_AGE,
     }),
     redisUrl: e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,

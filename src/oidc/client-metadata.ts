@@ -3,6 +3,8 @@ import type { ClientSettings, ClientWithSecret } from '../domain/clients/client.
 
 /** Extra client metadata Gatehouse registers with oidc-provider. */
 export const FIRST_PARTY_METADATA = 'gatehouse_first_party';
+/** The client's minimum acr, enforced by the login prompt (see interaction-policy.ts). */
+export const MIN_ACR_METADATA = 'gatehouse_min_acr';
 
 export function toProviderMetadata(client: Pick<ClientWithSecret, 'clientId' | 'secret'> & ClientSettings): ClientMetadata {
   const usesCode = client.grantTypes.includes('authorization_code');
@@ -20,6 +22,7 @@ export function toProviderMetadata(client: Pick<ClientWithSecret, 'clientId' | '
     require_auth_time: true,
     [FIRST_PARTY_METADATA]: client.firstParty,
   };
+  if (client.minAcr) metadata[MIN_ACR_METADATA] = client.minAcr;
   if (client.secret) metadata.client_secret = client.secret;
   if (client.jwksUri) metadata.jwks_uri = client.jwksUri;
   if (client.backchannelLogoutUri) {

@@ -8,9 +8,9 @@ import type { PayloadStore } from '../domain/sessions/payload-store.js';
 import type { SaveDecision } from '../domain/sessions/session-service.js';
 import type { SessionSnapshot } from '../domain/sessions/session.js';
 import { createAdapterFactory } from './adapter.js';
-import { FIRST_PARTY_METADATA } from './client-metadata.js';
+import { FIRST_PARTY_METADATA, MIN_ACR_METADATA } from './client-metadata.js';
 
-import { ACR_PASSWORD, ACR_SECOND_FACTOR } from './acr.js';
+import { ACR_LEVELS, ACR_PASSWORD, ACR_SECOND_FACTOR } from '../domain/mfa/levels.js';
 import { buildInteractionPolicy } from './interaction-policy.js';
 
 export { ACR_PASSWORD, ACR_SECOND_FACTOR };
@@ -125,6 +125,8 @@ export function buildOidcConfiguration(config: Config, deps: OidcDeps): Configur
       },
       userinfo: { enabled: true },
       clientCredentials: { enabled: true },
+      // The claims parameter lets a client demand a level as an essential acr claim (see interaction-policy.ts).
+      claimsParameter: { enabled: true },
       backchannelLogout: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
@@ -139,10 +141,13 @@ export function buildOidcConfiguration(config: Config, deps: OidcDeps): Configur
       },
     },
     extraClientMetadata: {
-      properties: [FIRST_PARTY_METADATA],
+      properties: [FIRST_PARTY_METADATA, MIN_ACR_METADATA],
       validator(_ctx, key, value) {
         if (key === FIRST_PARTY_METADATA && value !== undefined && typeof value !== 'boolean') {
           throw new Error(`${FIRST_PARTY_METADATA} must be a boolean`);
+        }
+        if (key === MIN_ACR_METADATA && value !== undefined && !(ACR_LEVELS as readonly unknown[]).includes(value)) {
+          throw new Error(`${MIN_ACR_METADATA} must be one of ${ACR_LEVELS.join(', ')}`);
         }
       },
     },

@@ -160,41 +160,144 @@ describe.each(databaseKinds())('signing in with a second factor (%s)', (kind) =>
     expect(await gatehouse.container.audit.list({ userId, types: ['session.step_up'] })).toHaveLength(1);
   });
 
-  it('honours acr_values=urn:gatehouse:loa:2: a password-only session must step up before the app gets its tokens', async () => {
+  /** An authorization request of `rp` (PKCE), with its verifier and state. */
+  async function authorizationRequest(rp: RelyingParty, extra: Record<string, string>) {
+    const verifier = oidc.randomPKCECodeVerifier();
+    const state = oidc.randomState();
+    const url = oidc.buildAuthorizationUrl(rp.config, {
+      redirect_uri: rp.redirectUri, scope: 'openid', state,
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', ...extra,
+    });
+    return { url, verifier, state };
+  }
+
+  async function newFactorFor(id: string, email: string): Promise<string> {
+    const enrolment = await gatehouse.container.mfa.startEnrolment(id, email);
+    await gatehouse.container.mfa.activate(id, totpCode(enrolment.secret, clock.now()));
+    clock.advance(STEP);
+    return enrolment.secret;
+  }
+
+  const SESSION_COOKIE = 'gatehouse_session';
+  const LOA2 = { acr_values: 'urn:gatehouse:loa:2' };
+
+  it('steps up a password-only session with the second factor alone: new level and amr, same auth_time, new cookie value', async () => {
+    await gatehouse.container.mfa.disable(userId);
+    const browser = new Browser(gatehouse.issuer);
+    const first = await passwordStep(browser);
+    const signedIn = (await tokensFrom(expectRedirect(first.next), first.verifier, first.state)).claims()!;
+    expect(signedIn.acr).toBe('urn:gatehouse:loa:1');
+    const factor = await newFactorFor(userId, 'ada@example.com');
+    clock.advance(60_000);
+
+    // Silently, a loa:1 session cannot answer a loa:2 request.
+    expect(await app.authorize(browser, { ...LOA2, prompt: 'none', scope: 'openid' })).toEqual({ error: 'login_required' });
+
+    const cookieBefore = browser.cookie(SESSION_COOKIE)!;
+    const { url, verifier, state } = await authorizationRequest(app, LOA2);
+    const otp = expectPage(await browser.navigate(url));
+    // Only the second factor is asked for: no password field, no login form.
+    expect(otp.html).toContain('asks you to confirm it is you');
+    expect(otp.html).not.toMatch(/name="password"|\/login"/);
+    const redirect = expectRedirect(await browser.submit(otp, /\/otp$/, { code: totpCode(factor, clock.now()) }));
+    const claims = (await tokensFrom(redirect, verifier, state)).claims()!;
+    expect(claims).toMatchObject({ acr: 'urn:gatehouse:loa:2', amr: ['pwd', 'otp'], auth_time: signedIn.auth_time });
+
+    // The session cookie has a new value and the old one no longer signs anybody in.
+    expect(browser.cookie(SESSION_COOKIE)).toBeDefined();
+    expect(browser.cookie(SESSION_COOKIE)).not.toBe(cookieBefore);
+    const stale = new Browser(gatehouse.issuer);
+    stale.setCookie(SESSION_COOKIE, cookieBefore);
+    expect(await app.authorize(stale, { prompt: 'none', scope: 'openid' })).toEqual({ error: 'login_required' });
+
+    // One session, now at loa:2, with the time of the second-factor check recorded and the step-up audited.
+    const sessions = await gatehouse.container.sessions.listLive(userId);
+    expect(sessions).toHaveLength(1);
+    expect(sessions[0]).toMatchObject({ acr: 'urn:gatehouse:loa:2', amr: ['pwd', 'otp'], secondFactorAt: clock.now(), passwordAt: new Date(signedIn.auth_time! * 1000) });
+    expect(await gatehouse.container.audit.list({ userId, types: ['session.step_up'] })).toHaveLength(1);
+    // Now the session answers loa:2 requests silently.
+    expect(await app.authorize(browser, { ...LOA2, prompt: 'none', scope: 'openid' })).toHaveProperty('tokens');
+  });
+
+  it('steps up for an essential acr claim (claims parameter) as for acr_values', async () => {
     await gatehouse.container.mfa.disable(userId);
     const browser = new Browser(gatehouse.issuer);
     expectRedirect((await passwordStep(browser)).next);
-    const enrolment = await gatehouse.container.mfa.startEnrolment(userId, 'ada@example.com');
-    await gatehouse.container.mfa.activate(userId, totpCode(enrolment.secret, clock.now()));
-    clock.advance(STEP);
-
-    const loa2 = { acr_values: 'urn:gatehouse:loa:2' };
-    // Silently, a loa:1 session cannot answer a loa:2 request.
-    const silent = await app.authorize(browser, { ...loa2, prompt: 'none', scope: 'openid' });
-    expect(silent).toEqual({ error: 'login_required' });
-
-    const verifier = oidc.randomPKCECodeVerifier();
-    const state = oidc.randomState();
-    const url = oidc.buildAuthorizationUrl(app.config, {
-      redirect_uri: app.redirectUri, scope: 'openid', state, ...loa2,
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
-    });
-    const login = expectPage(await browser.navigate(url));
-    const otp = expectPage(await browser.submit(login, /\/login$/, { login: 'ada@example.com', password: PASSWORD }));
-    const redirect = expectRedirect(await browser.submit(otp, /\/otp$/, { code: totpCode(enrolment.secret, clock.now()) }));
-    const claims = (await tokensFrom(redirect, verifier, state)).claims()!;
-    expect(claims.acr).toBe('urn:gatehouse:loa:2');
-    expect(claims.amr).toContain('otp');
-    // Now the session is at loa:2 and answers such requests silently.
-    expect(await app.authorize(browser, { ...loa2, prompt: 'none', scope: 'openid' })).toHaveProperty('tokens');
+    const factor = await newFactorFor(userId, 'ada@example.com');
+    const claimsRequest = JSON.stringify({ id_token: { acr: { essential: true, value: 'urn:gatehouse:loa:2' } } });
+    const { url, verifier, state } = await authorizationRequest(app, { claims: claimsRequest });
+    const otp = expectPage(await browser.navigate(url));
+    expect(otp.html).not.toContain('name="password"');
+    const redirect = expectRedirect(await browser.submit(otp, /\/otp$/, { code: totpCode(factor, clock.now()) }));
+    expect((await tokensFrom(redirect, verifier, state)).claims()!.acr).toBe('urn:gatehouse:loa:2');
   });
 
-  it('tells a user without an authenticator app that the application requires one', async () => {
+  it('leads a user without an authenticator app through enrolment when the app requires loa:2, then on to the app', async () => {
+    const bob = (await gatehouse.container.accounts.getByEmail('bob@example.com')).id;
     const browser = new Browser(gatehouse.issuer);
-    const { next } = await passwordStep(browser, 'bob@example.com', { acr_values: 'urn:gatehouse:loa:2' });
-    const page = expectPage(next);
-    expect(page.status).toBe(403);
-    expect(page.html).toContain('requires two-step verification');
-    expect(page.html).toContain('/account/security');
+    const { next, verifier, state } = await passwordStep(browser, 'bob@example.com', LOA2);
+    const setup = expectPage(next);
+    expect(setup.status).toBe(200);
+    expect(setup.html).toContain('requires two-step verification');
+    expect(setup.html).toMatch(/<img id="totp-qr" src="data:image\/svg\+xml;base64,/);
+    const secret = /<code id="totp-secret">([A-Z2-7 ]+)<\/code>/.exec(setup.html)![1]!.replace(/ /g, '');
+
+    const right = totpCode(secret, clock.now());
+    const wrong = expectPage(await browser.submit(setup, /\/enrol$/, { code: right === '000000' ? '111111' : '000000' }));
+    expect(wrong.status).toBe(400);
+    expect(wrong.html).toContain('That code is not right');
+    expect(await gatehouse.container.mfa.status(bob)).toEqual({ enabled: false, recoveryCodesLeft: 0 });
+    // No session until every step is done.
+    expect(await gatehouse.container.sessions.listLive(bob)).toHaveLength(0);
+
+    const codes = expectPage(await browser.submit(wrong, /\/enrol$/, { code: right }));
+    expect([...codes.html.matchAll(/<li><code>[a-z2-9]{5}-[a-z2-9]{5}<\/code><\/li>/g)]).toHaveLength(10);
+    expect(await gatehouse.container.mfa.status(bob)).toEqual({ enabled: true, recoveryCodesLeft: 10 });
+    const redirect = expectRedirect(await browser.submit(codes, /\/continue$/));
+    const claims = (await tokensFrom(redirect, verifier, state)).claims()!;
+    expect(claims).toMatchObject({ acr: 'urn:gatehouse:loa:2', amr: ['pwd', 'otp'] });
+    // A new sign-in's checks carry its auth_time (whole seconds).
+    const authTime = new Date(claims.auth_time! * 1000);
+    expect(await gatehouse.container.sessions.listLive(bob)).toEqual([expect.objectContaining({ acr: 'urn:gatehouse:loa:2', passwordAt: authTime, secondFactorAt: authTime })]);
+  });
+
+  it('enforces a client registered with a minimum level: a password-only session steps up (enrolling first) for it', async () => {
+    const strict = await registerRelyingParty(gatehouse, 'Payroll', { minAcr: 'urn:gatehouse:loa:2' });
+    const browser = new Browser(gatehouse.issuer);
+    expectRedirect((await passwordStep(browser, 'bob@example.com')).next);
+    // The other app accepts the password-only session; the strict one does not, even without acr_values.
+    expect(await app.authorize(browser, { prompt: 'none', scope: 'openid' })).toHaveProperty('tokens');
+    expect(await strict.authorize(browser, { prompt: 'none', scope: 'openid' })).toEqual({ error: 'login_required' });
+
+    const { url, verifier, state } = await authorizationRequest(strict, {});
+    const setup = expectPage(await browser.navigate(url));
+    expect(setup.html).not.toContain('name="password"');
+    const secret = /<code id="totp-secret">([A-Z2-7 ]+)<\/code>/.exec(setup.html)![1]!.replace(/ /g, '');
+    const codes = expectPage(await browser.submit(setup, /\/enrol$/, { code: totpCode(secret, clock.now()) }));
+    const redirect = expectRedirect(await browser.submit(codes, /\/continue$/));
+    const tokens = await oidc.authorizationCodeGrant(strict.config, redirect, { pkceCodeVerifier: verifier, expectedState: state });
+    expect(tokens.claims()!).toMatchObject({ acr: 'urn:gatehouse:loa:2', amr: ['pwd', 'otp'] });
+  });
+
+  it('makes max_age force a fresh sign-in once the last one is older', async () => {
+    // oidc-provider measures max_age against the real time: the sign-in happens ten minutes back on the test clock.
+    await gatehouse.container.mfa.disable(userId);
+    clock.advance(-10 * 60_000);
+    const browser = new Browser(gatehouse.issuer);
+    const first = await passwordStep(browser);
+    const before = (await tokensFrom(expectRedirect(first.next), first.verifier, first.state)).claims()!;
+    clock.advance(10 * 60_000);
+
+    // Within max_age the session answers silently; past it, silently is impossible.
+    expect(await app.authorize(browser, { max_age: '3600', prompt: 'none', scope: 'openid' })).toHaveProperty('tokens');
+    expect(await app.authorize(browser, { max_age: '60', prompt: 'none', scope: 'openid' })).toEqual({ error: 'login_required' });
+
+    const { url, verifier, state } = await authorizationRequest(app, { max_age: '60' });
+    const login = expectPage(await browser.navigate(url));
+    expect(login.html).toContain('name="password"');
+    const again = expectRedirect(await browser.submit(login, /\/login$/, { login: 'ada@example.com', password: PASSWORD }));
+    const after = (await tokensFrom(again, verifier, state)).claims()!;
+    expect(after.auth_time).toBe(Math.floor(clock.now().getTime() / 1000));
+    expect(after.auth_time! - before.auth_time!).toBeGreaterThanOrEqual(600);
   });
 });

@@ -1,4 +1,5 @@
 import { Browser, expectPage, findForm, type Page } from '../support/browser.js';
+import { TestClock } from '../support/clock.js';
 import { databaseKinds } from '../support/databases.js';
 import { startTestGatehouse, type TestGatehouse } from '../support/gatehouse.js';
 import { totpCode } from '../support/mfa-fakes.js';
@@ -19,9 +20,11 @@ function shownRecoveryCodes(page: Page): string[] {
 describe.each(databaseKinds())('account security page (%s)', (kind) => {
   let gatehouse: TestGatehouse;
   let users = 0;
+  const clock = new TestClock();
+  const STEP = 30_000;
 
   beforeAll(async () => {
-    gatehouse = await startTestGatehouse(kind);
+    gatehouse = await startTestGatehouse(kind, { clock });
   });
 
   afterAll(async () => {
@@ -59,7 +62,7 @@ describe.each(databaseKinds())('account security page (%s)', (kind) => {
     const secret = shownSecret(setup);
     expect(secret).toMatch(/^[A-Z2-7]{32}$/);
 
-    const now = Date.now();
+    const now = clock.now().getTime();
     const valid = new Set([-1, 0, 1].map((d) => totpCode(secret, now + d * 30_000)));
     const wrongCode = ['000000', '111111', '222222', '333333'].find((c) => !valid.has(c))!;
     const wrong = expectPage(await browser.submit(setup, /\/activate$/, { code: wrongCode }));
@@ -68,7 +71,7 @@ describe.each(databaseKinds())('account security page (%s)', (kind) => {
     expect(shownSecret(wrong)).toBe(secret);
     expect(await status(userId)).toEqual({ enabled: false, recoveryCodesLeft: 0 });
 
-    const done = expectPage(await browser.submit(wrong, /\/activate$/, { code: totpCode(secret, Date.now()) }));
+    const done = expectPage(await browser.submit(wrong, /\/activate$/, { code: totpCode(secret, clock.now()) }));
     expect(done.status).toBe(200);
     const codes = shownRecoveryCodes(done);
     expect(codes).toHaveLength(10);
@@ -85,29 +88,109 @@ describe.each(databaseKinds())('account security page (%s)', (kind) => {
     expect(await gatehouse.container.mfa.useRecoveryCode(userId, codes[0]!)).toBe(false);
   });
 
-  it('regenerates codes and disables only with the current password', async () => {
+  /** Signs in, turns the authenticator app on at /account/security; the session itself was signed in with the password alone. */
+  async function withFactor() {
     const { browser, userId, page } = await signedIn();
     const setup = expectPage(await browser.submit(page, /\/setup$/));
-    const first = shownRecoveryCodes(expectPage(await browser.submit(setup, /\/activate$/, { code: totpCode(shownSecret(setup), Date.now()) })));
-    let security = expectPage(await browser.navigate('/account/security'));
+    const secret = shownSecret(setup);
+    const codes = shownRecoveryCodes(expectPage(await browser.submit(setup, /\/activate$/, { code: totpCode(secret, clock.now()) })));
+    clock.advance(STEP);
+    return { browser, userId, secret, codes };
+  }
 
-    const refused = expectPage(await browser.submit(security, /\/recovery-codes$/, { current_password: 'not my password' }));
-    expect(refused.status).toBe(400);
-    expect(refused.html).toContain('<p class="field-error" id="regenerate-error">The current password is not right.</p>');
-    const fresh = shownRecoveryCodes(expectPage(await browser.submit(refused, /\/recovery-codes$/, { current_password: PASSWORD })));
+  const wrongCodeFor = (secret: string) => {
+    const valid = new Set([-1, 0, 1].map((d) => totpCode(secret, clock.now().getTime() + d * STEP)));
+    return ['000000', '111111', '222222', '333333'].find((c) => !valid.has(c))!;
+  };
+
+  it('renews recovery codes and turns the factor off only after a second-factor check of the last five minutes', async () => {
+    const { browser, userId, secret, codes: first } = await withFactor();
+    let security = expectPage(await browser.navigate('/account/security'));
+    expect(security.html).not.toContain('current_password');
+
+    // The session proved the password only: renewing the codes asks for a code from the app first, changing nothing.
+    const asked = expectPage(await browser.submit(security, /\/recovery-codes$/));
+    expect(asked.status).toBe(403);
+    expect(asked.html).toContain('Confirm it is you');
+    expect(asked.html).toContain('name="code"');
+    expect(asked.html).not.toContain('name="password"');
+    expect(await gatehouse.container.mfa.useRecoveryCode(userId, first[9]!)).toBe(true);
+
+    const wrong = expectPage(await browser.submit(asked, /\/account\/confirm$/, { code: wrongCodeFor(secret) }));
+    expect(wrong.status).toBe(401);
+    expect(wrong.html).toContain('That code is not right.');
+    const cookieBefore = browser.cookie('gatehouse_session');
+    const back = expectPage(await browser.submit(wrong, /\/account\/confirm$/, { code: totpCode(secret, clock.now()) }));
+    expect(back.url.pathname).toBe('/account/security');
+    // Confirming is an authentication: the session cookie takes a new value.
+    expect(browser.cookie('gatehouse_session')).not.toBe(cookieBefore);
+    const [session] = await gatehouse.container.sessions.listLive(userId);
+    expect(session!.secondFactorAt).toEqual(clock.now());
+    expect(await gatehouse.container.audit.list({ userId, types: ['session.reauthenticated'] })).toEqual([
+      expect.objectContaining({ sessionId: session!.id, details: { method: 'second_factor' } }),
+    ]);
+
+    const fresh = shownRecoveryCodes(expectPage(await browser.submit(back, /\/recovery-codes$/)));
     expect(fresh).toHaveLength(10);
     expect(await gatehouse.container.mfa.useRecoveryCode(userId, first[1]!)).toBe(false);
 
+    // Five minutes on, the check is stale again: turning the factor off asks again (a recovery code also does).
+    clock.advance(5 * 60_000 + 1000);
     security = expectPage(await browser.navigate('/account/security'));
-    const notDisabled = expectPage(await browser.submit(security, /\/disable$/, { current_password: 'wrong' }));
-    expect(notDisabled.status).toBe(400);
+    const again = expectPage(await browser.submit(security, /\/disable$/));
+    expect(again.status).toBe(403);
     expect((await status(userId)).enabled).toBe(true);
-    const disabled = expectPage(await browser.submit(notDisabled, /\/disable$/, { current_password: PASSWORD }));
+    const confirmed = expectPage(await browser.submit(again, /\/account\/confirm$/, { recovery_code: fresh[0]! }));
+    const disabled = expectPage(await browser.submit(confirmed, /\/disable$/));
     expect(disabled.url.search).toBe('?done=disabled');
     expect(disabled.html).toContain('Two-step verification is <strong>off</strong>');
     expect(await status(userId)).toEqual({ enabled: false, recoveryCodesLeft: 0 });
     const types = (await gatehouse.container.audit.list({ userId })).map((e) => e.type);
     expect(types).toEqual(expect.arrayContaining(['mfa.enrolled', 'mfa.recovery_codes_regenerated', 'mfa.disabled']));
+  });
+
+  it('changes the password of a user with two-step verification after a fresh code, without asking for the password', async () => {
+    const { browser, userId, secret } = await withFactor();
+    const asked = expectPage(await browser.navigate('/account/password'));
+    expect(asked.status).toBe(403);
+    expect(asked.html).toContain('Confirm it is you');
+    // A forged post straight to the form changes nothing either.
+    const direct = expectPage(await browser.submit(asked, /\/account\/confirm$/, { code: wrongCodeFor(secret) }));
+    expect(direct.status).toBe(401);
+    const form = expectPage(await browser.submit(direct, /\/account\/confirm$/, { code: totpCode(secret, clock.now()) }));
+    expect(form.url.pathname).toBe('/account/password');
+    expect(form.html).not.toContain('current_password');
+    const changed = expectPage(await browser.submit(form, /\/account\/password$/, { new_password: 'a completely new passphrase', confirm_password: 'a completely new passphrase' }));
+    expect(changed.url.search).toBe('?done=changed');
+    const user = await gatehouse.container.accounts.findActiveById(userId);
+    await expect(gatehouse.container.accounts.authenticate(user!.email, 'a completely new passphrase')).resolves.toMatchObject({ id: userId });
+  });
+
+  it('asks a user without two-step verification for the password again before logging out everywhere, after five minutes', async () => {
+    const { browser, userId } = await signedIn();
+    const { email } = (await gatehouse.container.accounts.findActiveById(userId))!;
+    const elsewhere = new Browser(gatehouse.issuer);
+    expectPage(await elsewhere.submit(expectPage(await elsewhere.navigate('/account')), /\/login$/, { login: email, password: PASSWORD }));
+    expect(await gatehouse.container.sessions.listLive(userId)).toHaveLength(2);
+    // Just signed in with the password: logging out everywhere else is allowed at once.
+    const sessionsPage = expectPage(await browser.navigate('/account/sessions'));
+    expect(expectPage(await browser.submit(sessionsPage, /\/end-others$/)).url.search).toBe('?done=others-ended');
+
+    clock.advance(5 * 60_000 + 1000);
+    const later = expectPage(await browser.navigate('/account/sessions'));
+    const asked = expectPage(await browser.submit(later, /\/end-all$/));
+    expect(asked.status).toBe(403);
+    expect(asked.html).toContain('name="password"');
+    expect(await gatehouse.container.sessions.listLive(userId)).toHaveLength(1);
+    const wrong = expectPage(await browser.submit(asked, /\/account\/confirm$/, { password: 'not my password' }));
+    expect(wrong.status).toBe(401);
+    const back = expectPage(await browser.submit(wrong, /\/account\/confirm$/, { password: PASSWORD }));
+    expect(back.url.pathname).toBe('/account/sessions');
+    const [session] = await gatehouse.container.sessions.listLive(userId);
+    expect(session!.passwordAt).toEqual(clock.now());
+    const out = expectPage(await browser.submit(back, /\/end-all$/));
+    expect(out.status).toBe(200);
+    expect(await gatehouse.container.sessions.listLive(userId)).toHaveLength(0);
   });
 
   it('refuses every form without the CSRF token, changing nothing', async () => {
@@ -122,7 +205,7 @@ describe.each(databaseKinds())('account security page (%s)', (kind) => {
     const setup = expectPage(await browser.navigate('/account/security/setup', { form: setupForm.hidden }));
     const secret = shownSecret(setup);
     for (const path of ['/account/security/activate', '/account/security/recovery-codes', '/account/security/disable']) {
-      const response = await browser.request(path, { form: { code: totpCode(secret, Date.now()), current_password: PASSWORD } });
+      const response = await browser.request(path, { form: { code: totpCode(secret, clock.now()), current_password: PASSWORD } });
       expect(response.status).toBe(403);
     }
     expect(await status(userId)).toEqual({ enabled: false, recoveryCodesLeft: 0 });

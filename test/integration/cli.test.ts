@@ -71,7 +71,7 @@ describe.each(databaseKinds())('gatehouse CLI against a running server (%s)', (k
     const created = await cli([
       'clients', 'create', '--name', 'Web', '--redirect-uri', 'https://app.example.com/cb', '--redirect-uri', 'https://app.example.com/cb2',
       '--post-logout-redirect-uri', 'https://app.example.com/bye', '--grant-type', 'authorization_code', '--grant-type', 'refresh_token',
-      '--backchannel-logout-uri', 'https://app.example.com/backchannel', '--first-party', '--json',
+      '--backchannel-logout-uri', 'https://app.example.com/backchannel', '--first-party', '--min-acr', 'urn:gatehouse:loa:2', '--json',
     ]);
     expect(created.code).toBe(0);
     const client = JSON.parse(created.stdout);
@@ -82,11 +82,13 @@ describe.each(databaseKinds())('gatehouse CLI against a running server (%s)', (k
       backchannel_logout_uri: 'https://app.example.com/backchannel',
       first_party: true,
       public: false,
+      min_acr: 'urn:gatehouse:loa:2',
     });
+    expect((await cli(['clients', 'show', client.client_id])).stdout).toContain('minimum level (acr):        urn:gatehouse:loa:2');
 
-    const updated = await cli(['clients', 'update', client.client_id, '--name', 'Web app', '--no-first-party', '--backchannel-logout-uri', '', '--json']);
+    const updated = await cli(['clients', 'update', client.client_id, '--name', 'Web app', '--no-first-party', '--backchannel-logout-uri', '', '--min-acr', '', '--json']);
     expect(updated.code).toBe(0);
-    expect(JSON.parse(updated.stdout)).toMatchObject({ client_name: 'Web app', first_party: false, backchannel_logout_uri: null, redirect_uris: client.redirect_uris });
+    expect(JSON.parse(updated.stdout)).toMatchObject({ client_name: 'Web app', first_party: false, backchannel_logout_uri: null, min_acr: null, redirect_uris: client.redirect_uris });
 
     const listed = JSON.parse((await cli(['clients', 'list', '--json'])).stdout);
     expect(listed.map((c: { client_id: string }) => c.client_id)).toContain(client.client_id);
@@ -147,6 +149,8 @@ describe.each(databaseKinds())('gatehouse CLI against a running server (%s)', (k
     [['clients', 'create', '--name', 'X', '--grant-type', 'client_credentials', '--scope', 'admin'], /Only an admin client \(--admin\) may have the admin scope/],
     [['clients', 'create', '--name', 'X', '--admin', '--grant-type', 'authorization_code', '--redirect-uri', 'https://a.example/cb'], /admin client needs the client_credentials grant type/],
     [['clients', 'create', '--name', 'X', '--no-admin'], /--no-admin are for clients update/],
+    [['clients', 'create', '--name', 'X', '--redirect-uri', 'https://a.example/cb', '--min-acr', 'loa2'], /loa2 is not one of urn:gatehouse:loa:1, urn:gatehouse:loa:2/],
+    [['clients', 'create', '--name', 'X', '--admin', '--min-acr', 'urn:gatehouse:loa:2'], /minimum authentication level applies to clients that sign users in/],
     [['clients', 'update', 'some-client', '--admin', '--no-admin'], /--admin and --no-admin cannot be combined/],
     [['users', 'create', '--email', 'not-an-email', '--password-stdin'], /valid email/],
     [['users', 'create', '--email', 'short@example.com', '--password-stdin'], /at least 8 characters/],

@@ -261,7 +261,7 @@ describe.each(databaseKinds())('ending SSO sessions (%s)', (kind) => {
     w = await world(kind);
     const current = await twoClientSession();
     const elsewhere = await twoClientSession(new Browser(w.gatehouse.issuer));
-    await w.gatehouse.container.accounts.changeOwnPassword(w.userId, PASSWORD, 'a brand new password', current.session.id, { type: 'user', id: w.userId });
+    await w.gatehouse.container.accounts.changeOwnPassword(w.userId, { currentPassword: PASSWORD }, 'a brand new password', current.session.id, { type: 'user', id: w.userId });
     const live = await w.gatehouse.container.sessions.listLive(w.userId);
     expect(live.map((s) => s.id)).toEqual([current.session.id]);
     await expect(oidc.refreshTokenGrant(w.app.config, elsewhere.appTokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });

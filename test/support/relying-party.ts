@@ -13,13 +13,14 @@ export interface RelyingParty {
 }
 
 /** A confidential first-party client registered in Gatehouse, driven with openid-client over real HTTP. */
-export async function registerRelyingParty(gatehouse: TestGatehouse, name: string, options: { backchannelLogoutUri?: string } = {}): Promise<RelyingParty> {
+export async function registerRelyingParty(gatehouse: TestGatehouse, name: string, options: { backchannelLogoutUri?: string; minAcr?: string } = {}): Promise<RelyingParty> {
   const redirectUri = `http://127.0.0.1:9/${encodeURIComponent(name)}/callback`;
   const created = await gatehouse.container.clients.create({
     name,
     redirectUris: [redirectUri],
     firstParty: true,
     ...(options.backchannelLogoutUri ? { backchannelLogoutUri: options.backchannelLogoutUri } : {}),
+    ...(options.minAcr ? { minAcr: options.minAcr } : {}),
   });
   const config = await oidc.discovery(new URL(gatehouse.issuer), created.client.clientId, created.secret!, undefined, { execute: [oidc.allowInsecureRequests] });
 

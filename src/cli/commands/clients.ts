@@ -19,12 +19,13 @@ const settingFlags = {
   'no-admin': { type: 'boolean' },
   scope: { type: 'string' },
   'id-token-signed-response-alg': { type: 'string' },
+  'min-acr': { type: 'string' },
 } as const;
 
 type SettingValues = ReturnType<typeof parse<typeof settingFlags>>['values'];
 
-// An empty value clears an optional URI on update (--backchannel-logout-uri "").
-const optionalUri = (value: string | undefined) => (value === undefined ? undefined : value.trim() === '' ? null : value.trim());
+// An empty value clears an optional setting on update (--backchannel-logout-uri "", --min-acr "").
+const optionalValue = (value: string | undefined) => (value === undefined ? undefined : value.trim() === '' ? null : value.trim());
 
 function toInput(values: SettingValues): ClientInput {
   if (values.public && values.confidential) throw new UsageError('--public and --confidential cannot be combined');
@@ -34,15 +35,17 @@ function toInput(values: SettingValues): ClientInput {
     name: values.name,
     redirectUris: values['redirect-uri'],
     postLogoutRedirectUris: values['post-logout-redirect-uri'],
-    backchannelLogoutUri: optionalUri(values['backchannel-logout-uri']),
+    backchannelLogoutUri: optionalValue(values['backchannel-logout-uri']),
     grantTypes: values['grant-type']?.flatMap((g) => g.split(',')).map((g) => g.trim()).filter(Boolean),
     public: values.public ? true : values.confidential ? false : undefined,
     tokenEndpointAuthMethod: values['token-endpoint-auth-method'],
-    jwksUri: optionalUri(values['jwks-uri']),
+    jwksUri: optionalValue(values['jwks-uri']),
     firstParty: values['first-party'] ? true : values['no-first-party'] ? false : undefined,
     admin: values.admin ? true : values['no-admin'] ? false : undefined,
     scope: values.scope,
     idTokenSignedResponseAlg: values['id-token-signed-response-alg'],
+    // --min-acr "" removes the minimum on update.
+    minAcr: optionalValue(values['min-acr']),
   };
   return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as ClientInput;
 }
@@ -53,7 +56,7 @@ function printSecret(ctx: CommandContext, secret: string | null): void {
   ctx.io.stderr('This secret is shown once and cannot be shown again. Store it now.\n');
 }
 
-const USAGE_SETTINGS = '[--redirect-uri U ...] [--post-logout-redirect-uri U ...] [--backchannel-logout-uri U] [--grant-type G ...] [--public|--confidential] [--token-endpoint-auth-method M] [--jwks-uri U] [--first-party|--no-first-party] [--admin|--no-admin] [--scope S] [--id-token-signed-response-alg RS256|ES256]';
+const USAGE_SETTINGS = '[--redirect-uri U ...] [--post-logout-redirect-uri U ...] [--backchannel-logout-uri U] [--grant-type G ...] [--public|--confidential] [--token-endpoint-auth-method M] [--jwks-uri U] [--first-party|--no-first-party] [--admin|--no-admin] [--scope S] [--id-token-signed-response-alg RS256|ES256] [--min-acr urn:gatehouse:loa:1|urn:gatehouse:loa:2]';
 
 const create: Command = async (ctx) => {
   const { values } = parse(ctx.args, settingFlags, { min: 0, max: 0, usage: `clients create --name N ${USAGE_SETTINGS}` });

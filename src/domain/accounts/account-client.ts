@@ -23,6 +23,7 @@ export function accountClientSettings(redirectUri: string): ClientSettings {
       firstParty: true,
       scope: 'openid',
       idTokenSignedResponseAlg: 'RS256',
+      minAcr: null,
     },
     undefined,
   );

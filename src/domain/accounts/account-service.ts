@@ -57,6 +57,12 @@ export interface AccountServiceDeps {
 /** The operator at the command line. */
 export const CLI_ADMIN: Actor = { type: 'admin', id: 'cli' };
 
+/**
+ * What proves a password change is the user's own: the current password, or a second-factor check the caller has
+ * verified as recent (users with two-step verification are not asked for their password again).
+ */
+export type PasswordChangeProof = { readonly currentPassword: string } | { readonly recentSecondFactor: true };
+
 export class AccountService {
   // Verifying against this hash when the user does not exist makes unknown users cost what known ones cost.
   private dummyHash: Promise<string> | undefined;
@@ -130,12 +136,18 @@ export class AccountService {
    * A user changes their own password, proving the current one: every other session ends with its refresh tokens;
    * the current session survives (the caller rotates its cookie).
    */
-  async changeOwnPassword(userId: string, currentPassword: string, newPassword: string, currentSessionId: string, actor: Actor): Promise<User> {
+  async changeOwnPassword(userId: string, proof: PasswordChangeProof, newPassword: string, currentSessionId: string, actor: Actor): Promise<User> {
     const known = await this.deps.users.findById(userId);
     const user = known ? await this.deps.users.findByEmail(known.email) : undefined;
-    const matches = await this.deps.hasher.verify(user?.passwordHash ?? (await this.dummy()), currentPassword.slice(0, PASSWORD_MAX_LENGTH));
+    const currentPassword = 'currentPassword' in proof ? proof.currentPassword.slice(0, PASSWORD_MAX_LENGTH) : undefined;
+    const matches = currentPassword === undefined || (await this.deps.hasher.verify(user?.passwordHash ?? (await this.dummy()), currentPassword));
     if (!user || !matches || user.disabledAt) throw new ValidationError('The current password is not right.', { field: 'current_password' });
-    if (newPassword === currentPassword) throw new ValidationError('The new password must differ from the current one.', { field: 'new_password' });
+    const unchanged = currentPassword !== undefined
+      ? newPassword === currentPassword
+      : await this.deps.hasher.verify(user.passwordHash, newPassword.slice(0, PASSWORD_MAX_LENGTH));
+    if (unchanged) {
+      throw new ValidationError('The new password must differ from the current one.', { field: 'new_password' });
+    }
     let next: string;
     try {
       next = validatePassword(newPassword);

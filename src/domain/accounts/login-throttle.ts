@@ -39,7 +39,7 @@ export interface PasswordAttemptsDeps {
 }
 
 /** Where a password was being proven. */
-export type PasswordAttemptKind = 'login' | 'password_change';
+export type PasswordAttemptKind = 'login' | 'password_change' | 'reauthentication';
 
 export interface PasswordAttempt {
   /** The login (email) the password is for, as typed, or the signed-in user's email. */

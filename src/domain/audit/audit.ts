@@ -12,6 +12,7 @@ export const AUDIT_EVENT_TYPES = [
   'session.created',
   'session.refreshed',
   'session.step_up',
+  'session.reauthenticated',
   'session.expired_idle',
   'session.expired_absolute',
   'session.revoked_by_user',

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { NotFoundError, ValidationError } from '../errors.js';
+import { ACR_LEVELS, type AcrLevel } from '../mfa/levels.js';
 import {
   ADMIN_SCOPE,
   CLIENT_SCOPES,
@@ -29,6 +30,8 @@ export interface ClientInput {
   readonly admin?: boolean;
   readonly scope?: string;
   readonly idTokenSignedResponseAlg?: string;
+  /** An acr level, or null for none. */
+  readonly minAcr?: string | null;
 }
 
 export interface CreatedClient {
@@ -169,6 +172,12 @@ export function resolveSettings(input: ClientInput, base: ClientSettings | undef
     'id-token-signed-response-alg',
   );
 
+  const minAcrRaw = input.minAcr !== undefined ? input.minAcr : (base?.minAcr ?? null);
+  const minAcr = minAcrRaw ? oneOf<AcrLevel>(ACR_LEVELS, minAcrRaw, 'min-acr') : null;
+  if (minAcr && !grantTypes.includes('authorization_code')) {
+    throw new ValidationError('A minimum authentication level applies to clients that sign users in (authorization_code).', { field: 'min-acr' });
+  }
+
   return {
     name,
     redirectUris,
@@ -181,6 +190,7 @@ export function resolveSettings(input: ClientInput, base: ClientSettings | undef
     admin,
     scope: scopeWords.join(' '),
     idTokenSignedResponseAlg,
+    minAcr,
   };
 }
 

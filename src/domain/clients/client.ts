@@ -1,3 +1,5 @@
+import type { AcrLevel } from '../mfa/levels.js';
+
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
 export type GrantType = (typeof GRANT_TYPES)[number];
 
@@ -31,6 +33,8 @@ export interface RegisteredClient {
   readonly admin: boolean;
   readonly scope: string;
   readonly idTokenSignedResponseAlg: IdTokenAlg;
+  /** The lowest authentication level the client accepts (acr); null accepts any. */
+  readonly minAcr: AcrLevel | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }

@@ -113,6 +113,8 @@ export class SessionService {
         amr: [...snapshot.amr],
         acr: snapshot.acr ?? null,
         authTime,
+        passwordAt: snapshot.amr.includes('pwd') ? authTime : null,
+        secondFactorAt: snapshot.amr.includes('otp') ? authTime : null,
         remember,
         clients: clients([]),
       };
@@ -130,6 +132,8 @@ export class SessionService {
     const absoluteExpiresAt = new Date(existing.createdAt.getTime() + absolute);
     const idleExpiresAt = new Date(Math.min(now.getTime() + idle, absoluteExpiresAt.getTime()));
     const reauthenticated = authTime !== null && existing.authTime?.getTime() !== authTime.getTime();
+    // A step-up within the session adds the second factor and keeps the time of the sign-in (auth_time).
+    const steppedUp = !reauthenticated && snapshot.amr.includes('otp') && !existing.amr.includes('otp');
     await this.deps.index.update(
       existing.id,
       {
@@ -140,11 +144,13 @@ export class SessionService {
         amr: [...snapshot.amr],
         acr: snapshot.acr ?? null,
         authTime,
+        passwordAt: reauthenticated && snapshot.amr.includes('pwd') ? authTime : existing.passwordAt,
+        secondFactorAt: reauthenticated && snapshot.amr.includes('otp') ? authTime : steppedUp ? now : existing.secondFactorAt,
         remember,
         addClients: clients(existing.clients),
         removeClients: existing.clients.filter((c) => !snapshot.authorizations[c.clientId]?.sid).map((c) => c.clientId),
       },
-      reauthenticated
+      reauthenticated || steppedUp
         ? this.event(
           // A second factor the session did not have before is a step-up; anything else a fresh sign-in within it.
           snapshot.amr.includes('otp') && !existing.amr.includes('otp') ? 'session.step_up' : 'session.refreshed',
@@ -156,6 +162,27 @@ export class SessionService {
       now,
     );
     return { store: true, expiresAt: idleExpiresAt };
+  }
+
+  /**
+   * Whether the session proved its user recently enough for a sensitive action: a second-factor check when the user
+   * has a second factor, else a password check, within the re-authentication window.
+   */
+  recentlyAuthenticated(session: Pick<SsoSession, 'passwordAt' | 'secondFactorAt'>, userHasSecondFactor: boolean): boolean {
+    const checkedAt = userHasSecondFactor ? session.secondFactorAt : session.passwordAt;
+    if (!checkedAt) return false;
+    const age = this.deps.clock.now().getTime() - checkedAt.getTime();
+    return age >= 0 && age <= this.deps.policy.reauthenticationMaxAgeMs;
+  }
+
+  /** Records that the user of a live session just proved their password or second factor again. */
+  async recordReauthentication(session: Pick<SsoSession, 'id' | 'userId'>, method: 'password' | 'second_factor', actor: Actor): Promise<void> {
+    const at = this.deps.clock.now();
+    await this.deps.index.recordCheck(
+      session.id,
+      method === 'password' ? { passwordAt: at } : { secondFactorAt: at },
+      this.event('session.reauthenticated', actor, session, { method }),
+    );
   }
 
   /** True when the session exists, has not ended and is within both deadlines; an expiry found here is recorded. */

@@ -36,6 +36,9 @@ export interface SsoSession {
   readonly amr: readonly string[];
   readonly acr: string | null;
   readonly authTime: Date | null;
+  /** The last password check and second-factor check in this session (sign-in, step-up or re-confirmation). */
+  readonly passwordAt: Date | null;
+  readonly secondFactorAt: Date | null;
   readonly remember: boolean;
   readonly endedAt: Date | null;
   readonly endReason: SessionEndReason | null;
@@ -69,6 +72,8 @@ export interface SessionPolicy {
   /** Live sessions a user may have at once; 0 means no limit. */
   readonly limit: number;
   readonly limitPolicy: 'evict-oldest' | 'deny-new';
+  /** How long a password or second-factor check counts as recent for sensitive actions. */
+  readonly reauthenticationMaxAgeMs: number;
 }
 
 export interface NewSession extends Omit<SsoSession, 'endedAt' | 'endReason' | 'clients'> {
@@ -83,6 +88,8 @@ export interface SessionUpdate {
   readonly amr: readonly string[];
   readonly acr: string | null;
   readonly authTime: Date | null;
+  readonly passwordAt: Date | null;
+  readonly secondFactorAt: Date | null;
   readonly remember: boolean;
   readonly addClients: readonly SessionClient[];
   /** Clients that left the session (RP-initiated logout of one client): each is handed to back-channel logout. */
@@ -107,6 +114,8 @@ export interface SessionIndex {
   find(id: string): Promise<SsoSession | undefined>;
   create(session: NewSession, audit: NewAuditEvent): Promise<void>;
   update(id: string, update: SessionUpdate, audit: NewAuditEvent | null, at: Date): Promise<void>;
+  /** Records a password or second-factor check in a live session, with its audit event. */
+  recordCheck(id: string, check: { readonly passwordAt?: Date; readonly secondFactorAt?: Date }, audit: NewAuditEvent): Promise<void>;
   /** Sessions not ended and not past either deadline at `now`, newest first. */
   listLive(userId: string, now: Date): Promise<SsoSession[]>;
   /** Up to `limit` sessions not yet ended whose idle or absolute deadline has passed. */

@@ -9,8 +9,9 @@ import type { AccountService } from '../../domain/accounts/account-service.js';
 import type { PasswordAttempts } from '../../domain/accounts/login-throttle.js';
 import type { User } from '../../domain/accounts/user.js';
 import type { MfaService } from '../../domain/mfa/mfa-service.js';
+import type { Clock } from '../../domain/clock.js';
 import type { Actor } from '../../domain/audit/audit.js';
-import { TooManyAttemptsError, ValidationError } from '../../domain/errors.js';
+import { InvalidCredentialsError, TooManyAttemptsError, ValidationError } from '../../domain/errors.js';
 import type { SessionService } from '../../domain/sessions/session-service.js';
 import { isSecureIssuer, providerCookieOptions } from '../../oidc/configuration.js';
 import { CSRF_FIELD, type Csrf } from '../middleware/csrf.js';
@@ -25,6 +26,7 @@ export interface AccountRouterDeps {
   readonly csrf: Csrf;
   readonly renderView: RenderView;
   readonly mfa: MfaService;
+  readonly clock: Clock;
   readonly config: Pick<Config, 'issuer'> & { readonly ttl: Pick<Config['ttl'], 'interaction'> };
 }
 
@@ -189,6 +191,27 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
     };
   }
 
+  async function renderConfirm(ctx: Context, options: { returnTo: string; secondFactor: boolean; error?: string }, status: number) {
+    await render(ctx, 'account-confirm', { returnTo: options.returnTo, secondFactor: options.secondFactor, error: options.error, ...csrfFields(ctx) }, status);
+  }
+
+  /**
+   * A sensitive action (password change, turning off or renewing two-step verification, logging out everywhere) needs
+   * the user to have proven themselves recently in this session: the second factor when they have one, else the
+   * password. Otherwise the page asks for it (403) and, once confirmed, sends the user back to `returnTo`.
+   */
+  function requireRecentAuthentication(returnTo: string): Middleware {
+    return async (ctx: Context, next: Next) => {
+      const { user, session } = current(ctx);
+      const secondFactor = (await deps.mfa.status(user.id)).enabled;
+      if (sessions.recentlyAuthenticated(await sessions.get(session.uid), secondFactor)) {
+        await next();
+        return;
+      }
+      await renderConfirm(ctx, { returnTo, secondFactor }, 403);
+    };
+  }
+
   async function signedOut(ctx: Context, everywhere: boolean) {
     clearSessionCookie(ctx);
     await render(ctx, 'logged-out', { account: true, everywhere });
@@ -273,13 +296,13 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
     });
   });
 
-  router.post('/sessions/end-others', form, requireSession({ returnTo: '/account/sessions' }), csrf.verify(csrfScope), async (ctx) => {
+  router.post('/sessions/end-others', form, requireSession({ returnTo: '/account/sessions' }), csrf.verify(csrfScope), requireRecentAuthentication('/account/sessions'), async (ctx) => {
     const { user, session } = current(ctx);
     await sessions.endAllForUser(user.id, 'revoked_by_user', userActor(ctx, user.id), session.uid);
     redirect(ctx, '/account/sessions?done=others-ended');
   });
 
-  router.post('/sessions/end-all', form, requireSession({ returnTo: '/account/sessions' }), csrf.verify(csrfScope), async (ctx) => {
+  router.post('/sessions/end-all', form, requireSession({ returnTo: '/account/sessions' }), csrf.verify(csrfScope), requireRecentAuthentication('/account/sessions'), async (ctx) => {
     const { user } = current(ctx);
     await sessions.endAllForUser(user.id, 'revoked_by_user', userActor(ctx, user.id));
     await signedOut(ctx, true);
@@ -301,6 +324,8 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
       ctx,
       'account-password',
       {
+        // Users with two-step verification confirm with a recent code instead of their current password.
+        askCurrent: !(await deps.mfa.status(current(ctx).user.id)).enabled,
         done: options.done,
         // A message about one field is shown next to it (the view knows the fields); any other at the top.
         errorField: options.mismatch ? 'confirm_password' : options.error?.field,
@@ -312,13 +337,23 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
     );
   }
 
-  router.get('/password', requireSession(), async (ctx) => {
+  // With two-step verification, the password page itself asks for a fresh code first (so nothing typed is lost).
+  const recentSecondFactorIfAny = (returnTo: string): Middleware => async (ctx, next) => {
+    if ((await deps.mfa.status(current(ctx).user.id)).enabled) await requireRecentAuthentication(returnTo)(ctx, next);
+    else await next();
+  };
+
+  router.get('/password', requireSession(), recentSecondFactorIfAny('/account/password'), async (ctx) => {
     const done = query(ctx, 'done');
     await renderPassword(ctx, { done: done && PASSWORD_DONE.has(done) ? done : undefined });
   });
 
-  router.post('/password', form, requireSession({ returnTo: '/account/password' }), csrf.verify(csrfScope), async (ctx) => {
+  // Without two-step verification, the current password in the form is the fresh password check.
+  router.post('/password', form, requireSession({ returnTo: '/account/password' }), csrf.verify(csrfScope), recentSecondFactorIfAny('/account/password'), async (ctx) => {
     const { user, session } = current(ctx);
+    const proof = (await deps.mfa.status(user.id)).enabled
+      ? { recentSecondFactor: true as const }
+      : { currentPassword: field(ctx, 'current_password') };
     const next = field(ctx, 'new_password');
     // A typing check of this form, before anything is verified or saved.
     if (next !== field(ctx, 'confirm_password')) {
@@ -329,7 +364,7 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
       // The current password is a password attempt like a sign-in: throttled per account and per IP.
       await passwordAttempts.attempt(
         { login: user.email, ip: ctx.ip || null, userAgent: ctx.get('user-agent') || null, kind: 'password_change' },
-        () => accounts.changeOwnPassword(user.id, field(ctx, 'current_password'), next, session.uid, userActor(ctx, user.id)),
+        () => accounts.changeOwnPassword(user.id, proof, next, session.uid, userActor(ctx, user.id)),
         (error) => error instanceof ValidationError && error.field === 'current_password',
       );
     } catch (error) {
@@ -345,6 +380,51 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
     // Every other session has ended; this one lives on under a new cookie value.
     await rotateSessionCookie(ctx, session);
     redirect(ctx, '/account/password?done=changed');
+  });
+
+  // The re-confirmation asked for by requireRecentAuthentication.
+  router.post('/confirm', form, requireSession({ returnTo: '/account' }), csrf.verify(csrfScope), async (ctx) => {
+    const { user, session } = current(ctx);
+    const returnTo = RETURN_PATH.test(field(ctx, 'return_to')) ? field(ctx, 'return_to') : '/account';
+    const actor = userActor(ctx, user.id);
+    const secondFactor = (await deps.mfa.status(user.id)).enabled;
+    const refuse = (error: string, status: number) => renderConfirm(ctx, { returnTo, secondFactor, error }, status);
+    if (secondFactor) {
+      const recovery = field(ctx, 'recovery_code').trim();
+      if (recovery) {
+        if (!(await deps.mfa.useRecoveryCode(user.id, recovery, actor))) return refuse('That recovery code is not valid.', 401);
+      } else {
+        const verification = await deps.mfa.verifyTotp(user.id, field(ctx, 'code').replace(/\s+/g, ''));
+        if (verification.result === 'locked') {
+          const seconds = Math.max(60, Math.ceil((verification.retryAt.getTime() - deps.clock.now().getTime()) / 1000));
+          ctx.set('Retry-After', String(seconds));
+          return refuse(`Too many wrong codes. Try again in ${Math.ceil(seconds / 60)} minutes, or use a recovery code.`, 429);
+        }
+        if (verification.result === 'replayed') return refuse('That code was already used. Wait for the next one.', 401);
+        if (verification.result !== 'ok') return refuse('That code is not right.', 401);
+      }
+    } else {
+      try {
+        await passwordAttempts.attempt(
+          { login: user.email, ip: ctx.ip || null, userAgent: ctx.get('user-agent') || null, kind: 'reauthentication' },
+          async () => {
+            if (!(await accounts.verifyOwnPassword(user.id, field(ctx, 'password')))) throw new InvalidCredentialsError();
+          },
+          (error) => error instanceof InvalidCredentialsError,
+        );
+      } catch (error) {
+        if (error instanceof TooManyAttemptsError) {
+          ctx.set('Retry-After', String(error.retryAfterSeconds));
+          return refuse(error.message, 429);
+        }
+        if (error instanceof InvalidCredentialsError) return refuse('The password is not right.', 401);
+        throw error;
+      }
+    }
+    await sessions.recordReauthentication({ id: session.uid, userId: user.id }, secondFactor ? 'second_factor' : 'password', actor);
+    // A fresh proof starts a fresh cookie value, as every authentication does.
+    await rotateSessionCookie(ctx, session);
+    redirect(ctx, returnTo);
   });
 
   router.post(
@@ -366,6 +446,7 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
       form,
       requireSession,
       csrfVerify: csrf.verify(csrfScope),
+      requireRecentAuthentication,
       csrfFields,
       currentUser: (ctx) => current(ctx).user,
       render,
@@ -374,7 +455,7 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
       field,
       query,
     },
-    { mfa: deps.mfa, accounts },
+    { mfa: deps.mfa },
   );
 
   return router;

@@ -6,14 +6,15 @@ import type Provider from 'oidc-provider';
 import type { AccountService } from '../../domain/accounts/account-service.js';
 import type { PasswordAttempts } from '../../domain/accounts/login-throttle.js';
 import type { Actor } from '../../domain/audit/audit.js';
-import { ForbiddenError, InvalidCredentialsError, TooManyAttemptsError, ValidationError } from '../../domain/errors.js';
+import { ConflictError, ForbiddenError, InvalidCredentialsError, NotFoundError, TooManyAttemptsError, ValidationError } from '../../domain/errors.js';
 import type { SessionService } from '../../domain/sessions/session-service.js';
 import type { Clock } from '../../domain/clock.js';
 import type { MfaService } from '../../domain/mfa/mfa-service.js';
 import type { User } from '../../domain/accounts/user.js';
 import type { Logger } from '../../infra/logger.js';
-import { ACR_PASSWORD, ACR_SECOND_FACTOR } from '../../oidc/acr.js';
-import { SECOND_FACTOR_REQUIRED } from '../../oidc/interaction-policy.js';
+import { levelOf } from '../../domain/mfa/levels.js';
+import { SECOND_FACTOR_REQUIRED, STEP_UP_REASONS } from '../../oidc/interaction-policy.js';
+import { totpSetupModel } from '../totp-display.js';
 import { CSRF_FIELD, type Csrf } from '../middleware/csrf.js';
 import type { RenderView } from '../views.js';
 
@@ -42,10 +43,31 @@ function field(ctx: Context, name: string): string {
 
 const csrfScope = (ctx: Context) => `interaction:${ctx.params.uid}`;
 
-// How long a later sign-in step (second factor, too many sessions) accepts what the earlier steps proved.
+// How long a later sign-in step (second factor, enrolment, too many sessions) accepts what the earlier steps proved.
 const TICKET_MS = 5 * 60 * 1000;
-const ticketScope = (kind: string, uid: string, f: { userId: string; remember: string; methods: string; expires: string }) =>
-  `${kind}:${uid}:${f.userId}:${f.remember}:${f.methods}:${f.expires}`;
+interface TicketFields {
+  readonly userId: string;
+  readonly remember: string;
+  readonly methods: string;
+  readonly authTime: string;
+  readonly expires: string;
+}
+const ticketScope = (kind: string, uid: string, f: TicketFields) => `${kind}:${uid}:${f.userId}:${f.remember}:${f.methods}:${f.authTime}:${f.expires}`;
+
+/** What the steps of a sign-in have proven so far. */
+interface Proof {
+  readonly user: User;
+  readonly remember: boolean;
+  /** Authentication methods proven (amr), in order. */
+  readonly methods: readonly string[];
+  /**
+   * Epoch seconds of the sign-in being stepped up (its auth_time is kept); null for a new sign-in, timed when it
+   * completes.
+   */
+  readonly authTime: number | null;
+}
+
+const withMethod = (methods: readonly string[], ...added: string[]) => [...new Set([...methods, ...added])];
 
 function userActor(ctx: Context, userId: string): Actor {
   return { type: 'user', id: userId, ip: ctx.ip || null, userAgent: ctx.get('user-agent') || null };
@@ -99,6 +121,11 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
   router.get('/', async (ctx) => {
     const interaction = await details(ctx);
     if (interaction.prompt.name === 'login') {
+      const stepUp = await stepUpOf(interaction);
+      if (stepUp) {
+        await afterFirstFactor(ctx, interaction, stepUp);
+        return;
+      }
       const hint = interaction.params.login_hint;
       await renderLogin(ctx, interaction, { login: typeof hint === 'string' ? hint.slice(0, 254) : '' });
       return;
@@ -122,14 +149,26 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
    * carries the user, the remember choice and the methods already proven, bound to this browser's CSRF cookie and this
    * interaction by an HMAC, and valid for a few minutes.
    */
-  function ticketFields(ctx: Context, interaction: Interaction, kind: string, user: User, remember: boolean, methods: readonly string[]) {
+  function ticketFields(ctx: Context, interaction: Interaction, kind: string, proof: Proof) {
     const expires = Date.now() + TICKET_MS;
-    const fields = { userId: user.id, remember: remember ? 'yes' : 'no', methods: methods.join(' '), expires: String(expires) };
+    const fields: TicketFields = {
+      userId: proof.user.id,
+      remember: proof.remember ? 'yes' : 'no',
+      methods: proof.methods.join(' '),
+      authTime: proof.authTime === null ? '' : String(proof.authTime),
+      expires: String(expires),
+    };
     return { ...fields, ticket: csrf.token(ctx, ticketScope(kind, interaction.uid, fields)) };
   }
 
-  async function readTicket(ctx: Context, interaction: Interaction, kind: string) {
-    const fields = { userId: field(ctx, 'user'), remember: field(ctx, 'remember'), methods: field(ctx, 'methods'), expires: field(ctx, 'expires') };
+  async function readTicket(ctx: Context, interaction: Interaction, kind: string): Promise<Proof> {
+    const fields: TicketFields = {
+      userId: field(ctx, 'user'),
+      remember: field(ctx, 'remember'),
+      methods: field(ctx, 'methods'),
+      authTime: field(ctx, 'auth_time'),
+      expires: field(ctx, 'expires'),
+    };
     const expected = Buffer.from(csrf.token(ctx, ticketScope(kind, interaction.uid, fields)));
     const ticket = Buffer.from(field(ctx, 'ticket'));
     const expires = Number(fields.expires);
@@ -138,7 +177,24 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
     }
     const user = await accounts.findActiveById(fields.userId);
     if (!user) throw new ForbiddenError('This page has expired. Sign in again.');
-    return { user, remember: fields.remember === 'yes', methods: fields.methods.split(' ').filter(Boolean) };
+    const authTime = fields.authTime === '' ? null : Number(fields.authTime);
+    return { user, remember: fields.remember === 'yes', methods: fields.methods.split(' ').filter(Boolean), authTime };
+  }
+
+  /**
+   * A signed-in browser whose session lacks only the level the application needs: the user proves the missing factor
+   * without the password (step-up). Anything else about the request (prompt=login, max_age, another user) is a full
+   * sign-in.
+   */
+  async function stepUpOf(interaction: Interaction): Promise<Proof | undefined> {
+    const { reasons } = interaction.prompt;
+    const uid = interaction.session?.uid;
+    if (!uid || !reasons.includes(SECOND_FACTOR_REQUIRED) || !reasons.every((reason) => STEP_UP_REASONS.has(reason))) return undefined;
+    const session = await provider.Session.findByUid(uid);
+    if (!session?.accountId || session.accountId !== interaction.session?.accountId || !(await sessions.isLive(uid))) return undefined;
+    const user = await accounts.findActiveById(session.accountId);
+    if (!user) return undefined;
+    return { user, remember: session.transient !== true, methods: session.amr?.length ? session.amr : ['pwd'], authTime: session.loginTs ?? null };
   }
 
   async function secondFactorLockedUntil(login: string): Promise<Date | null> {
@@ -151,45 +207,64 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
     return mfa.lockedUntil(user.id);
   }
 
-  /** The password is proven: users with an authenticator app prove it too before the sign-in completes. */
-  async function afterPassword(ctx: Context, interaction: Interaction, user: User, remember: boolean) {
-    if ((await mfa.status(user.id)).enabled) {
-      await renderSecondFactor(ctx, interaction, user, remember);
+  /**
+   * The first factor is proven (the password now, or the session being stepped up): users with an authenticator app
+   * prove it too; a user without one, when the application requires the second-factor level, sets one up first.
+   */
+  async function afterFirstFactor(ctx: Context, interaction: Interaction, proof: Proof) {
+    if ((await mfa.status(proof.user.id)).enabled) {
+      await renderSecondFactor(ctx, interaction, proof);
       return;
     }
     if (interaction.prompt.reasons.includes(SECOND_FACTOR_REQUIRED)) {
-      // The application requires the second-factor level and this user has no authenticator app yet.
-      await renderStep(ctx, interaction, 'second-factor-required', { title: 'Two-step verification required' }, 403);
+      await renderEnrolment(ctx, interaction, proof);
       return;
     }
-    await completeLogin(ctx, interaction, user, remember, ['pwd']);
+    await completeLogin(ctx, interaction, proof);
   }
 
-  async function renderSecondFactor(ctx: Context, interaction: Interaction, user: User, remember: boolean, error?: string, status = 200) {
-    await renderStep(ctx, interaction, 'second-factor', { title: 'Two-step verification', error, ...ticketFields(ctx, interaction, 'otp', user, remember, ['pwd']) }, status);
+  async function renderSecondFactor(ctx: Context, interaction: Interaction, proof: Proof, error?: string, status = 200) {
+    await renderStep(ctx, interaction, 'second-factor', {
+      title: 'Two-step verification',
+      error,
+      stepUp: proof.authTime !== null,
+      ...ticketFields(ctx, interaction, 'otp', proof),
+    }, status);
+  }
+
+  /** Enrolment inside the sign-in: the same pending enrolment /account/security would show, started if there is none. */
+  async function renderEnrolment(ctx: Context, interaction: Interaction, proof: Proof, error?: ValidationError) {
+    const { user } = proof;
+    const enrolment = (await mfa.pendingEnrolment(user.id, user.email)) ?? (await mfa.startEnrolment(user.id, user.email));
+    await renderStep(ctx, interaction, 'second-factor-enrol', {
+      title: 'Set up two-step verification',
+      ...(await totpSetupModel(enrolment)),
+      errorMessage: error?.message,
+      ...ticketFields(ctx, interaction, 'enrol', proof),
+    }, error ? 400 : 200);
   }
 
   /**
    * Every factor is proven: apply the session limit (a new session only; signing in again within one's own session
    * creates none), then finish the login step.
    */
-  async function completeLogin(ctx: Context, interaction: Interaction, user: User, remember: boolean, amr: readonly string[]) {
+  async function completeLogin(ctx: Context, interaction: Interaction, proof: Proof) {
+    const { user, remember, methods: amr } = proof;
     if (interaction.session?.accountId !== user.id) {
       const check = await sessions.checkLimitBeforeLogin(user.id, userActor(ctx, user.id));
       if (!check.allowed) {
         await renderStep(ctx, interaction, 'session-limit', {
           title: 'Too many sessions',
           sessions: check.sessions.map((s) => ({ id: s.id, device: s.deviceLabel, ip: s.ipLastSeen ?? 'unknown', lastSeen: s.lastSeenAt.toISOString(), created: s.createdAt.toISOString() })),
-          ...ticketFields(ctx, interaction, 'session-limit', user, remember, amr),
+          ...ticketFields(ctx, interaction, 'session-limit', proof),
         }, 409);
         return;
       }
     }
     (ctx.state.log as Logger).info({ userId: user.id, clientId: interaction.params.client_id, amr }, 'login succeeded');
-    // ts: the time of this authentication, kept when a later step (consent) of the interaction is merged in.
-    const ts = Math.floor(clock.now().getTime() / 1000);
-    const acr = amr.includes('otp') ? ACR_SECOND_FACTOR : ACR_PASSWORD;
-    await finish(ctx, { login: { accountId: user.id, amr: [...amr], acr, remember, ts } });
+    // ts: the time of this authentication (a step-up keeps the sign-in's), kept when a later step (consent) is merged in.
+    const ts = proof.authTime ?? Math.floor(clock.now().getTime() / 1000);
+    await finish(ctx, { login: { accountId: user.id, amr: [...amr], acr: levelOf(amr), remember, ts } });
   }
 
   router.post('/login', form, csrf.verify(csrfScope), async (ctx) => {
@@ -224,44 +299,76 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
       await renderLogin(ctx, interaction, { login: login.slice(0, 254), error: error.message, status: 401 });
       return;
     }
-    await afterPassword(ctx, interaction, user, field(ctx, 'remember') === 'yes');
+    await afterFirstFactor(ctx, interaction, { user, remember: field(ctx, 'remember') === 'yes', methods: ['pwd'], authTime: null });
   });
 
   // The second factor: a code from the authenticator app, or one of the recovery codes.
   router.post('/otp', form, csrf.verify(csrfScope), async (ctx) => {
     const interaction = await details(ctx);
     if (interaction.prompt.name !== 'login') throw new ValidationError('This sign-in step is already complete.');
-    const { user, remember } = await readTicket(ctx, interaction, 'otp');
+    const proof = await readTicket(ctx, interaction, 'otp');
+    const { user } = proof;
     const recovery = field(ctx, 'recovery_code').trim();
     if (recovery) {
       if (await mfa.useRecoveryCode(user.id, recovery, userActor(ctx, user.id))) {
-        await completeLogin(ctx, interaction, user, remember, ['pwd', 'otp', 'recovery']);
+        await completeLogin(ctx, interaction, { ...proof, methods: withMethod(proof.methods, 'otp', 'recovery') });
       } else {
-        await renderSecondFactor(ctx, interaction, user, remember, 'That recovery code is not valid.', 401);
+        await renderSecondFactor(ctx, interaction, proof, 'That recovery code is not valid.', 401);
       }
       return;
     }
     const verification = await mfa.verifyTotp(user.id, field(ctx, 'code').replace(/\s+/g, ''));
     if (verification.result === 'ok') {
-      await completeLogin(ctx, interaction, user, remember, ['pwd', 'otp']);
+      await completeLogin(ctx, interaction, { ...proof, methods: withMethod(proof.methods, 'otp') });
     } else if (verification.result === 'locked') {
       const minutes = Math.max(1, Math.ceil((verification.retryAt.getTime() - clock.now().getTime()) / 60_000));
       ctx.set('Retry-After', String(minutes * 60));
-      await renderSecondFactor(ctx, interaction, user, remember, `Too many wrong codes. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}, or use a recovery code.`, 429);
+      await renderSecondFactor(ctx, interaction, proof, `Too many wrong codes. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}, or use a recovery code.`, 429);
     } else if (verification.result === 'replayed') {
-      await renderSecondFactor(ctx, interaction, user, remember, 'That code was already used. Wait for the next one.', 401);
+      await renderSecondFactor(ctx, interaction, proof, 'That code was already used. Wait for the next one.', 401);
     } else {
-      await renderSecondFactor(ctx, interaction, user, remember, 'That code is not right.', 401);
+      await renderSecondFactor(ctx, interaction, proof, 'That code is not right.', 401);
     }
+  });
+
+  // Enrolment inside the sign-in: the first code from the new app turns the factor on and proves it.
+  router.post('/enrol', form, csrf.verify(csrfScope), async (ctx) => {
+    const interaction = await details(ctx);
+    if (interaction.prompt.name !== 'login') throw new ValidationError('This sign-in step is already complete.');
+    const proof = await readTicket(ctx, interaction, 'enrol');
+    let codes: string[];
+    try {
+      codes = await mfa.activate(proof.user.id, field(ctx, 'code'), userActor(ctx, proof.user.id));
+    } catch (error) {
+      if (error instanceof ValidationError) {
+        await renderEnrolment(ctx, interaction, proof, error);
+        return;
+      }
+      if (error instanceof ConflictError || error instanceof NotFoundError) {
+        // Set up meanwhile (another tab) or removed: the regular second step decides.
+        await afterFirstFactor(ctx, interaction, proof);
+        return;
+      }
+      throw error;
+    }
+    const enrolled = { ...proof, methods: withMethod(proof.methods, 'otp') };
+    await renderStep(ctx, interaction, 'second-factor-enrolled', { title: 'Your recovery codes', codes, ...ticketFields(ctx, interaction, 'enrolled', enrolled) });
+  });
+
+  // After the recovery codes are shown: the sign-in completes with the factor the user has just proven.
+  router.post('/continue', form, csrf.verify(csrfScope), async (ctx) => {
+    const interaction = await details(ctx);
+    if (interaction.prompt.name !== 'login') throw new ValidationError('This sign-in step is already complete.');
+    await completeLogin(ctx, interaction, await readTicket(ctx, interaction, 'enrolled'));
   });
 
   // From the "too many sessions" page: end one of the user's sessions, then go on signing in.
   router.post('/session-limit', form, csrf.verify(csrfScope), async (ctx) => {
     const interaction = await details(ctx);
     if (interaction.prompt.name !== 'login') throw new ValidationError('This sign-in step is already complete.');
-    const { user, remember, methods } = await readTicket(ctx, interaction, 'session-limit');
-    await sessions.endOwn(user.id, field(ctx, 'session'), userActor(ctx, user.id));
-    await completeLogin(ctx, interaction, user, remember, methods);
+    const proof = await readTicket(ctx, interaction, 'session-limit');
+    await sessions.endOwn(proof.user.id, field(ctx, 'session'), userActor(ctx, proof.user.id));
+    await completeLogin(ctx, interaction, proof);
   });
 
   router.post('/confirm', form, csrf.verify(csrfScope), async (ctx) => {

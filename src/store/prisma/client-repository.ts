@@ -7,6 +7,7 @@ import type {
   RegisteredClient,
   TokenEndpointAuthMethod,
 } from '../../domain/clients/client.js';
+import type { AcrLevel } from '../../domain/mfa/levels.js';
 import type { SecretBox } from '../../domain/secret-box.js';
 import type { Db } from './database.js';
 import { mapPrismaError } from './errors.js';
@@ -17,6 +18,7 @@ interface ClientRow {
   secretEncrypted: string | null;
   firstParty: boolean;
   admin: boolean;
+  minAcr: string | null;
   metadata: string;
   createdAt: Date;
   updatedAt: Date;
@@ -55,6 +57,7 @@ function toClient(row: ClientRow): RegisteredClient {
     name: row.name,
     firstParty: row.firstParty,
     admin: row.admin,
+    minAcr: row.minAcr as AcrLevel | null,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
     ...metadata,
@@ -72,6 +75,7 @@ export class PrismaClientRepository implements ClientRepository {
           name: input.settings.name,
           firstParty: input.settings.firstParty,
           admin: input.settings.admin,
+          minAcr: input.settings.minAcr,
           metadata: toMetadata(input.settings),
           secretEncrypted: input.secret === null ? null : this.box.seal(input.secret),
         },
@@ -101,6 +105,7 @@ export class PrismaClientRepository implements ClientRepository {
           name: settings.name,
           firstParty: settings.firstParty,
           admin: settings.admin,
+          minAcr: settings.minAcr,
           metadata: toMetadata(settings),
           ...(secret ? { secretEncrypted: secret.secret === null ? null : this.box.seal(secret.secret) } : {}),
         },

@@ -21,6 +21,8 @@ interface SessionRow {
   amr: string;
   acr: string | null;
   authTime: Date | null;
+  passwordAt: Date | null;
+  secondFactorAt: Date | null;
   remember: boolean;
   endedAt: Date | null;
   endReason: string | null;
@@ -76,6 +78,14 @@ export class PrismaSessionIndex implements SessionIndex {
         await tx.ssoSessionClient.deleteMany({ where: { sessionId: id, clientId: { in: [...removeClients] } } });
       }
       if (audit) await tx.auditEvent.create({ data: auditRow(audit) });
+    });
+  }
+
+  async recordCheck(id: string, check: { readonly passwordAt?: Date; readonly secondFactorAt?: Date }, audit: NewAuditEvent): Promise<void> {
+    await this.db.$transaction(async (tx) => {
+      // Only a session that has not ended takes the check (an ended one must stay as it ended).
+      const { count } = await tx.ssoSession.updateMany({ where: { id, endedAt: null }, data: check });
+      if (count > 0) await tx.auditEvent.create({ data: auditRow(audit) });
     });
   }
 

@@ -20,6 +20,7 @@ const SETTINGS: ClientSettings = {
   admin: false,
   scope: 'openid email',
   idTokenSignedResponseAlg: 'ES256',
+  minAcr: 'urn:gatehouse:loa:2',
 };
 
 describe.each(databaseKinds())('PrismaClientRepository on %s', (kind) => {

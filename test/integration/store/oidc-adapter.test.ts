@@ -19,6 +19,7 @@ const CLIENT: ClientWithSecret = {
   admin: false,
   scope: 'openid email',
   idTokenSignedResponseAlg: 'ES256',
+  minAcr: null,
   createdAt: new Date('2026-01-01T00:00:00Z'),
   updatedAt: new Date('2026-01-01T00:00:00Z'),
 };

@@ -25,6 +25,8 @@ function newSession(id: string, userId: string, clientIds: string[]): NewSession
     amr: ['pwd'],
     acr: null,
     authTime: AT,
+    passwordAt: AT,
+    secondFactorAt: null,
     remember: false,
     clients: clientIds.map((clientId) => ({ clientId, sid: `sid-${id}-${clientId}`, grantId: `grant-${id}-${clientId}`, firstSeenAt: AT })),
   };

@@ -40,7 +40,17 @@ describe('resolveSettings', () => {
       admin: false,
       scope: 'openid profile email offline_access',
       idTokenSignedResponseAlg: 'RS256',
+      minAcr: null,
     });
+  });
+
+  it('keeps a minimum level until it is cleared, and refuses an unknown one or one for a machine client', () => {
+    const strict = resolveSettings({ ...WEB, minAcr: 'urn:gatehouse:loa:2' }, undefined);
+    expect(strict.minAcr).toBe('urn:gatehouse:loa:2');
+    expect(resolveSettings({ name: 'Renamed' }, strict).minAcr).toBe('urn:gatehouse:loa:2');
+    expect(resolveSettings({ minAcr: null }, strict).minAcr).toBeNull();
+    expect(() => resolveSettings({ ...WEB, minAcr: 'urn:gatehouse:loa:3' }, undefined)).toThrow(expect.objectContaining({ field: 'min-acr' }));
+    expect(() => resolveSettings({ name: 'Job', grantTypes: ['client_credentials'], minAcr: 'urn:gatehouse:loa:2' }, undefined)).toThrow(/applies to clients that sign users in/);
   });
 
   it('trims the name and removes duplicate URIs, grants and scopes', () => {
