@@ -187,7 +187,7 @@ export class SessionService {
 
   /** True when the session exists, has not ended and is within both deadlines; an expiry found here is recorded. */
   async isLive(id: string): Promise<boolean> {
-    const session = await this.deps.index.find(id);
+    const session = await this.deps.index.findLiveness(id);
     if (!session || session.endedAt) return false;
     const expired = expiredReason(session, this.deps.clock.now());
     if (expired) {
@@ -234,17 +234,31 @@ export class SessionService {
     return this.endRecord(session, 'revoked_by_admin', actor);
   }
 
+  /** Ends these sessions (each with all of end()'s effects) in batched transactions; returns the ids that ended here. */
+  private async endSessions(
+    sessions: readonly Pick<SsoSession, 'id' | 'userId'>[],
+    reason: SessionEndReason,
+    actor: Actor,
+    at: Date,
+    details: Record<string, unknown> | null = null,
+  ): Promise<string[]> {
+    if (sessions.length === 0) return [];
+    return this.deps.index.endMany({
+      reason,
+      at,
+      sessions: sessions.map((session) => ({ sessionId: session.id, audit: this.event(END_EVENT[reason], actor, session, details) })),
+    });
+  }
+
+  private async endBatch(sessions: readonly Pick<SsoSession, 'id' | 'userId'>[], reason: SessionEndReason, actor: Actor, at: Date): Promise<number> {
+    return (await this.endSessions(sessions, reason, actor, at)).length;
+  }
+
   /** Ends every live session of a user except `exceptId`, in batches; returns how many ended. */
   async endAllForUser(userId: string, reason: SessionEndReason, actor: Actor, exceptId?: string): Promise<number> {
     const now = this.deps.clock.now();
     const sessions = (await this.deps.index.listLive(userId, now)).filter((session) => session.id !== exceptId);
-    if (sessions.length === 0) return 0;
-    const ended = await this.deps.index.endMany({
-      reason,
-      at: now,
-      sessions: sessions.map((session) => ({ sessionId: session.id, audit: this.event(END_EVENT[reason], actor, session) })),
-    });
-    return ended.length;
+    return this.endBatch(sessions, reason, actor, now);
   }
 
   /** Ends every session past a deadline (so their end is recorded and their clients told, not only at next use). */
@@ -253,8 +267,9 @@ export class SessionService {
     let ended = 0;
     for (;;) {
       const expired = await this.deps.index.listExpired(now, batch);
-      for (const session of expired) {
-        if (await this.endRecord(session, expiredReason(session, now) ?? 'expired_idle', SYSTEM)) ended += 1;
+      for (const reason of ['expired_absolute', 'expired_idle'] as const) {
+        const group = expired.filter((session) => (expiredReason(session, now) ?? 'expired_idle') === reason);
+        ended += await this.endBatch(group, reason, SYSTEM, now);
       }
       if (expired.length < batch) return ended;
     }
@@ -274,10 +289,7 @@ export class SessionService {
       return { allowed: false, sessions: live };
     }
     const oldestFirst = [...live].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
-    const evicted: string[] = [];
-    for (const session of oldestFirst.slice(0, live.length - limit + 1)) {
-      if (await this.endRecord(session, 'evicted', actor, { limit })) evicted.push(session.id);
-    }
+    const evicted = await this.endSessions(oldestFirst.slice(0, live.length - limit + 1), 'evicted', actor, this.deps.clock.now(), { limit });
     return { allowed: true, evicted };
   }
 }

@@ -110,8 +110,12 @@ export interface EndSessions {
   readonly sessions: readonly { readonly sessionId: string; readonly audit: NewAuditEvent }[];
 }
 
+/** What deciding whether a session is live needs: one narrow read on the hot token paths. */
+export type SessionLiveness = Pick<SsoSession, 'id' | 'userId' | 'endedAt' | 'idleExpiresAt' | 'absoluteExpiresAt'>;
+
 export interface SessionIndex {
   find(id: string): Promise<SsoSession | undefined>;
+  findLiveness(id: string): Promise<SessionLiveness | undefined>;
   create(session: NewSession, audit: NewAuditEvent): Promise<void>;
   update(id: string, update: SessionUpdate, audit: NewAuditEvent | null, at: Date): Promise<void>;
   /** Records a password or second-factor check in a live session, with its audit event. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { NewAuditEvent } from '../../domain/audit/audit.js';
-import type { EndSession, EndSessions, NewSession, SessionEndReason, SessionIndex, SessionUpdate, SsoSession } from '../../domain/sessions/session.js';
+import type { EndSession, EndSessions, NewSession, SessionEndReason, SessionIndex, SessionLiveness, SessionUpdate, SsoSession } from '../../domain/sessions/session.js';
 import type { Db } from './database.js';
 import { auditRow } from './audit-log.js';
 import { payloadKey } from './payload-store.js';
@@ -52,6 +52,14 @@ export class PrismaSessionIndex implements SessionIndex {
   async find(id: string): Promise<SsoSession | undefined> {
     const row = await this.db.ssoSession.findUnique({ where: { id }, include: withClients });
     return row ? toSession(row) : undefined;
+  }
+
+  async findLiveness(id: string): Promise<SessionLiveness | undefined> {
+    const row = await this.db.ssoSession.findUnique({
+      where: { id },
+      select: { id: true, userId: true, endedAt: true, idleExpiresAt: true, absoluteExpiresAt: true },
+    });
+    return row ?? undefined;
   }
 
   async create(session: NewSession, audit: NewAuditEvent): Promise<void> {
