@@ -30,7 +30,7 @@ export function createApp(container: Container): Provider {
     createHealthRouter({ isDatabaseReachable: () => container.isDatabaseReachable() }),
     createInteractionRouter({ provider, accounts, passwordAttempts: container.passwordAttempts, sessions, mfa: container.mfa, csrf, renderView, clock: container.clock }),
     createAccountRouter({ provider, accounts, passwordAttempts: container.passwordAttempts, sessions, csrf, renderView, mfa: container.mfa, config: container.config }),
-    createAdminApiRouter({ provider, accounts, sessions, audit: container.audit, clients: container.clients }),
+    createAdminApiRouter({ provider, accounts, sessions, audit: container.audit, clients: container.clients, logoutDeliveries: container.logoutDeliveries }),
   ]) {
     provider.use(router.routes());
     provider.use(router.allowedMethods());

@@ -31,6 +31,7 @@ export function clientJson(client: RegisteredClient) {
     redirect_uris: client.redirectUris,
     post_logout_redirect_uris: client.postLogoutRedirectUris,
     backchannel_logout_uri: client.backchannelLogoutUri,
+    backchannel_logout_session_required: client.backchannelLogoutSessionRequired,
     grant_types: client.grantTypes,
     token_endpoint_auth_method: client.tokenEndpointAuthMethod,
     public: client.tokenEndpointAuthMethod === 'none',
@@ -61,7 +62,7 @@ export function clientText(client: RegisteredClient): string {
     `scope:                      ${client.scope}`,
     `redirect URIs:              ${list(client.redirectUris)}`,
     `post-logout redirect URIs:  ${list(client.postLogoutRedirectUris)}`,
-    `back-channel logout URI:    ${client.backchannelLogoutUri ?? '-'}`,
+    `back-channel logout URI:    ${client.backchannelLogoutUri ? `${client.backchannelLogoutUri} (sid ${client.backchannelLogoutSessionRequired ? 'required' : 'not required'})` : '-'}`,
     `jwks_uri:                   ${client.jwksUri ?? '-'}`,
     `ID token algorithm:         ${client.idTokenSignedResponseAlg}`,
   ].join('\n');

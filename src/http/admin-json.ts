@@ -1,4 +1,5 @@
 import type { AuditEvent } from '../domain/audit/audit.js';
+import type { LogoutNotification } from '../domain/logout/logout-notification.js';
 import type { SsoSession } from '../domain/sessions/session.js';
 
 // The JSON shapes of sessions and audit events that administrators see, with stable snake_case fields: the admin API
@@ -48,4 +49,25 @@ export function parseIsoInstant(raw: string): Date | undefined {
   if (!ISO_INSTANT.test(raw)) return undefined;
   const at = new Date(raw);
   return Number.isNaN(at.getTime()) ? undefined : at;
+}
+
+/** A back-channel logout delivery (outbox row); the token itself is never stored, so never shown. */
+export function logoutDeliveryJson(n: LogoutNotification) {
+  const iso = (d: Date | null) => d?.toISOString() ?? null;
+  return {
+    id: n.id,
+    state: n.state,
+    session_id: n.sessionId,
+    user_id: n.userId,
+    client_id: n.clientId,
+    sid: n.sid,
+    reason: n.reason,
+    created_at: n.createdAt.toISOString(),
+    attempts: n.attempts,
+    next_attempt_at: n.state === 'pending' ? n.nextAttemptAt.toISOString() : null,
+    last_attempt_at: iso(n.lastAttemptAt),
+    last_error: n.lastError,
+    delivered_at: iso(n.deliveredAt),
+    failed_at: iso(n.failedAt),
+  };
 }

@@ -27,6 +27,8 @@ interface StoredMetadata {
   redirectUris: string[];
   postLogoutRedirectUris: string[];
   backchannelLogoutUri: string | null;
+  /** Absent in clients stored before it existed, which always required sid. */
+  backchannelLogoutSessionRequired?: boolean;
   grantTypes: GrantType[];
   tokenEndpointAuthMethod: TokenEndpointAuthMethod;
   jwksUri: string | null;
@@ -39,6 +41,7 @@ function toMetadata(settings: ClientSettings): string {
     redirectUris: [...settings.redirectUris],
     postLogoutRedirectUris: [...settings.postLogoutRedirectUris],
     backchannelLogoutUri: settings.backchannelLogoutUri,
+    backchannelLogoutSessionRequired: settings.backchannelLogoutSessionRequired,
     grantTypes: [...settings.grantTypes],
     tokenEndpointAuthMethod: settings.tokenEndpointAuthMethod,
     jwksUri: settings.jwksUri,
@@ -48,8 +51,13 @@ function toMetadata(settings: ClientSettings): string {
   return JSON.stringify(stored);
 }
 
+/** Whether a client's stored metadata registers a back-channel logout URI (read inside session-ending transactions). */
+export function takesBackchannelLogout(metadata: string): boolean {
+  return Boolean((JSON.parse(metadata) as Partial<StoredMetadata>).backchannelLogoutUri);
+}
+
 function toClient(row: ClientRow): RegisteredClient {
-  const metadata = JSON.parse(row.metadata) as StoredMetadata;
+  const { backchannelLogoutSessionRequired, ...metadata } = JSON.parse(row.metadata) as StoredMetadata;
   return {
     clientId: row.clientId,
     name: row.name,
@@ -58,6 +66,7 @@ function toClient(row: ClientRow): RegisteredClient {
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
     ...metadata,
+    backchannelLogoutSessionRequired: backchannelLogoutSessionRequired ?? true,
   };
 }
 

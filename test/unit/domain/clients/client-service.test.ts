@@ -33,6 +33,7 @@ describe('resolveSettings', () => {
       redirectUris: ['https://app.example.com/callback'],
       postLogoutRedirectUris: [],
       backchannelLogoutUri: null,
+      backchannelLogoutSessionRequired: true,
       grantTypes: ['authorization_code', 'refresh_token'],
       tokenEndpointAuthMethod: 'client_secret_basic',
       jwksUri: null,
