@@ -297,6 +297,32 @@ describe('back-channel logout delivery (sqlite)', () => {
   });
 });
 
+describe('back-channel logout fan-out', () => {
+  it('sends to the clients of a session concurrently, never more at once than BACKCHANNEL_CONCURRENCY', async () => {
+    const gatehouse = await startTestGatehouse('sqlite', { env: { ...QUIET, BACKCHANNEL_CONCURRENCY: '3' } });
+    const apps: App[] = [];
+    try {
+      for (let i = 0; i < 8; i += 1) apps.push(await app(gatehouse, `Fan ${i}`));
+      for (const a of apps) a.receiver.delayMs = 200;
+      const user = await newUser(gatehouse);
+      const session = await signInEverywhere(gatehouse, new Browser(gatehouse.issuer), apps, user);
+      const started = Date.now();
+      await gatehouse.container.sessions.revokeByAdmin(session.id, { type: 'admin', id: 'cli' });
+      await gatehouse.container.logoutDelivery.drain();
+      const took = Date.now() - started;
+      for (const target of apps) expect(await tokensFor(gatehouse, target, session)).toHaveLength(1);
+      const spans = apps.flatMap((a) => a.receiver.spans);
+      const peak = Math.max(...spans.map(([at]) => spans.filter(([from, to]) => from <= at && at < to).length));
+      expect(peak).toBe(3);
+      // Three waves of 200 ms, not eight in a row.
+      expect(took).toBeLessThan(8 * 200);
+    } finally {
+      await gatehouse.stop();
+      await Promise.all(apps.map((a) => a.receiver.down()));
+    }
+  });
+});
+
 describe.each(databaseKinds())('back-channel logout across restarts (%s)', (kind: DatabaseKind) => {
   it('delivers what was queued or in flight when Gatehouse stopped, after it starts again', async () => {
     const database = await createTestDatabase(kind);

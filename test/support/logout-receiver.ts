@@ -31,6 +31,8 @@ export class LogoutReceiver {
   answers: Answer[] = [];
   /** Real milliseconds to wait before answering. */
   delayMs = 0;
+  /** [arrived, answered] real times of every answered request. */
+  readonly spans: [number, number][] = [];
 
   get uri(): string {
     return `http://127.0.0.1:${this.port}/backchannel-logout`;
@@ -62,9 +64,11 @@ export class LogoutReceiver {
       this.open.add(res);
       return;
     }
+    const arrived = Date.now();
     if (this.delayMs) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
     res.statusCode = answer;
     res.end();
+    this.spans.push([arrived, Date.now()]);
   }
 }
 
