@@ -46,6 +46,21 @@ async function signInEverywhere(gatehouse: TestGatehouse, browser: Browser, apps
   return session;
 }
 
+/** Calls the admin API with the token of a new admin client (or with `bearer`, null for none). */
+async function adminApi(gatehouse: TestGatehouse) {
+  const admin = await gatehouse.container.clients.create({ name: 'Ops', admin: true });
+  const adminConfig = await oidc.discovery(new URL(gatehouse.issuer), admin.client.clientId, admin.secret!, undefined, { execute: [oidc.allowInsecureRequests] });
+  const token = (await oidc.clientCredentialsGrant(adminConfig, { scope: 'admin' })).access_token;
+  return async (method: string, path: string, bearer: string | null = token, body?: unknown) => {
+    const response = await fetch(new URL(path, gatehouse.issuer), {
+      method,
+      headers: { ...(bearer ? { authorization: `Bearer ${bearer}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+}
+
 function outbox(gatehouse: TestGatehouse, sessionId: string) {
   return gatehouse.container.logoutDeliveries.list({ sessionId, limit: 100 });
 }
@@ -165,6 +180,32 @@ describe('back-channel logout delivery (sqlite)', () => {
     expect(jtis).toEqual(rows.map((n) => n.id).sort());
   });
 
+  it('registers clients with their back-channel settings through the admin API and the CLI', async () => {
+    const api = await adminApi(gatehouse);
+    const created = await api('POST', '/admin/api/clients', undefined, {
+      client_name: 'Wiki', redirect_uris: ['http://127.0.0.1:9/wiki/cb'], backchannel_logout_uri: apps[0]!.receiver.uri, backchannel_logout_session_required: false,
+    });
+    expect(created).toMatchObject({ status: 201, body: { client_name: 'Wiki', backchannel_logout_uri: apps[0]!.receiver.uri, backchannel_logout_session_required: false, client_secret: expect.any(String) } });
+    const id = created.body.client_id as string;
+    expect(await gatehouse.container.clients.get(id)).toMatchObject({ backchannelLogoutSessionRequired: false });
+    const changed = await api('PATCH', `/admin/api/clients/${id}`, undefined, { backchannel_logout_session_required: true });
+    expect(changed).toMatchObject({ status: 200, body: { backchannel_logout_session_required: true } });
+    expect(changed.body).not.toHaveProperty('client_secret');
+    expect((await api('GET', `/admin/api/clients/${id}`)).body).toMatchObject({ client_id: id, backchannel_logout_uri: apps[0]!.receiver.uri });
+    expect((await api('PATCH', `/admin/api/clients/${id}`, undefined, { backchannel_logout_uri: 'ftp://x.example/logout' })).status).toBe(400);
+    expect((await api('PATCH', `/admin/api/clients/${id}`, undefined, { backchannel_logout_session_required: 'yes' })).status).toBe(400);
+    expect((await api('PATCH', `/admin/api/clients/${id}`, undefined, { color: 'blue' })).status).toBe(400);
+    expect((await api('POST', '/admin/api/clients', null, { client_name: 'Nope' })).status).toBe(401);
+    expect((await api('PATCH', '/admin/api/clients/no-such-client', undefined, { client_name: 'X' })).status).toBe(404);
+
+    const secret = gatehouse.container.config.secret!;
+    const cli = await runCli(gatehouse, secret, ['clients', 'update', id, '--no-backchannel-logout-session-required', '--json']);
+    expect(cli.code).toBe(0);
+    expect(JSON.parse(cli.stdout)).toMatchObject({ backchannel_logout_session_required: false });
+    const both = await runCli(gatehouse, secret, ['clients', 'update', id, '--backchannel-logout-session-required', '--no-backchannel-logout-session-required']);
+    expect(both.code).toBe(2);
+  });
+
   it('notifies a client that holds only a refresh token (its access token long expired)', async () => {
     const user = await newUser(gatehouse);
     const browser = new Browser(gatehouse.issuer);
@@ -275,13 +316,7 @@ describe('back-channel logout delivery (sqlite)', () => {
     expect(await gatehouse.container.audit.list({ userId: user.id, types: ['logout.delivery_retried'] })).toHaveLength(1);
 
     // The admin API: list and retry; this time the receiver answers.
-    const admin = await gatehouse.container.clients.create({ name: 'Ops', admin: true });
-    const adminConfig = await oidc.discovery(new URL(gatehouse.issuer), admin.client.clientId, admin.secret!, undefined, { execute: [oidc.allowInsecureRequests] });
-    const token = (await oidc.clientCredentialsGrant(adminConfig, { scope: 'admin' })).access_token;
-    const api = async (method: string, path: string, bearer: string | null = token) => {
-      const response = await fetch(new URL(path, gatehouse.issuer), { method, headers: bearer ? { authorization: `Bearer ${bearer}` } : {} });
-      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-    };
+    const api = await adminApi(gatehouse);
     const listing = await api('GET', `/admin/api/logout-deliveries?session=${encodeURIComponent(session.id)}&state=failed`);
     expect(listing.status).toBe(200);
     expect(listing.body.deliveries).toEqual([expect.objectContaining({ id: row!.id, state: 'failed' })]);
@@ -421,6 +456,9 @@ describe('back-channel logout in production mode', () => {
       const cli = await runCli(production, secret, ['clients', 'create', '--name', 'Internal', '--redirect-uri', 'https://app.example.com/cb', '--backchannel-logout-uri', 'https://192.168.1.20/logout'], '', { NODE_ENV: 'production' });
       expect(cli.code).toBe(2);
       expect(cli.stderr).toMatch(/private address/);
+      const api = await adminApi(production);
+      const refused = await api('POST', '/admin/api/clients', undefined, { client_name: 'Internal', redirect_uris: ['https://app.example.com/cb'], backchannel_logout_uri: 'https://172.20.0.4/logout' });
+      expect(refused).toMatchObject({ status: 400, body: { error: 'invalid_request', error_description: expect.stringMatching(/private address/) } });
       // A public address is accepted.
       await expect(clients.create({ ...base, backchannelLogoutUri: 'https://93.184.216.34/logout' })).resolves.toBeDefined();
 
