@@ -52,6 +52,8 @@ export interface Config {
     /** Hosts allowed to resolve to loopback, link-local or private addresses in production (lower case). */
     readonly allowedHosts: readonly string[];
   };
+  /** Bearer token that /metrics requires; undefined turns /metrics off. */
+  readonly metricsToken: string | undefined;
   /** Where shared state lives: REDIS_URL when set (rate-limit counters), else this process's memory. */
   readonly redisUrl: string | undefined;
   readonly redisKeyPrefix: string;
@@ -121,6 +123,7 @@ const schema = z.object({
     .transform((value) => value.split(',').map((host) => host.trim().toLowerCase()).filter(Boolean))
     .refine((hosts) => hosts.every((host) => /^[a-z0-9.:-]{1,253}$/.test(host)), 'must be a comma-separated list of host names or IP addresses')
     .default([]),
+  METRICS_TOKEN: z.string().regex(/^[A-Za-z0-9._~+/=-]{32,256}$/, 'must be 32 to 256 token characters (openssl rand -base64 32)').optional(),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
@@ -235,6 +238,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       concurrency: e.BACKCHANNEL_CONCURRENCY,
       allowedHosts: Object.freeze([...e.BACKCHANNEL_ALLOWED_HOSTS]),
     }),
+    metricsToken: e.METRICS_TOKEN,
     redisUrl: e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     loginThrottle: Object.freeze({

@@ -13,6 +13,12 @@ const PASSWORD = 'correct horse battery staple';
 const MINUTE = 60_000;
 // The background poll never fires during a test: deliveries happen on the wake after a session ends, or on drain().
 const QUIET = { BACKCHANNEL_POLL_INTERVAL: '3600', BACKCHANNEL_TIMEOUT: '2' };
+const METRICS_TOKEN = randomBytes(32).toString('base64url');
+
+async function metrics(gatehouse: TestGatehouse, token: string | null = METRICS_TOKEN) {
+  const response = await fetch(`${gatehouse.issuer}/metrics`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  return { status: response.status, text: await response.text() };
+}
 
 interface App {
   readonly rp: RelyingParty;
@@ -84,7 +90,7 @@ describe('back-channel logout delivery (sqlite)', () => {
 
   beforeAll(async () => {
     clock = new TestClock();
-    gatehouse = await startTestGatehouse('sqlite', { clock, env: { ...QUIET, SESSION_LIMIT: '1' } });
+    gatehouse = await startTestGatehouse('sqlite', { clock, env: { ...QUIET, SESSION_LIMIT: '1', METRICS_TOKEN } });
     apps = [await app(gatehouse, 'Notebook'), await app(gatehouse, 'Calendar', 'ES256'), await app(gatehouse, 'Mail', 'RS256', false)];
   });
 
@@ -298,6 +304,13 @@ describe('back-channel logout delivery (sqlite)', () => {
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ clientId: apps[0]!.rp.clientId, sessionId: session.id, details: { notification_id: row!.id, attempts: 2, last_error: 'HTTP 503' } });
     expect(gatehouse.container.logoutDelivery.counters.failed).toBeGreaterThanOrEqual(1);
+    const scraped = await metrics(gatehouse);
+    expect(scraped.status).toBe(200);
+    expect(scraped.text).toMatch(/^gatehouse_logout_delivery_outcomes_total\{outcome="failed"\} [1-9]\d*$/m);
+    expect(scraped.text).toMatch(/^gatehouse_logout_notifications\{state="failed"\} [1-9]\d*$/m);
+    expect(scraped.text).toMatch(/^gatehouse_logout_delivery_attempts_total [1-9]\d*$/m);
+    expect((await metrics(gatehouse, null)).status).toBe(401);
+    expect((await metrics(gatehouse, 'x'.repeat(43))).status).toBe(401);
 
     const secret = (gatehouse.container.config.secret)!;
     const listed = await runCli(gatehouse, secret, ['logout-deliveries', 'list', '--session', session.id, '--state', 'failed', '--json']);
@@ -457,6 +470,8 @@ describe('back-channel logout in production mode', () => {
       expect(cli.code).toBe(2);
       expect(cli.stderr).toMatch(/private address/);
       const api = await adminApi(production);
+      // Without METRICS_TOKEN there is no /metrics.
+      expect((await metrics(production)).status).toBe(404);
       const refused = await api('POST', '/admin/api/clients', undefined, { client_name: 'Internal', redirect_uris: ['https://app.example.com/cb'], backchannel_logout_uri: 'https://172.20.0.4/logout' });
       expect(refused).toMatchObject({ status: 400, body: { error: 'invalid_request', error_description: expect.stringMatching(/private address/) } });
       // A public address is accepted.

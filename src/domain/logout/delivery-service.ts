@@ -20,6 +20,10 @@ export class LogoutDeliveryService {
     return this.deps.outbox.list({ ...query, limit: query.limit ?? DELIVERY_LIST_DEFAULT });
   }
 
+  countByState() {
+    return this.deps.outbox.countByState();
+  }
+
   async get(id: string): Promise<LogoutNotification> {
     const found = await this.deps.outbox.find(id);
     if (!found) throw new NotFoundError(`No logout delivery with id ${id}.`);

@@ -61,6 +61,8 @@ export interface LogoutOutbox {
   find(id: string): Promise<LogoutNotification | undefined>;
   /** Newest first. */
   list(query: DeliveryQuery): Promise<LogoutNotification[]>;
+  /** How many notifications are in each state (all processes; for metrics). */
+  countByState(): Promise<Record<DeliveryState, number>>;
   /** Makes a pending or failed notification due now and unclaimed; returns it, or undefined when there is none. */
   requeue(id: string, now: Date): Promise<LogoutNotification | undefined>;
 }

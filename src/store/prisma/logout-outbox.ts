@@ -98,6 +98,13 @@ export class PrismaLogoutOutbox implements LogoutOutbox {
     return rows.map(toNotification);
   }
 
+  async countByState(): Promise<Record<DeliveryState, number>> {
+    const groups = await this.db.logoutNotification.groupBy({ by: ['state'], _count: { _all: true } });
+    const counts: Record<DeliveryState, number> = { pending: 0, delivered: 0, failed: 0 };
+    for (const group of groups) if (group.state in counts) counts[group.state as DeliveryState] = group._count._all;
+    return counts;
+  }
+
   async requeue(id: string, now: Date): Promise<LogoutNotification | undefined> {
     // A live claim is left alone: that attempt finishes and records its outcome as usual.
     const [row] = await this.db.logoutNotification.updateManyAndReturn({
