@@ -134,12 +134,14 @@ export async function createContainer(config: Config, options: ContainerOptions)
 
     await accounts.warmUp();
     const createdKeys = await keys.ensureKeys();
+    // One JWKS for oidc-provider (ID tokens, /jwks) and the logout-token signer, so both sign with the same keys.
+    const jwks = await keys.signingJwks();
     const provider = createProvider(config, {
       payloads,
       clock,
       findClient: (clientId) => clientRepository.findById(clientId),
       findActiveUser: (id) => accounts.findActiveById(id),
-      jwks: await keys.signingJwks(),
+      jwks,
       cookieKeys: [deriveKey(secret.value, 'cookie-signing').toString('base64url')],
       renderPage: renderView,
       sessions: {
@@ -163,7 +165,7 @@ export async function createContainer(config: Config, options: ContainerOptions)
         if (!client?.backchannelLogoutUri) return undefined;
         return { uri: client.backchannelLogoutUri, sessionRequired: client.backchannelLogoutSessionRequired, alg: client.idTokenSignedResponseAlg };
       },
-      signer: new JoseLogoutTokenSigner(await keys.signingJwks()),
+      signer: new JoseLogoutTokenSigner(jwks),
       transport: new HttpLogoutTransport(destinations),
       clock,
       random: () => randomInt(0, 2 ** 32) / 2 ** 32,
