@@ -178,7 +178,6 @@ export class LogoutDelivery {
       const token = await deps.signer.sign(claims, target.alg);
       const timer = setTimeout(() => controller.abort(), deps.timeoutMs);
       try {
-        deps.log.info({ notificationId: notification.id, clientId: notification.clientId, attempt: notification.attempts + 1 }, 'sending back-channel logout');
         const answer = await deps.transport.post(target.uri, token, controller.signal);
         if ('status' in answer) result = SUCCESS.has(answer.status) ? { ok: true } : { ok: false, error: `HTTP ${answer.status}`, retryable: true };
         else result = { ok: false, error: answer.error, retryable: answer.retryable };
