@@ -8,6 +8,7 @@ import { createDb, type Db } from '../src/store/prisma/database.js';
 import { migrateDatabase } from '../src/store/prisma/migrate.js';
 import { payloadKey } from '../src/store/prisma/payload-store.js';
 import { PrismaSessionIndex } from '../src/store/prisma/session-index.js';
+import { registerBenchClients } from './clients.js';
 import type { BenchDatabase } from './databases.js';
 
 export interface BenchRow {
@@ -95,6 +96,8 @@ export async function benchSessions(database: BenchDatabase, options: { count: n
     });
     const userId = randomUUID();
     await db.user.create({ data: { id: userId, email: 'bench@example.com', passwordHash: 'not-a-real-hash' } });
+    // Nothing listens there: this bench measures the ending, not the delivery (no worker runs here).
+    await registerBenchClients(db, CLIENTS.map((clientId) => ({ clientId, backchannelLogoutUri: `http://127.0.0.1:9/${clientId}` })));
     await seed(db, userId, options.count);
 
     await sessions.listLive(userId); // warm-up: connection, prepared statements

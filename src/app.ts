@@ -8,6 +8,7 @@ import { createAdminApiRouter } from './http/routes/admin-api.js';
 import { createAssetsRouter } from './http/routes/assets.js';
 import { createHealthRouter } from './http/routes/health.js';
 import { createInteractionRouter } from './http/routes/interactions.js';
+import { createMetricsRouter } from './http/routes/metrics.js';
 import { isSecureIssuer } from './oidc/configuration.js';
 import { recordProviderLogouts } from './oidc/logout-recorder.js';
 import type { Provider } from './oidc/provider.js';
@@ -28,9 +29,14 @@ export function createApp(container: Container): Provider {
   for (const router of [
     createAssetsRouter(),
     createHealthRouter({ isDatabaseReachable: () => container.isDatabaseReachable() }),
+    createMetricsRouter({
+      token: container.config.metricsToken,
+      logoutCounters: () => ({ ...container.logoutDelivery.counters }),
+      logoutStates: () => container.logoutDeliveries.countByState(),
+    }),
     createInteractionRouter({ provider, accounts, passwordAttempts: container.passwordAttempts, sessions, mfa: container.mfa, csrf, renderView, clock: container.clock }),
     createAccountRouter({ provider, accounts, passwordAttempts: container.passwordAttempts, sessions, csrf, renderView, mfa: container.mfa, clock: container.clock, config: container.config }),
-    createAdminApiRouter({ provider, accounts, sessions, audit: container.audit, clients: container.clients }),
+    createAdminApiRouter({ provider, accounts, sessions, audit: container.audit, clients: container.clients, logoutDeliveries: container.logoutDeliveries }),
   ]) {
     provider.use(router.routes());
     provider.use(router.allowedMethods());

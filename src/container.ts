@@ -32,6 +32,14 @@ import { PrismaRecoveryCodeRepository } from './store/prisma/recovery-code-repos
 import { PrismaSigningKeyStore } from './store/prisma/signing-key-store.js';
 import { PrismaTotpFactorRepository } from './store/prisma/totp-factor-repository.js';
 import { PrismaUserRepository } from './store/prisma/user-repository.js';
+import { PrismaLogoutOutbox } from './store/prisma/logout-outbox.js';
+import { LogoutDelivery } from './domain/logout/delivery-worker.js';
+import { LogoutDeliveryService } from './domain/logout/delivery-service.js';
+import { checkDestination, type DestinationPolicy } from './domain/logout/destination.js';
+import { JoseLogoutTokenSigner } from './infra/logout-token-signer.js';
+import { HttpLogoutTransport } from './infra/logout-transport.js';
+import { resolveAllAddresses } from './infra/dns.js';
+import { randomBytes, randomInt } from 'node:crypto';
 
 export interface Container {
   readonly config: Config;
@@ -51,6 +59,10 @@ export interface Container {
   readonly provider: Provider;
   readonly renderView: RenderView;
   readonly csrf: Csrf;
+  /** The back-channel logout worker; only the server starts it (the CLI only queues). */
+  readonly logoutDelivery: LogoutDelivery;
+  /** Listing and retrying back-channel logout deliveries (CLI, admin API). */
+  readonly logoutDeliveries: LogoutDeliveryService;
   /** Kids of signing keys created by this start (the very first start creates them). */
   readonly createdKeys: string[];
   isDatabaseReachable(): Promise<boolean>;
@@ -85,8 +97,10 @@ export async function createContainer(config: Config, options: ContainerOptions)
     const payloads = new PrismaPayloadStore(db);
     const keys = new SigningKeyService(new PrismaSigningKeyStore(db, box), clock);
     const audit = new PrismaAuditLog(db);
+    // The worker exists only once the provider's keys are known; sessions ending before that have nobody to wake.
+    let wakeDelivery = () => {};
     const sessions = new SessionService({
-      index: new PrismaSessionIndex(db),
+      index: new PrismaSessionIndex(db, { onHandOff: () => wakeDelivery() }),
       audit,
       clock,
       deviceLabel,
@@ -121,12 +135,14 @@ export async function createContainer(config: Config, options: ContainerOptions)
 
     await accounts.warmUp();
     const createdKeys = await keys.ensureKeys();
+    // One JWKS for oidc-provider (ID tokens, /jwks) and the logout-token signer, so both sign with the same keys.
+    const jwks = await keys.signingJwks();
     const provider = createProvider(config, {
       payloads,
       clock,
       findClient: (clientId) => clientRepository.findById(clientId),
       findActiveUser: (id) => accounts.findActiveById(id),
-      jwks: await keys.signingJwks(),
+      jwks,
       cookieKeys: [deriveKey(secret.value, 'cookie-signing').toString('base64url')],
       renderPage: renderView,
       sessions: {
@@ -135,8 +151,40 @@ export async function createContainer(config: Config, options: ContainerOptions)
         cookieTtlSeconds: (transient) => sessions.cookieTtlSeconds(transient),
       },
     });
+    const destinations: DestinationPolicy = { production: config.nodeEnv === 'production', allowedHosts: config.backchannel.allowedHosts };
     const validator = new ProviderClientValidator(provider);
-    const clients = new ClientService({ clients: clientRepository, validator });
+    const clients = new ClientService({
+      clients: clientRepository,
+      validator,
+      checkBackchannelUri: (uri) => checkDestination(uri, destinations, resolveAllAddresses),
+    });
+    const outbox = new PrismaLogoutOutbox(db, config.databaseProvider);
+    const logoutDelivery = new LogoutDelivery({
+      outbox,
+      async findTarget(clientId) {
+        const client = await clientRepository.findById(clientId);
+        if (!client?.backchannelLogoutUri) return undefined;
+        return { uri: client.backchannelLogoutUri, sessionRequired: client.backchannelLogoutSessionRequired, alg: client.idTokenSignedResponseAlg };
+      },
+      signer: new JoseLogoutTokenSigner(jwks),
+      transport: new HttpLogoutTransport(destinations),
+      clock,
+      random: () => randomInt(0, 2 ** 32) / 2 ** 32,
+      policy: {
+        baseDelayMs: config.backchannel.retryBaseDelay * 1000,
+        maxDelayMs: config.backchannel.retryMaxDelay * 1000,
+        retryWindowMs: config.backchannel.retryWindow * 1000,
+      },
+      issuer: config.issuer,
+      workerId: `${process.pid}-${randomBytes(6).toString('base64url')}`,
+      concurrency: config.backchannel.concurrency,
+      timeoutMs: config.backchannel.timeout * 1000,
+      // A claim outlives every attempt of this worker by a wide margin; only a worker that died loses it.
+      leaseMs: Math.max(4 * config.backchannel.timeout, 60) * 1000,
+      log: options.logger.child({ component: 'logout-delivery' }),
+    });
+    wakeDelivery = () => logoutDelivery.wake();
+    const logoutDeliveries = new LogoutDeliveryService({ outbox, audit, clock, wake: () => logoutDelivery.wake() });
     if (options.ensureInternalClients) await ensureAccountClient({ clients: clientRepository, validator }, `${config.issuer}/account/callback`);
     const csrf = createCsrf({ key: deriveKey(secret.value, 'csrf'), secure: isSecureIssuer(config) });
 
@@ -156,6 +204,8 @@ export async function createContainer(config: Config, options: ContainerOptions)
       provider,
       renderView,
       csrf,
+      logoutDelivery,
+      logoutDeliveries,
       createdKeys,
       isDatabaseReachable: () => isReachable(db),
       close: disconnect,

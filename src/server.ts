@@ -48,6 +48,8 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
   });
 
   const stopSweep = startSessionSweeper({ sessions: container.sessions, intervalSeconds: config.sessions.sweepInterval, log: logger });
+  // Back-channel logout: delivers what is queued (also what an earlier run or another process left) and what comes.
+  container.logoutDelivery.start(config.backchannel.pollInterval * 1000);
 
   const server = options.server ?? createServer();
   server.on('request', app.callback());
@@ -70,6 +72,9 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
           server.close(() => resolve());
           server.closeIdleConnections();
         });
+        // After the last request (which may have ended a session): attempts in flight are abandoned and their claims
+        // given back, so the next start or another instance delivers them.
+        await container.logoutDelivery.stop();
         await container.close();
       })();
       return closing;

@@ -4,6 +4,7 @@ import { createLogger } from '../infra/logger.js';
 import { migrateDatabase } from '../store/prisma/migrate.js';
 import { auditCommand } from './commands/audit.js';
 import { clientCommands } from './commands/clients.js';
+import { logoutDeliveryCommands } from './commands/logout-deliveries.js';
 import { sessionCommands } from './commands/sessions.js';
 import { dbCommands, keyCommands } from './commands/system.js';
 import { userCommands } from './commands/users.js';
@@ -15,6 +16,7 @@ const GROUPS: Record<string, Record<string, Command> | Command> = {
   users: userCommands,
   clients: clientCommands,
   sessions: sessionCommands,
+  'logout-deliveries': logoutDeliveryCommands,
   audit: auditCommand,
   db: dbCommands,
   keys: keyCommands,
@@ -26,13 +28,15 @@ export const HELP = `gatehouse — administer a Gatehouse identity provider
   gatehouse users list | show EMAIL | set-password EMAIL --password-stdin | disable EMAIL | enable EMAIL
   gatehouse users reset-mfa EMAIL   (removes the second factor and recovery codes; ends the user's sessions)
   gatehouse clients create --name N --redirect-uri U [--redirect-uri U2 ...] [--post-logout-redirect-uri U ...]
-                           [--backchannel-logout-uri U] [--grant-type authorization_code|refresh_token|client_credentials ...]
+                           [--backchannel-logout-uri U] [--no-backchannel-logout-session-required] [--grant-type authorization_code|refresh_token|client_credentials ...]
                            [--public] [--token-endpoint-auth-method client_secret_basic|client_secret_post|private_key_jwt|none]
                            [--jwks-uri U] [--first-party] [--admin] [--scope "openid profile email offline_access"]
                            [--id-token-signed-response-alg RS256|ES256] [--min-acr urn:gatehouse:loa:2]
   gatehouse clients list | show ID | update ID [flags as for create, plus --confidential, --no-first-party, --no-admin]
                            | rotate-secret ID | delete ID
   gatehouse sessions list --user E | revoke SESSION_ID | revoke-all --user E
+  gatehouse logout-deliveries list [--session ID] [--client ID] [--state pending|delivered|failed] [--limit N]
+  gatehouse logout-deliveries retry ID   (a pending or failed back-channel logout is sent again now)
   gatehouse audit --user E [--since 2026-01-31T12:00:00Z|30m|24h|7d] [--limit N]
   gatehouse db migrate
   gatehouse keys rotate | list

@@ -24,26 +24,8 @@ export function userText(user: User): string {
   ].join('\n');
 }
 
-export function clientJson(client: RegisteredClient) {
-  return {
-    client_id: client.clientId,
-    client_name: client.name,
-    redirect_uris: client.redirectUris,
-    post_logout_redirect_uris: client.postLogoutRedirectUris,
-    backchannel_logout_uri: client.backchannelLogoutUri,
-    grant_types: client.grantTypes,
-    token_endpoint_auth_method: client.tokenEndpointAuthMethod,
-    public: client.tokenEndpointAuthMethod === 'none',
-    jwks_uri: client.jwksUri,
-    first_party: client.firstParty,
-    admin: client.admin,
-    scope: client.scope,
-    id_token_signed_response_alg: client.idTokenSignedResponseAlg,
-    min_acr: client.minAcr,
-    created_at: client.createdAt.toISOString(),
-    updated_at: client.updatedAt.toISOString(),
-  };
-}
+// The client JSON shape is shared with the admin API.
+export { clientJson } from '../http/admin-json.js';
 
 /** For tables: public or confidential, then first-party and admin when they apply. */
 export function clientType(client: RegisteredClient): string {
@@ -62,7 +44,7 @@ export function clientText(client: RegisteredClient): string {
     `scope:                      ${client.scope}`,
     `redirect URIs:              ${list(client.redirectUris)}`,
     `post-logout redirect URIs:  ${list(client.postLogoutRedirectUris)}`,
-    `back-channel logout URI:    ${client.backchannelLogoutUri ?? '-'}`,
+    `back-channel logout URI:    ${client.backchannelLogoutUri ? `${client.backchannelLogoutUri} (sid ${client.backchannelLogoutSessionRequired ? 'required' : 'not required'})` : '-'}`,
     `jwks_uri:                   ${client.jwksUri ?? '-'}`,
     `ID token algorithm:         ${client.idTokenSignedResponseAlg}`,
     `minimum level (acr):        ${client.minAcr ?? '-'}`,

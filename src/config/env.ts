@@ -38,6 +38,24 @@ export interface Config {
     /** Seconds a password or second-factor check counts as recent for sensitive actions. */
     readonly reauthenticationMaxAge: number;
   };
+  /** Back-channel logout delivery (the outbox worker). */
+  readonly backchannel: {
+    /** Seconds one delivery attempt may take. */
+    readonly timeout: number;
+    /** Seconds after the session ended during which undelivered notifications are retried, then marked failed. */
+    readonly retryWindow: number;
+    /** Seconds: the first retry waits up to this long (full jitter), doubling per attempt up to retryMaxDelay. */
+    readonly retryBaseDelay: number;
+    readonly retryMaxDelay: number;
+    /** Seconds between looks for due notifications (a session ending in this process wakes the worker at once). */
+    readonly pollInterval: number;
+    /** Deliveries in flight at once per process. */
+    readonly concurrency: number;
+    /** Hosts allowed to resolve to loopback, link-local or private addresses in production (lower case). */
+    readonly allowedHosts: readonly string[];
+  };
+  /** Bearer token that /metrics requires; undefined turns /metrics off. */
+  readonly metricsToken: string | undefined;
   /** Where shared state lives: REDIS_URL when set (rate-limit counters), else this process's memory. */
   readonly redisUrl: string | undefined;
   readonly redisKeyPrefix: string;
@@ -97,6 +115,18 @@ const schema = z.object({
   AUTHORIZATION_CODE_TTL: seconds(60),
   CLIENT_CREDENTIALS_TTL: seconds(600),
   PURGE_INTERVAL: seconds(600),
+  BACKCHANNEL_TIMEOUT: seconds(5),
+  BACKCHANNEL_RETRY_WINDOW: seconds(24 * 3600),
+  BACKCHANNEL_RETRY_BASE_DELAY: seconds(5),
+  BACKCHANNEL_RETRY_MAX_DELAY: seconds(3600),
+  BACKCHANNEL_POLL_INTERVAL: seconds(5),
+  BACKCHANNEL_CONCURRENCY: count(16),
+  BACKCHANNEL_ALLOWED_HOSTS: z
+    .string()
+    .transform((value) => value.split(',').map((host) => host.trim().toLowerCase()).filter(Boolean))
+    .refine((hosts) => hosts.every((host) => /^[a-z0-9.:-]{1,253}$/.test(host)), 'must be a comma-separated list of host names or IP addresses')
+    .default([]),
+  METRICS_TOKEN: z.string().regex(/^[A-Za-z0-9._~+/=-]{32,256}$/, 'must be 32 to 256 token characters (openssl rand -base64 32)').optional(),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
@@ -159,6 +189,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('SESSION_REMEMBER_IDLE_TIMEOUT', 'must not be longer than SESSION_REMEMBER_ABSOLUTE_LIFETIME');
   }
 
+  if (e.BACKCHANNEL_RETRY_BASE_DELAY > e.BACKCHANNEL_RETRY_MAX_DELAY) {
+    throw new ConfigError('BACKCHANNEL_RETRY_BASE_DELAY', 'must not be longer than BACKCHANNEL_RETRY_MAX_DELAY');
+  }
+
   if (e.NODE_ENV === 'production') {
     if (!e.GATEHOUSE_SECRET) {
       throw new ConfigError('GATEHOUSE_SECRET', 'is required in production (the generated development secret is refused)');
@@ -199,6 +233,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       sweepInterval: e.SESSION_SWEEP_INTERVAL,
       reauthenticationMaxAge: e.REAUTHENTICATION_MAX_AGE,
     }),
+    backchannel: Object.freeze({
+      timeout: e.BACKCHANNEL_TIMEOUT,
+      retryWindow: e.BACKCHANNEL_RETRY_WINDOW,
+      retryBaseDelay: e.BACKCHANNEL_RETRY_BASE_DELAY,
+      retryMaxDelay: e.BACKCHANNEL_RETRY_MAX_DELAY,
+      pollInterval: e.BACKCHANNEL_POLL_INTERVAL,
+      concurrency: e.BACKCHANNEL_CONCURRENCY,
+      allowedHosts: Object.freeze([...e.BACKCHANNEL_ALLOWED_HOSTS]),
+    }),
+    metricsToken: e.METRICS_TOKEN,
     redisUrl: e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     loginThrottle: Object.freeze({

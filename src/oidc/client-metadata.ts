@@ -27,7 +27,7 @@ export function toProviderMetadata(client: Pick<ClientWithSecret, 'clientId' | '
   if (client.jwksUri) metadata.jwks_uri = client.jwksUri;
   if (client.backchannelLogoutUri) {
     metadata.backchannel_logout_uri = client.backchannelLogoutUri;
-    metadata.backchannel_logout_session_required = true;
+    metadata.backchannel_logout_session_required = client.backchannelLogoutSessionRequired;
   }
   return metadata;
 }

@@ -6,8 +6,9 @@ import type { RequestMeta } from '../domain/sessions/session.js';
 
 /**
  * oidc-provider ends a Session itself on RP-initiated logout (and when another account signs in on the same browser).
- * This records that end — grants revoked, clients handed to back-channel logout, audit — before the response with the
- * post-logout redirect leaves, so the redirect never beats the notifications.
+ * This records that end — grants revoked, every client of the session (the one that asked too) queued for
+ * back-channel logout, audit — before the response with the post-logout redirect leaves. The outbox worker starts
+ * sending as soon as that transaction commits; the redirect does not wait for the deliveries.
  */
 export function recordProviderLogouts(sessions: SessionService, meta: () => RequestMeta): Middleware {
   return async (ctx, next) => {

@@ -8,5 +8,10 @@ export function createProvider(config: Config, deps: OidcDeps): Provider {
   const provider = new Provider(config.issuer, buildOidcConfiguration(config, deps));
   // Behind a TLS-terminating proxy, trust X-Forwarded-* so Secure cookies and https URLs are produced.
   provider.proxy = config.trustProxy;
+  // Gatehouse's outbox worker (src/domain/logout) is the one sender of logout tokens, for every way a session ends.
+  // oidc-provider would also POST its own one-shot token at RP-initiated logout: that sending is switched off here,
+  // while discovery (backchannel_logout_supported, backchannel_logout_session_supported) and its validation of client
+  // metadata stay as they are.
+  (provider.Client.prototype as unknown as { backchannelLogout: () => Promise<void> }).backchannelLogout = async () => {};
   return provider;
 }

@@ -1,4 +1,5 @@
 import * as oidc from 'openid-client';
+import type { ClientInput } from '../../src/domain/clients/client-service.js';
 import { Browser, expectPage, expectRedirect, isPage, signIn, type Page } from './browser.js';
 import type { TestGatehouse } from './gatehouse.js';
 
@@ -13,16 +14,20 @@ export interface RelyingParty {
 }
 
 /** A confidential first-party client registered in Gatehouse, driven with openid-client over real HTTP. */
-export async function registerRelyingParty(gatehouse: TestGatehouse, name: string, options: { backchannelLogoutUri?: string; minAcr?: string } = {}): Promise<RelyingParty> {
+export async function registerRelyingParty(
+  gatehouse: TestGatehouse,
+  name: string,
+  options: Pick<ClientInput, 'backchannelLogoutUri' | 'backchannelLogoutSessionRequired' | 'idTokenSignedResponseAlg' | 'minAcr'> = {},
+): Promise<RelyingParty> {
   const redirectUri = `http://127.0.0.1:9/${encodeURIComponent(name)}/callback`;
-  const created = await gatehouse.container.clients.create({
-    name,
-    redirectUris: [redirectUri],
-    firstParty: true,
-    ...(options.backchannelLogoutUri ? { backchannelLogoutUri: options.backchannelLogoutUri } : {}),
-    ...(options.minAcr ? { minAcr: options.minAcr } : {}),
-  });
-  const config = await oidc.discovery(new URL(gatehouse.issuer), created.client.clientId, created.secret!, undefined, { execute: [oidc.allowInsecureRequests] });
+  const created = await gatehouse.container.clients.create({ name, redirectUris: [redirectUri], firstParty: true, ...options });
+  return connectRelyingParty(gatehouse, { clientId: created.client.clientId, secret: created.secret!, redirectUri });
+}
+
+/** A registered client driven against this Gatehouse (another process on the same database, say). */
+export async function connectRelyingParty(gatehouse: Pick<TestGatehouse, 'issuer'>, client: { clientId: string; secret: string; redirectUri: string }): Promise<RelyingParty> {
+  const { redirectUri } = client;
+  const config = await oidc.discovery(new URL(gatehouse.issuer), client.clientId, client.secret, undefined, { execute: [oidc.allowInsecureRequests] });
 
   async function request(extra: Record<string, string>) {
     const verifier = oidc.randomPKCECodeVerifier();
@@ -44,7 +49,7 @@ export async function registerRelyingParty(gatehouse: TestGatehouse, name: strin
   }
 
   return {
-    clientId: created.client.clientId,
+    clientId: client.clientId,
     config,
     redirectUri,
     async login(browser, credentials, extra = {}) {

@@ -33,6 +33,15 @@ describe('architecture', () => {
     expect(offenders).toEqual([]);
   });
 
+  it('keeps I/O out of the domain: of the node built-ins it uses node:crypto only (DNS, HTTP, files are ports)', () => {
+    const offenders = files
+      .filter((f) => f.path.startsWith('domain/'))
+      .flatMap((f) => f.imports.filter((i) => i.startsWith('node:') && i !== 'node:crypto').map((i) => `${f.path} imports ${i}`));
+    expect(offenders).toEqual([]);
+    // Back-channel logout is a domain module like the others.
+    expect(files.some((f) => f.path.startsWith('domain/logout/'))).toBe(true);
+  });
+
   it('lets only src/store touch Prisma and the database drivers', () => {
     const offenders = files
       .filter((f) => !f.path.startsWith('store/'))

@@ -8,6 +8,8 @@ const settingFlags = {
   'redirect-uri': { type: 'string', multiple: true },
   'post-logout-redirect-uri': { type: 'string', multiple: true },
   'backchannel-logout-uri': { type: 'string' },
+  'backchannel-logout-session-required': { type: 'boolean' },
+  'no-backchannel-logout-session-required': { type: 'boolean' },
   'grant-type': { type: 'string', multiple: true },
   public: { type: 'boolean' },
   confidential: { type: 'boolean' },
@@ -31,11 +33,15 @@ function toInput(values: SettingValues): ClientInput {
   if (values.public && values.confidential) throw new UsageError('--public and --confidential cannot be combined');
   if (values['first-party'] && values['no-first-party']) throw new UsageError('--first-party and --no-first-party cannot be combined');
   if (values.admin && values['no-admin']) throw new UsageError('--admin and --no-admin cannot be combined');
+  if (values['backchannel-logout-session-required'] && values['no-backchannel-logout-session-required']) {
+    throw new UsageError('--backchannel-logout-session-required and --no-backchannel-logout-session-required cannot be combined');
+  }
   const input: Record<string, unknown> = {
     name: values.name,
     redirectUris: values['redirect-uri'],
     postLogoutRedirectUris: values['post-logout-redirect-uri'],
     backchannelLogoutUri: optionalValue(values['backchannel-logout-uri']),
+    backchannelLogoutSessionRequired: values['backchannel-logout-session-required'] ? true : values['no-backchannel-logout-session-required'] ? false : undefined,
     grantTypes: values['grant-type']?.flatMap((g) => g.split(',')).map((g) => g.trim()).filter(Boolean),
     public: values.public ? true : values.confidential ? false : undefined,
     tokenEndpointAuthMethod: values['token-endpoint-auth-method'],
@@ -56,7 +62,7 @@ function printSecret(ctx: CommandContext, secret: string | null): void {
   ctx.io.stderr('This secret is shown once and cannot be shown again. Store it now.\n');
 }
 
-const USAGE_SETTINGS = '[--redirect-uri U ...] [--post-logout-redirect-uri U ...] [--backchannel-logout-uri U] [--grant-type G ...] [--public|--confidential] [--token-endpoint-auth-method M] [--jwks-uri U] [--first-party|--no-first-party] [--admin|--no-admin] [--scope S] [--id-token-signed-response-alg RS256|ES256] [--min-acr urn:gatehouse:loa:1|urn:gatehouse:loa:2]';
+const USAGE_SETTINGS = '[--redirect-uri U ...] [--post-logout-redirect-uri U ...] [--backchannel-logout-uri U] [--backchannel-logout-session-required|--no-backchannel-logout-session-required] [--grant-type G ...] [--public|--confidential] [--token-endpoint-auth-method M] [--jwks-uri U] [--first-party|--no-first-party] [--admin|--no-admin] [--scope S] [--id-token-signed-response-alg RS256|ES256] [--min-acr urn:gatehouse:loa:1|urn:gatehouse:loa:2]';
 
 const create: Command = async (ctx) => {
   const { values } = parse(ctx.args, settingFlags, { min: 0, max: 0, usage: `clients create --name N ${USAGE_SETTINGS}` });

@@ -34,6 +34,8 @@ export const AUDIT_EVENT_TYPES = [
   'mfa.recovery_codes_regenerated',
   'mfa.recovery_code_used',
   'mfa.locked',
+  'logout.delivery_failed',
+  'logout.delivery_retried',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

@@ -22,6 +22,7 @@ export interface ClientInput {
   readonly redirectUris?: readonly string[];
   readonly postLogoutRedirectUris?: readonly string[];
   readonly backchannelLogoutUri?: string | null;
+  readonly backchannelLogoutSessionRequired?: boolean;
   readonly grantTypes?: readonly string[];
   readonly public?: boolean;
   readonly tokenEndpointAuthMethod?: string;
@@ -145,6 +146,8 @@ export function resolveSettings(input: ClientInput, base: ClientSettings | undef
   const backchannelRaw = input.backchannelLogoutUri !== undefined ? input.backchannelLogoutUri : (base?.backchannelLogoutUri ?? null);
   const backchannelLogoutUri = backchannelRaw ? httpUrl(backchannelRaw, 'backchannel-logout-uri') : null;
 
+  const backchannelLogoutSessionRequired = input.backchannelLogoutSessionRequired ?? base?.backchannelLogoutSessionRequired ?? true;
+
   const jwksRaw = input.jwksUri !== undefined ? input.jwksUri : (base?.jwksUri ?? null);
   const jwksUri = jwksRaw ? httpUrl(jwksRaw, 'jwks-uri') : null;
   if (tokenEndpointAuthMethod === 'private_key_jwt' && !jwksUri) {
@@ -183,6 +186,7 @@ export function resolveSettings(input: ClientInput, base: ClientSettings | undef
     redirectUris,
     postLogoutRedirectUris,
     backchannelLogoutUri,
+    backchannelLogoutSessionRequired,
     grantTypes,
     tokenEndpointAuthMethod,
     jwksUri,
@@ -201,6 +205,11 @@ function usesSecret(method: TokenEndpointAuthMethod): boolean {
 export interface ClientServiceDeps {
   readonly clients: ClientRepository;
   readonly validator: ClientMetadataValidator;
+  /**
+   * Checks a back-channel logout URI against the SSRF rule (domain/logout/destination.ts); throws ValidationError.
+   * Absent, only the URL shape is checked.
+   */
+  readonly checkBackchannelUri?: (uri: string) => Promise<void>;
 }
 
 export class ClientService {
@@ -208,11 +217,16 @@ export class ClientService {
 
   async create(input: ClientInput): Promise<CreatedClient> {
     const settings = resolveSettings(input, undefined);
+    await this.checkDestination(settings);
     const clientId = newClientId();
     const secret = usesSecret(settings.tokenEndpointAuthMethod) ? newClientSecret() : null;
     await this.deps.validator.validate(clientId, settings, secret);
     const client = await this.deps.clients.create({ clientId, secret, settings });
     return { client, secret };
+  }
+
+  private async checkDestination(settings: ClientSettings): Promise<void> {
+    if (settings.backchannelLogoutUri && this.deps.checkBackchannelUri) await this.deps.checkBackchannelUri(settings.backchannelLogoutUri);
   }
 
   async get(clientId: string): Promise<RegisteredClient> {
@@ -237,6 +251,7 @@ export class ClientService {
     const current = await this.deps.clients.findById(clientId);
     if (!current) throw new NotFoundError(`No client with id ${clientId}.`);
     const settings = resolveSettings(input, current);
+    if (settings.backchannelLogoutUri !== current.backchannelLogoutUri) await this.checkDestination(settings);
     let secret = current.secret;
     let issued: string | null = null;
     if (!usesSecret(settings.tokenEndpointAuthMethod)) secret = null;

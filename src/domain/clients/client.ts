@@ -25,6 +25,8 @@ export interface RegisteredClient {
   readonly redirectUris: readonly string[];
   readonly postLogoutRedirectUris: readonly string[];
   readonly backchannelLogoutUri: string | null;
+  /** backchannel_logout_session_required: logout tokens must carry sid (Gatehouse sends sid and sub either way). */
+  readonly backchannelLogoutSessionRequired: boolean;
   readonly grantTypes: readonly GrantType[];
   readonly tokenEndpointAuthMethod: TokenEndpointAuthMethod;
   readonly jwksUri: string | null;

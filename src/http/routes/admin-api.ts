@@ -1,3 +1,4 @@
+import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import type Provider from 'oidc-provider';
@@ -7,8 +8,11 @@ import { ADMIN_SCOPE } from '../../domain/clients/client.js';
 import type { ClientService } from '../../domain/clients/client-service.js';
 import { NotFoundError, ValidationError } from '../../domain/errors.js';
 import type { SessionService } from '../../domain/sessions/session-service.js';
+import { checkDeliveryId, parseDeliveryQuery } from '../../domain/logout/delivery-query.js';
+import type { LogoutDeliveryService } from '../../domain/logout/delivery-service.js';
+import { DELIVERY_LIST_DEFAULT } from '../../domain/logout/logout-notification.js';
 import type { Logger } from '../../infra/logger.js';
-import { auditEventJson, parseIsoInstant, sessionJson } from '../admin-json.js';
+import { auditEventJson, clientInputFromJson, clientJson, logoutDeliveryJson, parseIsoInstant, sessionJson } from '../admin-json.js';
 
 export interface AdminApiDeps {
   readonly provider: Provider;
@@ -16,6 +20,7 @@ export interface AdminApiDeps {
   readonly accounts: AccountService;
   readonly sessions: SessionService;
   readonly audit: AuditLog;
+  readonly logoutDeliveries: LogoutDeliveryService;
 }
 
 export const ADMIN_API_PREFIX = '/admin/api';
@@ -123,6 +128,40 @@ export function createAdminApiRouter(deps: AdminApiDeps): Router {
     const user = await accounts.getByIdOrEmail(ctx.params.id!);
     const events = await audit.list({ userId: user.id, ...(since ? { since } : {}), limit });
     ctx.body = { user_id: user.id, events: events.map(auditEventJson) };
+  });
+
+  // Parsed only for authenticated admin clients, small, JSON only.
+  const json = bodyParser({ enableTypes: ['json'], jsonLimit: '16kb', encoding: 'utf-8' });
+  const bodyOf = (ctx: Context) => (ctx.request as unknown as { body?: unknown }).body;
+
+  router.post(`${ADMIN_API_PREFIX}/clients`, admin, json, async (ctx) => {
+    const { client, secret } = await deps.clients.create(clientInputFromJson(bodyOf(ctx)));
+    ctx.status = 201;
+    ctx.body = { ...clientJson(client), ...(secret ? { client_secret: secret } : {}) };
+  });
+
+  router.get(`${ADMIN_API_PREFIX}/clients/:clientId`, admin, async (ctx) => {
+    ctx.body = clientJson(await deps.clients.get(ctx.params.clientId!));
+  });
+
+  router.patch(`${ADMIN_API_PREFIX}/clients/:clientId`, admin, json, async (ctx) => {
+    const input = clientInputFromJson(bodyOf(ctx));
+    if (Object.keys(input).length === 0) throw new ValidationError('Send at least one client setting to change.');
+    const { client, secret } = await deps.clients.update(ctx.params.clientId!, input);
+    ctx.body = { ...clientJson(client), ...(secret ? { client_secret: secret } : {}) };
+  });
+
+  router.get(`${ADMIN_API_PREFIX}/logout-deliveries`, admin, async (ctx) => {
+    const query = parseDeliveryQuery(
+      { session: single(ctx, 'session'), client: single(ctx, 'client'), state: single(ctx, 'state'), limit: single(ctx, 'limit') },
+      DELIVERY_LIST_DEFAULT,
+    );
+    ctx.body = { deliveries: (await deps.logoutDeliveries.list(query)).map(logoutDeliveryJson) };
+  });
+
+  router.post(`${ADMIN_API_PREFIX}/logout-deliveries/:id/retry`, admin, async (ctx) => {
+    const requeued = await deps.logoutDeliveries.retry(checkDeliveryId(ctx.params.id!), actorOf(ctx));
+    ctx.body = logoutDeliveryJson(requeued);
   });
 
   // Anything else under the prefix is a JSON 404, not a fall-through to the protocol routes.

@@ -29,6 +29,8 @@ interface StoredMetadata {
   redirectUris: string[];
   postLogoutRedirectUris: string[];
   backchannelLogoutUri: string | null;
+  /** Absent in clients stored before it existed, which always required sid. */
+  backchannelLogoutSessionRequired?: boolean;
   grantTypes: GrantType[];
   tokenEndpointAuthMethod: TokenEndpointAuthMethod;
   jwksUri: string | null;
@@ -41,6 +43,7 @@ function toMetadata(settings: ClientSettings): string {
     redirectUris: [...settings.redirectUris],
     postLogoutRedirectUris: [...settings.postLogoutRedirectUris],
     backchannelLogoutUri: settings.backchannelLogoutUri,
+    backchannelLogoutSessionRequired: settings.backchannelLogoutSessionRequired,
     grantTypes: [...settings.grantTypes],
     tokenEndpointAuthMethod: settings.tokenEndpointAuthMethod,
     jwksUri: settings.jwksUri,
@@ -50,8 +53,13 @@ function toMetadata(settings: ClientSettings): string {
   return JSON.stringify(stored);
 }
 
+/** Whether a client's stored metadata registers a back-channel logout URI (read inside session-ending transactions). */
+export function takesBackchannelLogout(metadata: string): boolean {
+  return Boolean((JSON.parse(metadata) as Partial<StoredMetadata>).backchannelLogoutUri);
+}
+
 function toClient(row: ClientRow): RegisteredClient {
-  const metadata = JSON.parse(row.metadata) as StoredMetadata;
+  const { backchannelLogoutSessionRequired, ...metadata } = JSON.parse(row.metadata) as StoredMetadata;
   return {
     clientId: row.clientId,
     name: row.name,
@@ -61,6 +69,7 @@ function toClient(row: ClientRow): RegisteredClient {
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
     ...metadata,
+    backchannelLogoutSessionRequired: backchannelLogoutSessionRequired ?? true,
   };
 }
 

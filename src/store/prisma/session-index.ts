@@ -3,6 +3,7 @@ import type { NewAuditEvent } from '../../domain/audit/audit.js';
 import type { EndSession, EndSessions, NewSession, SessionEndReason, SessionIndex, SessionLiveness, SessionUpdate, SsoSession } from '../../domain/sessions/session.js';
 import type { Db } from './database.js';
 import { auditRow } from './audit-log.js';
+import { takesBackchannelLogout } from './client-repository.js';
 import { payloadKey } from './payload-store.js';
 
 type Tx = Parameters<Parameters<Db['$transaction']>[0]>[0];
@@ -47,7 +48,12 @@ const END_BATCH = 200;
 
 /** The session index and the transactional end of a session (grants, oidc Session, logout hand-off, audit). */
 export class PrismaSessionIndex implements SessionIndex {
-  constructor(private readonly db: Db) {}
+  /** `onHandOff` runs after a transaction that may have queued logout notifications has committed (wakes the worker). */
+  constructor(private readonly db: Db, private readonly options: { readonly onHandOff?: () => void } = {}) {}
+
+  private handedOff(): void {
+    this.options.onHandOff?.();
+  }
 
   async find(id: string): Promise<SsoSession | undefined> {
     const row = await this.db.ssoSession.findUnique({ where: { id }, include: withClients });
@@ -87,6 +93,7 @@ export class PrismaSessionIndex implements SessionIndex {
       }
       if (audit) await tx.auditEvent.create({ data: auditRow(audit) });
     });
+    if (removeClients.length) this.handedOff();
   }
 
   async recordCheck(id: string, check: { readonly passwordAt?: Date; readonly secondFactorAt?: Date }, audit: NewAuditEvent): Promise<void> {
@@ -118,6 +125,7 @@ export class PrismaSessionIndex implements SessionIndex {
 
   async end(command: EndSession): Promise<boolean> {
     const ended = await this.db.$transaction((tx) => endSessions(tx, [{ sessionId: command.sessionId, audit: command.audit }], command.reason, command.at));
+    if (ended.length) this.handedOff();
     return ended.length === 1;
   }
 
@@ -127,6 +135,7 @@ export class PrismaSessionIndex implements SessionIndex {
       const batch = command.sessions.slice(offset, offset + END_BATCH);
       ended.push(...(await this.db.$transaction((tx) => endSessions(tx, batch, command.reason, command.at))));
     }
+    if (ended.length) this.handedOff();
     return ended;
   }
 }
@@ -161,15 +170,23 @@ async function endSessions(tx: Tx, sessions: EndSessions['sessions'], reason: Se
   return endedHere.map((s) => s.sessionId);
 }
 
-/** The hand-off point to back-channel logout: one notification per client of a session, in the caller's transaction. */
+/**
+ * The hand-off point to back-channel logout, in the caller's transaction: one notification (outbox row) per client of
+ * a session that registered a back-channel logout URI; the worker delivers them after the commit. Clients without a
+ * URI cannot be told, so nothing is queued for them.
+ */
 async function handOff(
   tx: Tx,
   clients: { sessionId: string; userId: string; clientId: string; sid: string }[],
   context: { reason: string; at: Date },
 ): Promise<void> {
   if (clients.length === 0) return;
+  const registered = await tx.client.findMany({ where: { clientId: { in: [...new Set(clients.map((c) => c.clientId))] } }, select: { clientId: true, metadata: true } });
+  const notifiable = new Set(registered.filter((r) => takesBackchannelLogout(r.metadata)).map((r) => r.clientId));
+  const owed = clients.filter((c) => notifiable.has(c.clientId));
+  if (owed.length === 0) return;
   await tx.logoutNotification.createMany({
-    data: clients.map((c) => ({
+    data: owed.map((c) => ({
       id: randomUUID(),
       sessionId: c.sessionId,
       userId: c.userId,

@@ -13,6 +13,7 @@ const SETTINGS: ClientSettings = {
   redirectUris: ['https://app.example.com/callback', 'https://app.example.com/other'],
   postLogoutRedirectUris: ['https://app.example.com/bye'],
   backchannelLogoutUri: 'https://app.example.com/backchannel',
+  backchannelLogoutSessionRequired: false,
   grantTypes: ['authorization_code', 'refresh_token'],
   tokenEndpointAuthMethod: 'client_secret_basic',
   jwksUri: null,

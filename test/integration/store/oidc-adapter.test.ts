@@ -12,6 +12,7 @@ const CLIENT: ClientWithSecret = {
   redirectUris: ['https://app.example.com/callback'],
   postLogoutRedirectUris: ['https://app.example.com/bye'],
   backchannelLogoutUri: null,
+  backchannelLogoutSessionRequired: true,
   grantTypes: ['authorization_code', 'refresh_token'],
   tokenEndpointAuthMethod: 'client_secret_basic',
   jwksUri: null,

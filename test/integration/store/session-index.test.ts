@@ -43,6 +43,15 @@ describe.each(databaseKinds())('PrismaSessionIndex ending sessions on %s', (kind
   beforeAll(async () => {
     store = await openStoreDatabase(kind);
     index = new PrismaSessionIndex(store.db);
+    // Notifications are queued for clients registered with a back-channel logout URI; 'diary' has none.
+    const metadata = (uri: string | null) => JSON.stringify({ redirectUris: [], postLogoutRedirectUris: [], backchannelLogoutUri: uri, grantTypes: [], tokenEndpointAuthMethod: 'none', jwksUri: null, scope: 'openid', idTokenSignedResponseAlg: 'RS256' });
+    await store.db.client.createMany({
+      data: [
+        { clientId: 'notebook', name: 'Notebook', metadata: metadata('https://notebook.example/logout') },
+        { clientId: 'calendar', name: 'Calendar', metadata: metadata('https://calendar.example/logout') },
+        { clientId: 'diary', name: 'Diary', metadata: metadata(null) },
+      ],
+    });
   });
 
   afterAll(async () => {
@@ -102,7 +111,7 @@ describe.each(databaseKinds())('PrismaSessionIndex ending sessions on %s', (kind
   }
 
   it('end() ends a session with every effect, once', async () => {
-    await seed('s1', 'u1');
+    await seed('s1', 'u1', ['notebook', 'calendar', 'diary']);
     await seed('s2', 'u1');
     expect(await index.end({ sessionId: 's1', reason: 'revoked_by_admin', at: LATER, audit: endEvent('s1', 'u1') })).toBe(true);
     expect(await effects('s1')).toEqual(endedEffects('s1', 'u1'));
@@ -110,6 +119,16 @@ describe.each(databaseKinds())('PrismaSessionIndex ending sessions on %s', (kind
     expect(await effects('s1')).toEqual(endedEffects('s1', 'u1'));
     // The other session kept everything.
     expect(await effects('s2')).toMatchObject({ session: { endedAt: null }, oidcSession: 1, grants: 2, tokens: 4, notifications: [], audit: [] });
+  });
+
+  it('runs onHandOff after a transaction that queued notifications has committed', async () => {
+    let calls = 0;
+    const notifying = new PrismaSessionIndex(store.db, { onHandOff: () => (calls += 1) });
+    await seed('w1', 'u9');
+    expect(await notifying.end({ sessionId: 'w1', reason: 'revoked_by_admin', at: LATER, audit: endEvent('w1', 'u9') })).toBe(true);
+    expect(calls).toBe(1);
+    expect(await notifying.end({ sessionId: 'w1', reason: 'revoked_by_admin', at: LATER, audit: endEvent('w1', 'u9') })).toBe(false);
+    expect(calls).toBe(1);
   });
 
   it('endMany() gives each session exactly what end() gives it, across batches, skipping those already ended', async () => {

@@ -223,3 +223,35 @@ describe('loadConfig: login throttle and Redis', () => {
     expect(configError({ [variable]: value }).variable).toBe(variable);
   });
 });
+
+describe('loadConfig: back-channel logout and metrics', () => {
+  it('defaults to a 5-second timeout, 24 hours of retries, 16 in flight, no allow-list and no /metrics', () => {
+    expect(loadConfig({})).toMatchObject({
+      backchannel: { timeout: 5, retryWindow: 86400, retryBaseDelay: 5, retryMaxDelay: 3600, pollInterval: 5, concurrency: 16, allowedHosts: [] },
+      metricsToken: undefined,
+    });
+  });
+
+  it('reads every setting; the allow-list is trimmed and lower-cased', () => {
+    const config = loadConfig({
+      BACKCHANNEL_TIMEOUT: '2', BACKCHANNEL_RETRY_WINDOW: '600', BACKCHANNEL_RETRY_BASE_DELAY: '1', BACKCHANNEL_RETRY_MAX_DELAY: '60',
+      BACKCHANNEL_POLL_INTERVAL: '1', BACKCHANNEL_CONCURRENCY: '4', BACKCHANNEL_ALLOWED_HOSTS: ' Logout.Internal , 10.0.0.5,', METRICS_TOKEN: 'm'.repeat(32),
+    });
+    expect(config.backchannel).toEqual({ timeout: 2, retryWindow: 600, retryBaseDelay: 1, retryMaxDelay: 60, pollInterval: 1, concurrency: 4, allowedHosts: ['logout.internal', '10.0.0.5'] });
+    expect(config.metricsToken).toBe('m'.repeat(32));
+  });
+
+  it.each([
+    ['BACKCHANNEL_TIMEOUT', '0'],
+    ['BACKCHANNEL_CONCURRENCY', '0'],
+    ['BACKCHANNEL_RETRY_WINDOW', 'a day'],
+    ['BACKCHANNEL_ALLOWED_HOSTS', 'https://logout.internal/'],
+    ['METRICS_TOKEN', 'short'],
+  ])('names %s when it is invalid (%s)', (variable, value) => {
+    expect(configError({ [variable]: value }).variable).toBe(variable);
+  });
+
+  it('refuses a base delay longer than the cap', () => {
+    expect(configError({ BACKCHANNEL_RETRY_BASE_DELAY: '100', BACKCHANNEL_RETRY_MAX_DELAY: '10' }).variable).toBe('BACKCHANNEL_RETRY_BASE_DELAY');
+  });
+});

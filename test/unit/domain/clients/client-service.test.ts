@@ -33,6 +33,7 @@ describe('resolveSettings', () => {
       redirectUris: ['https://app.example.com/callback'],
       postLogoutRedirectUris: [],
       backchannelLogoutUri: null,
+      backchannelLogoutSessionRequired: true,
       grantTypes: ['authorization_code', 'refresh_token'],
       tokenEndpointAuthMethod: 'client_secret_basic',
       jwksUri: null,
@@ -430,6 +431,29 @@ describe('ClientService', () => {
       await service.delete(client.clientId);
       await expect(service.get(client.clientId)).rejects.toThrow(NotFoundError);
       await expect(service.delete(client.clientId)).rejects.toThrow(NotFoundError);
+    });
+  });
+
+  describe('back-channel logout URI check', () => {
+    it('checks the URI on create, and on update only when it changes', async () => {
+      const checked: string[] = [];
+      const clients = new InMemoryClientRepository(new TestClock(new Date('2026-01-01T00:00:00Z')));
+      const service = new ClientService({
+        clients,
+        validator: new RecordingValidator(),
+        checkBackchannelUri: async (uri) => {
+          checked.push(uri);
+          if (uri.includes('10.0.0.1')) throw new ValidationError('private', { field: 'backchannel-logout-uri' });
+        },
+      });
+      await expect(service.create({ ...WEB, backchannelLogoutUri: 'https://10.0.0.1/logout' })).rejects.toThrow(ValidationError);
+      expect(await clients.list()).toHaveLength(0);
+      const { client } = await service.create({ ...WEB, backchannelLogoutUri: 'https://app.example.com/logout' });
+      await service.update(client.clientId, { name: 'Renamed' });
+      await service.update(client.clientId, { backchannelLogoutSessionRequired: false });
+      await expect(service.update(client.clientId, { backchannelLogoutUri: 'https://10.0.0.1/logout' })).rejects.toThrow(ValidationError);
+      expect((await service.get(client.clientId)).backchannelLogoutUri).toBe('https://app.example.com/logout');
+      expect(checked).toEqual(['https://10.0.0.1/logout', 'https://app.example.com/logout', 'https://10.0.0.1/logout']);
     });
   });
 });

@@ -1,0 +1,56 @@
+import type { Actor } from '../audit/audit.js';
+import type { AuditLog } from '../audit/audit.js';
+import type { Clock } from '../clock.js';
+import { ConflictError, NotFoundError } from '../errors.js';
+import { DELIVERY_LIST_DEFAULT, type DeliveryQuery, type LogoutNotification, type LogoutOutbox } from './logout-notification.js';
+
+export interface LogoutDeliveryServiceDeps {
+  readonly outbox: LogoutOutbox;
+  readonly audit: AuditLog;
+  readonly clock: Clock;
+  /** Tells this process's worker that something is due (a no-op where no worker runs, as in the CLI). */
+  readonly wake: () => void;
+}
+
+/** What administrators see and do about back-channel logout deliveries (CLI and admin API). */
+export class LogoutDeliveryService {
+  constructor(private readonly deps: LogoutDeliveryServiceDeps) {}
+
+  list(query: Partial<DeliveryQuery>): Promise<LogoutNotification[]> {
+    return this.deps.outbox.list({ ...query, limit: query.limit ?? DELIVERY_LIST_DEFAULT });
+  }
+
+  countByState() {
+    return this.deps.outbox.countByState();
+  }
+
+  async get(id: string): Promise<LogoutNotification> {
+    const found = await this.deps.outbox.find(id);
+    if (!found) throw new NotFoundError(`No logout delivery with id ${id}.`);
+    return found;
+  }
+
+  /**
+   * Makes a pending or failed delivery due now. A failed one gets one more attempt at once (and further retries only
+   * while the retry window since the session ended is still open). A delivered one is a conflict.
+   */
+  async retry(id: string, actor: Actor): Promise<LogoutNotification> {
+    const now = this.deps.clock.now();
+    const requeued = await this.deps.outbox.requeue(id, now);
+    if (!requeued) {
+      const existing = await this.get(id);
+      throw new ConflictError(`Logout delivery ${existing.id} was already delivered.`);
+    }
+    await this.deps.audit.append({
+      at: now,
+      type: 'logout.delivery_retried',
+      actor,
+      userId: requeued.userId,
+      sessionId: requeued.sessionId,
+      clientId: requeued.clientId,
+      details: { notification_id: requeued.id },
+    });
+    this.deps.wake();
+    return requeued;
+  }
+}

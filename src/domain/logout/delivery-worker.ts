@@ -1,0 +1,229 @@
+import { SYSTEM, type NewAuditEvent } from '../audit/audit.js';
+import type { Clock } from '../clock.js';
+import { outcomeOf, type AttemptResult, type RetryPolicy } from './delivery-policy.js';
+import { logoutTokenClaims, type LogoutTokenClaims } from './logout-token.js';
+import type { AttemptOutcome, LogoutNotification, LogoutOutbox } from './logout-notification.js';
+
+/** Where and how a client takes back-channel logout, as registered now. */
+export interface BackchannelTarget {
+  readonly uri: string;
+  readonly sessionRequired: boolean;
+  /** The client's ID token algorithm, which its logout tokens are signed with too. */
+  readonly alg: string;
+}
+
+/** Signs logout tokens with Gatehouse's current key for an algorithm (the keys /jwks publishes). */
+export interface LogoutTokenSigner {
+  sign(claims: LogoutTokenClaims, alg: string): Promise<string>;
+}
+
+/**
+ * POSTs a logout token (form-encoded logout_token=...) to a URI: no redirects followed, no cookies, refusing
+ * destinations the SSRF guard forbids. Resolves with the HTTP status, or with an error that was not an HTTP answer;
+ * rejects only when `signal` aborts.
+ */
+export interface LogoutTransport {
+  post(uri: string, logoutToken: string, signal: AbortSignal): Promise<{ readonly status: number } | { readonly error: string; readonly retryable: boolean }>;
+}
+
+export interface DeliveryLog {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+export interface DeliveryCounters {
+  attempts: number;
+  delivered: number;
+  retried: number;
+  failed: number;
+}
+
+export interface LogoutDeliveryDeps {
+  readonly outbox: LogoutOutbox;
+  /** The client's back-channel logout registration, or undefined when it has none any more (or was deleted). */
+  readonly findTarget: (clientId: string) => Promise<BackchannelTarget | undefined>;
+  readonly signer: LogoutTokenSigner;
+  readonly transport: LogoutTransport;
+  readonly clock: Clock;
+  /** [0, 1), for the jitter. */
+  readonly random: () => number;
+  readonly policy: RetryPolicy;
+  readonly issuer: string;
+  /** This worker's name in claims (claimedBy); unique per process. */
+  readonly workerId: string;
+  /** Attempts in flight at once, across all notifications. */
+  readonly concurrency: number;
+  /** Real time one attempt may take before it is abandoned (and retried later). */
+  readonly timeoutMs: number;
+  /** How long a claim holds a row (clock time); longer than timeoutMs, so only a dead worker loses it. */
+  readonly leaseMs: number;
+  readonly log: DeliveryLog;
+}
+
+const SUCCESS = new Set([200, 204]);
+const SHUTDOWN = Symbol('shutdown');
+
+function shortError(error: unknown): string {
+  const cause = (error as { cause?: { code?: string } })?.cause?.code ?? (error as { code?: string })?.code;
+  const message = typeof cause === 'string' ? cause : (error as Error)?.message ?? String(error);
+  return message.slice(0, 200);
+}
+
+/**
+ * The back-channel logout worker: claims due notifications from the outbox, delivers them with bounded concurrency
+ * (a slow or dead receiver holds one slot, never the others), and records each attempt's outcome by the retry policy.
+ */
+export class LogoutDelivery {
+  private readonly inFlight = new Map<string, { readonly done: Promise<void>; readonly controller: AbortController }>();
+  private claiming: Promise<number> | undefined;
+  private claimAgain = false;
+  /** The last claim filled every free slot: more may be due, so a finished attempt claims again. */
+  private backlog = false;
+  private stopped = false;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  readonly counters: DeliveryCounters = { attempts: 0, delivered: 0, retried: 0, failed: 0 };
+
+  constructor(private readonly deps: LogoutDeliveryDeps) {}
+
+  /** Polls every `intervalMs` (and once now), until stop(). */
+  start(intervalMs: number): void {
+    if (this.timer || this.stopped) return;
+    this.timer = setInterval(() => this.wake(), intervalMs);
+    this.timer.unref();
+    this.wake();
+  }
+
+  /** Looks for due notifications now (called after a session ends in this process). */
+  wake(): void {
+    // Before start() (the CLI, which only queues) nothing is delivered from here.
+    if (this.stopped || !this.timer) return;
+    this.pump().catch((error: unknown) => this.deps.log.error({ err: error }, 'claiming logout notifications failed'));
+  }
+
+  /**
+   * One full pass: claims everything due now and waits until every attempt started (by this pass or before it) has
+   * finished, claiming again as slots free up. Tests call it instead of waiting for the poll.
+   */
+  async drain(): Promise<DeliveryCounters> {
+    const before = { ...this.counters };
+    for (;;) {
+      const started = await this.pump();
+      if (started === 0 && this.inFlight.size === 0) break;
+      await Promise.all([...this.inFlight.values()].map((f) => f.done));
+    }
+    return {
+      attempts: this.counters.attempts - before.attempts,
+      delivered: this.counters.delivered - before.delivered,
+      retried: this.counters.retried - before.retried,
+      failed: this.counters.failed - before.failed,
+    };
+  }
+
+  /** Stops polling, abandons attempts in flight (their claims are given back) and waits for them to settle. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    for (const { controller } of this.inFlight.values()) controller.abort(SHUTDOWN);
+    await this.claiming?.catch(() => undefined);
+    await Promise.all([...this.inFlight.values()].map((f) => f.done));
+  }
+
+  /** Claims as many due notifications as there are free slots and starts them; returns how many it started. */
+  private pump(): Promise<number> {
+    if (this.claiming) {
+      this.claimAgain = true;
+      return this.claiming;
+    }
+    this.claiming = (async () => {
+      let started = 0;
+      try {
+        do {
+          this.claimAgain = false;
+          const free = this.deps.concurrency - this.inFlight.size;
+          if (free <= 0 || this.stopped) break;
+          const now = this.deps.clock.now();
+          const claimed = await this.deps.outbox.claimDue({ now, limit: free, workerId: this.deps.workerId, leaseUntil: new Date(now.getTime() + this.deps.leaseMs) });
+          for (const notification of claimed) this.begin(notification);
+          started += claimed.length;
+          this.backlog = claimed.length === free;
+        } while (this.claimAgain);
+      } finally {
+        this.claiming = undefined;
+      }
+      return started;
+    })();
+    return this.claiming;
+  }
+
+  private begin(notification: LogoutNotification): void {
+    const controller = new AbortController();
+    const done = this.attempt(notification, controller)
+      .catch((error: unknown) => this.deps.log.error({ err: error, notificationId: notification.id }, 'logout delivery attempt failed unexpectedly'))
+      .finally(() => {
+        this.inFlight.delete(notification.id);
+        if (this.backlog) this.wake();
+      });
+    this.inFlight.set(notification.id, { done, controller });
+  }
+
+  private async attempt(notification: LogoutNotification, controller: AbortController): Promise<void> {
+    const { deps } = this;
+    const target = await deps.findTarget(notification.clientId);
+    let result: AttemptResult;
+    if (!target) {
+      result = { ok: false, error: 'the client has no back-channel logout URI any more', retryable: false };
+    } else {
+      const claims = logoutTokenClaims({ issuer: deps.issuer, notification, sessionRequired: target.sessionRequired, now: deps.clock.now() });
+      const token = await deps.signer.sign(claims, target.alg);
+      const timer = setTimeout(() => controller.abort(), deps.timeoutMs);
+      try {
+        const answer = await deps.transport.post(target.uri, token, controller.signal);
+        if ('status' in answer) result = SUCCESS.has(answer.status) ? { ok: true } : { ok: false, error: `HTTP ${answer.status}`, retryable: true };
+        else result = { ok: false, error: answer.error, retryable: answer.retryable };
+      } catch (error) {
+        if (controller.signal.reason === SHUTDOWN) {
+          await deps.outbox.release(notification.id, deps.workerId);
+          return;
+        }
+        result = { ok: false, error: controller.signal.aborted ? `no answer within ${deps.timeoutMs} ms` : shortError(error), retryable: true };
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    this.counters.attempts += 1;
+    const outcome = outcomeOf(deps.policy, notification, result, deps.clock.now(), deps.random);
+    const settled = await deps.outbox.settle(notification.id, deps.workerId, outcome, outcome.state === 'failed' ? this.failedEvent(notification, outcome) : undefined);
+    if (!settled) {
+      deps.log.warn({ notificationId: notification.id }, 'logout notification was taken over by another worker before this attempt finished');
+      return;
+    }
+    this.record(notification, outcome);
+  }
+
+  private failedEvent(notification: LogoutNotification, outcome: Extract<AttemptOutcome, { state: 'failed' }>): NewAuditEvent {
+    return {
+      at: outcome.at,
+      type: 'logout.delivery_failed',
+      actor: SYSTEM,
+      userId: notification.userId,
+      sessionId: notification.sessionId,
+      clientId: notification.clientId,
+      details: { notification_id: notification.id, attempts: outcome.attempts, last_error: outcome.lastError, reason: notification.reason },
+    };
+  }
+
+  private record(notification: LogoutNotification, outcome: AttemptOutcome): void {
+    const fields = { notificationId: notification.id, clientId: notification.clientId, sessionId: notification.sessionId, attempts: outcome.attempts };
+    if (outcome.state === 'delivered') {
+      this.counters.delivered += 1;
+      this.deps.log.info(fields, 'back-channel logout delivered');
+    } else if (outcome.state === 'pending') {
+      this.counters.retried += 1;
+      this.deps.log.warn({ ...fields, error: outcome.lastError, nextAttemptAt: outcome.nextAttemptAt.toISOString() }, 'back-channel logout attempt failed; will retry');
+    } else {
+      this.counters.failed += 1;
+      this.deps.log.error({ ...fields, error: outcome.lastError }, 'back-channel logout given up');
+    }
+  }
+}

@@ -1,0 +1,46 @@
+import { checkDestination, isPublicAddress, refusedAddresses, uriProblem } from '../../../../src/domain/logout/destination.js';
+import { ValidationError } from '../../../../src/domain/errors.js';
+
+const PRODUCTION = { production: true, allowedHosts: ['logout.internal'] };
+const DEVELOPMENT = { production: false, allowedHosts: [] };
+
+describe('the back-channel logout SSRF rule', () => {
+  it.each([
+    '127.0.0.1', '127.8.9.1', '10.1.2.3', '172.16.0.1', '172.31.255.255', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0',
+    '224.0.0.1', '255.255.255.255', '198.18.0.1', '::1', '::', 'fe80::1', 'fd00::1', 'fc12:3456::1', 'ff02::1', '::ffff:127.0.0.1',
+    '::ffff:10.0.0.1', '64:ff9b::a00:1', '2001:db8::1', 'not-an-ip', '1.2.3', '::ffff:999.1.1.1',
+  ])('%s is not public', (ip) => {
+    expect(isPublicAddress(ip)).toBe(false);
+  });
+
+  it.each(['93.184.216.34', '8.8.8.8', '172.32.0.1', '2606:4700:4700::1111', '2a00:1450:4001:80b::200e', '::ffff:8.8.8.8'])('%s is public', (ip) => {
+    expect(isPublicAddress(ip)).toBe(true);
+  });
+
+  it('in production refuses every non-public address unless the host is allow-listed', () => {
+    expect(refusedAddresses('app.example.com', ['93.184.216.34', '10.0.0.7'], PRODUCTION)).toEqual(['10.0.0.7']);
+    expect(refusedAddresses('app.example.com', ['93.184.216.34'], PRODUCTION)).toEqual([]);
+    expect(refusedAddresses('app.example.com', [], PRODUCTION)).toHaveLength(1);
+    expect(refusedAddresses('LOGOUT.internal', ['10.0.0.7'], PRODUCTION)).toEqual([]);
+    expect(refusedAddresses('localhost', ['127.0.0.1'], DEVELOPMENT)).toEqual([]);
+  });
+
+  it('wants https in production; development allows http://localhost', () => {
+    expect(uriProblem('http://app.example.com/logout', PRODUCTION)).toMatch(/https/);
+    expect(uriProblem('https://app.example.com/logout', PRODUCTION)).toBeNull();
+    expect(uriProblem('http://localhost:8080/logout', DEVELOPMENT)).toBeNull();
+    expect(uriProblem('ftp://app.example.com/logout', DEVELOPMENT)).toMatch(/https/);
+    expect(uriProblem('https://user:pw@app.example.com/logout', PRODUCTION)).toMatch(/credentials/);
+  });
+
+  it('checks a URI with the injected resolver', async () => {
+    const resolve = async (host: string) => ({ 'app.example.com': ['93.184.216.34'], 'sneaky.example.com': ['93.184.216.34', '192.168.0.10'], 'logout.internal': ['10.0.0.7'] })[host] ?? [];
+    await expect(checkDestination('https://app.example.com/logout', PRODUCTION, resolve)).resolves.toBeUndefined();
+    await expect(checkDestination('https://logout.internal/bc', PRODUCTION, resolve)).resolves.toBeUndefined();
+    await expect(checkDestination('https://sneaky.example.com/logout', PRODUCTION, resolve)).rejects.toBeInstanceOf(ValidationError);
+    await expect(checkDestination('https://10.0.0.1/logout', PRODUCTION, resolve)).rejects.toThrow(/private/);
+    await expect(checkDestination('https://[::1]/logout', PRODUCTION, resolve)).rejects.toThrow(/private/);
+    await expect(checkDestination('https://nowhere.example.com/logout', PRODUCTION, async () => { throw new Error('ENOTFOUND'); })).rejects.toThrow(/cannot be resolved/);
+    await expect(checkDestination('http://127.0.0.1:9/logout', DEVELOPMENT, resolve)).resolves.toBeUndefined();
+  });
+});
