@@ -9,9 +9,15 @@ export function userJson(user: User) {
     name: user.name,
     disabled: user.disabledAt !== null,
     disabled_at: user.disabledAt?.toISOString() ?? null,
+    admin: user.admin,
     created_at: user.createdAt.toISOString(),
     updated_at: user.updatedAt.toISOString(),
   };
+}
+
+/** active or disabled, then admin when it applies. */
+export function userStatus(user: User): string {
+  return [user.disabledAt ? 'disabled' : 'active', user.admin && 'admin'].filter(Boolean).join(', ');
 }
 
 export function userText(user: User): string {
@@ -20,6 +26,7 @@ export function userText(user: User): string {
     `email:      ${user.email}`,
     `name:       ${user.name ?? '-'}`,
     `status:     ${user.disabledAt ? `disabled since ${user.disabledAt.toISOString()}` : 'active'}`,
+    `admin:      ${user.admin ? 'yes (may use the admin console)' : 'no'}`,
     `created:    ${user.createdAt.toISOString()}`,
   ].join('\n');
 }
