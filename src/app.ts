@@ -5,6 +5,9 @@ import { requestLogger } from './http/middleware/request-logger.js';
 import { securityHeaders } from './http/middleware/security-headers.js';
 import { createAccountRouter } from './http/routes/account.js';
 import { createAdminApiRouter } from './http/routes/admin-api.js';
+import { consoleSignInOptions, createAdminConsoleRouter } from './http/routes/admin-console.js';
+import { createFirstPartySignIn } from './http/first-party-sign-in.js';
+import { en } from './http/text/en.js';
 import { createAssetsRouter } from './http/routes/assets.js';
 import { createHealthRouter } from './http/routes/health.js';
 import { createInteractionRouter } from './http/routes/interactions.js';
@@ -22,15 +25,27 @@ export function createApp(container: Container): Provider {
   provider.on('server_error', (ctx, error) => ((ctx.state.log as typeof logger | undefined) ?? logger).error({ err: error }, 'oidc-provider server error'));
   provider.use(requestLogger(logger));
   provider.use(requestContext());
-  provider.use(securityHeaders({ hsts: isSecureIssuer(container.config) }));
+  const { brand } = container.config;
+  const logoOrigin = brand.logoUrl && /^https?:/.test(brand.logoUrl) ? new URL(brand.logoUrl).origin : undefined;
+  provider.use(securityHeaders({ hsts: isSecureIssuer(container.config), ...(logoOrigin ? { imageOrigins: [logoOrigin] } : {}) }));
   provider.use(errorHandler({ renderView, logger }));
   provider.use(recordProviderLogouts(sessions, currentRequestMeta));
   for (const router of [
-    createAssetsRouter(),
+    createAssetsRouter({ brand }),
     createHealthRouter({ isDatabaseReachable: () => container.isDatabaseReachable() }),
     createInteractionRouter({ provider, accounts, passwordAttempts: container.passwordAttempts, sessions, mfa: container.mfa, csrf, renderView, clock: container.clock }),
     createAccountRouter({ provider, accounts, passwordAttempts: container.passwordAttempts, sessions, csrf, renderView, mfa: container.mfa, config: container.config }),
-    createAdminApiRouter({ provider, accounts, sessions, audit: container.audit, clients: container.clients }),
+    createAdminApiRouter({ provider, clients: container.clients, admin: container.admin }),
+    createAdminConsoleRouter({
+      admin: container.admin,
+      signIn: createFirstPartySignIn({ provider, accounts, sessions, config: container.config, ...consoleSignInOptions() }),
+      csrf,
+      renderView,
+      text: en,
+      // THE insertion point for the admin console's "recent second factor" step-up (issue #4): every console write
+      // passes these middleware after admin authorization and CSRF, before its handler. Nothing else needs changing.
+      writeGuards: [],
+    }),
   ]) {
     provider.use(router.routes());
     provider.use(router.allowedMethods());

@@ -1,19 +1,8 @@
 import type { User } from '../domain/accounts/user.js';
+// The JSON shapes are the admin API's: scripts may use either.
+export { clientJson, userJson } from '../http/admin-json.js';
 import type { RegisteredClient } from '../domain/clients/client.js';
 import type { SigningKeyRecord } from '../domain/keys/signing-keys.js';
-
-export function userJson(user: User) {
-  return {
-    id: user.id,
-    email: user.email,
-    name: user.name,
-    disabled: user.disabledAt !== null,
-    disabled_at: user.disabledAt?.toISOString() ?? null,
-    admin: user.admin,
-    created_at: user.createdAt.toISOString(),
-    updated_at: user.updatedAt.toISOString(),
-  };
-}
 
 /** active or disabled, then admin when it applies. */
 export function userStatus(user: User): string {
@@ -29,26 +18,6 @@ export function userText(user: User): string {
     `admin:      ${user.admin ? 'yes (may use the admin console)' : 'no'}`,
     `created:    ${user.createdAt.toISOString()}`,
   ].join('\n');
-}
-
-export function clientJson(client: RegisteredClient) {
-  return {
-    client_id: client.clientId,
-    client_name: client.name,
-    redirect_uris: client.redirectUris,
-    post_logout_redirect_uris: client.postLogoutRedirectUris,
-    backchannel_logout_uri: client.backchannelLogoutUri,
-    grant_types: client.grantTypes,
-    token_endpoint_auth_method: client.tokenEndpointAuthMethod,
-    public: client.tokenEndpointAuthMethod === 'none',
-    jwks_uri: client.jwksUri,
-    first_party: client.firstParty,
-    admin: client.admin,
-    scope: client.scope,
-    id_token_signed_response_alg: client.idTokenSignedResponseAlg,
-    created_at: client.createdAt.toISOString(),
-    updated_at: client.updatedAt.toISOString(),
-  };
 }
 
 /** For tables: public or confidential, then first-party and admin when they apply. */

@@ -1,8 +1,43 @@
+import type { User } from '../domain/accounts/user.js';
 import type { AuditEvent } from '../domain/audit/audit.js';
+import type { RegisteredClient } from '../domain/clients/client.js';
 import type { SsoSession } from '../domain/sessions/session.js';
 
 // The JSON shapes of sessions and audit events that administrators see, with stable snake_case fields: the admin API
 // answers with them and the CLI prints them for --json, so scripts can use either. Grant ids are left out.
+
+export function userJson(user: User) {
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    disabled: user.disabledAt !== null,
+    disabled_at: user.disabledAt?.toISOString() ?? null,
+    admin: user.admin,
+    created_at: user.createdAt.toISOString(),
+    updated_at: user.updatedAt.toISOString(),
+  };
+}
+
+export function clientJson(client: RegisteredClient) {
+  return {
+    client_id: client.clientId,
+    client_name: client.name,
+    redirect_uris: client.redirectUris,
+    post_logout_redirect_uris: client.postLogoutRedirectUris,
+    backchannel_logout_uri: client.backchannelLogoutUri,
+    grant_types: client.grantTypes,
+    token_endpoint_auth_method: client.tokenEndpointAuthMethod,
+    public: client.tokenEndpointAuthMethod === 'none',
+    jwks_uri: client.jwksUri,
+    first_party: client.firstParty,
+    admin: client.admin,
+    scope: client.scope,
+    id_token_signed_response_alg: client.idTokenSignedResponseAlg,
+    created_at: client.createdAt.toISOString(),
+    updated_at: client.updatedAt.toISOString(),
+  };
+}
 
 export function sessionJson(session: SsoSession) {
   return {

@@ -1,18 +1,18 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { Context, Middleware, Next } from 'koa';
 import type Provider from 'oidc-provider';
 import type { Config } from '../../config/env.js';
 import { ACCOUNT_CLIENT_ID, ACCOUNT_CLIENT_NAME } from '../../domain/accounts/account-client.js';
+import { ACCOUNT_CLIENT } from '../../domain/clients/internal-clients.js';
 import type { AccountService } from '../../domain/accounts/account-service.js';
 import type { PasswordAttempts } from '../../domain/accounts/login-throttle.js';
-import type { User } from '../../domain/accounts/user.js';
 import type { MfaService } from '../../domain/mfa/mfa-service.js';
 import type { Actor } from '../../domain/audit/audit.js';
 import { TooManyAttemptsError, ValidationError } from '../../domain/errors.js';
 import type { SessionService } from '../../domain/sessions/session-service.js';
-import { isSecureIssuer, providerCookieOptions } from '../../oidc/configuration.js';
+import { providerCookieOptions } from '../../oidc/configuration.js';
+import { createFirstPartySignIn, type OidcSession, type SignedIn } from '../first-party-sign-in.js';
 import { CSRF_FIELD, type Csrf } from '../middleware/csrf.js';
 import type { RenderView } from '../views.js';
 import { addSecurityRoutes } from './account-security.js';
@@ -28,20 +28,8 @@ export interface AccountRouterDeps {
   readonly config: Pick<Config, 'issuer'> & { readonly ttl: Pick<Config['ttl'], 'interaction'> };
 }
 
-type OidcSession = Awaited<ReturnType<Provider['Session']['get']>>;
-
 /** Who is on an account page: the user and the SSO session of this browser. */
-interface Current {
-  readonly user: User;
-  readonly session: OidcSession;
-}
-
-/** The sign-in the account pages started: kept in a signed cookie until /account/callback. */
-interface PendingSignIn {
-  readonly state: string;
-  readonly verifier: string;
-  readonly returnTo: string;
-}
+type Current = SignedIn;
 
 // The confirmations a page may show (?done=...); anything else shows nothing. The texts are in the views.
 const SESSIONS_DONE = new Set(['ended', 'already-ended', 'others-ended']);
@@ -60,12 +48,6 @@ function query(ctx: Context, name: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-function sameSecret(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && timingSafeEqual(left, right);
-}
-
 function userActor(ctx: Context, userId: string): Actor {
   return { type: 'user', id: userId, ip: ctx.ip || null, userAgent: ctx.get('user-agent').slice(0, 512) || null };
 }
@@ -82,32 +64,14 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
   const { provider, accounts, passwordAttempts, sessions, csrf, renderView, config } = deps;
   const router = new Router({ prefix: '/account' });
   const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
-  const secure = isSecureIssuer(config);
   const sessionCookie = providerCookieOptions(config);
-  const signInCookie = secure ? '__Secure-gatehouse_account_signin' : 'gatehouse_account_signin';
-  const signInCookieOptions = {
-    httpOnly: true,
-    sameSite: 'lax' as const,
-    secure,
-    path: '/account',
-    signed: true,
-    overwrite: true,
-    // As long as the login page it leads to.
-    maxAge: config.ttl.interaction * 1000,
-  };
-  const redirectUri = `${config.issuer}/account/callback`;
+  const signIn = createFirstPartySignIn({ provider, accounts, sessions, config, client: ACCOUNT_CLIENT, prefix: '/account', returnPath: RETURN_PATH });
   // Forms are bound to the SSO session they were shown in (its uid survives the cookie rotation).
   const csrfScope = (ctx: Context) => `account:${current(ctx).session.uid}`;
   const csrfFields = (ctx: Context) => ({ csrf: csrf.token(ctx, csrfScope(ctx)), csrfField: CSRF_FIELD });
 
-  /** The SSO session of this browser, when it is signed in, live, and its user active. */
-  async function authenticate(ctx: Context): Promise<Current | undefined> {
-    const session = await provider.Session.get(ctx);
-    if (!session.accountId) return undefined;
-    if (!(await sessions.isLive(session.uid))) return undefined;
-    const user = await accounts.findActiveById(session.accountId);
-    return user ? { user, session } : undefined;
-  }
+  const authenticate = (ctx: Context) => signIn.authenticate(ctx);
+  const startSignIn = (ctx: Context, returnTo: string) => signIn.start(ctx, returnTo);
 
   async function render(ctx: Context, view: string, model: Record<string, unknown>, status = 200) {
     ctx.status = status;
@@ -118,40 +82,6 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
   function redirect(ctx: Context, location: string) {
     ctx.status = 303;
     ctx.redirect(location);
-  }
-
-  /** Sends the browser to the authorization endpoint as the account client, to come back to `returnTo`. */
-  function startSignIn(ctx: Context, returnTo: string) {
-    const pending: PendingSignIn = {
-      state: randomBytes(32).toString('base64url'),
-      verifier: randomBytes(32).toString('base64url'),
-      returnTo: RETURN_PATH.test(returnTo) ? returnTo : '/account',
-    };
-    ctx.cookies.set(signInCookie, Buffer.from(JSON.stringify(pending)).toString('base64url'), signInCookieOptions);
-    const url = new URL(provider.pathFor('authorization'), config.issuer);
-    url.search = new URLSearchParams({
-      response_type: 'code',
-      client_id: ACCOUNT_CLIENT_ID,
-      redirect_uri: redirectUri,
-      scope: 'openid',
-      state: pending.state,
-      code_challenge: createHash('sha256').update(pending.verifier).digest('base64url'),
-      code_challenge_method: 'S256',
-    }).toString();
-    redirect(ctx, url.pathname + url.search);
-  }
-
-  function readPendingSignIn(ctx: Context): PendingSignIn | undefined {
-    const raw = ctx.cookies.get(signInCookie, { signed: true });
-    ctx.cookies.set(signInCookie, null, signInCookieOptions);
-    if (!raw) return undefined;
-    try {
-      const parsed = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Partial<PendingSignIn>;
-      if (typeof parsed.state !== 'string' || typeof parsed.verifier !== 'string' || typeof parsed.returnTo !== 'string') return undefined;
-      return { state: parsed.state, verifier: parsed.verifier, returnTo: parsed.returnTo };
-    } catch {
-      return undefined;
-    }
   }
 
   function clearSessionCookie(ctx: Context) {
@@ -219,29 +149,7 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
     await next();
   });
 
-  router.get('/callback', async (ctx) => {
-    const pending = readPendingSignIn(ctx);
-    const state = query(ctx, 'state');
-    if (!pending || !state || !sameSecret(state, pending.state)) {
-      await render(ctx, 'account-signin-failed', { reason: 'expired' }, 400);
-      return;
-    }
-    if (query(ctx, 'error')) {
-      const reason = query(ctx, 'error') === 'access_denied' ? 'cancelled' : 'failed';
-      await render(ctx, 'account-signin-failed', { reason }, 400);
-      return;
-    }
-    const found = await authenticate(ctx);
-    if (!found) {
-      await render(ctx, 'account-signin-failed', { reason: 'failed' }, 400);
-      return;
-    }
-    // The pages rely on the SSO session, not on tokens: the code is never exchanged, so it is discarded at once.
-    const code = query(ctx, 'code');
-    const issued = code ? await provider.AuthorizationCode.find(code) : undefined;
-    if (issued && issued.clientId === ACCOUNT_CLIENT_ID) await issued.destroy();
-    redirect(ctx, RETURN_PATH.test(pending.returnTo) ? pending.returnTo : '/account');
-  });
+  router.get('/callback', signIn.callback((ctx, reason) => render(ctx, 'account-signin-failed', { reason }, 400)));
 
   router.get('/', requireSession(), async (ctx) => {
     const { user } = current(ctx);
