@@ -39,6 +39,8 @@ export interface Config {
   /** Where shared state lives: REDIS_URL when set (rate-limit counters), else this process's memory. */
   readonly redisUrl: string | undefined;
   readonly redisKeyPrefix: string;
+  /** Development only: outgoing requests (back-channel logout) may go to localhost, as the demo apps need. */
+  readonly outboundAllowLoopback: boolean;
   /** How the pages look: product name, logo and primary colour. */
   readonly brand: {
     readonly name: string;
@@ -112,6 +114,7 @@ const schema = z.object({
   LOGIN_MAX_FAILURES_PER_IP: count(50),
   LOGIN_FAILURE_WINDOW: seconds(900),
   LOGIN_BLOCK_DURATION: seconds(900),
+  OUTBOUND_ALLOW_LOOPBACK: booleanString.default(false),
   BRAND_NAME: z
     .string()
     .trim()
@@ -216,6 +219,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (url.protocol === 'http:' && !LOCAL_HOSTS.has(url.hostname)) {
       throw new ConfigError('ISSUER', 'must use https in production');
     }
+    if (e.OUTBOUND_ALLOW_LOOPBACK) throw new ConfigError('OUTBOUND_ALLOW_LOOPBACK', 'is for development only (the demo apps) and is refused in production');
   }
 
   const primaryColor = fullHex(e.BRAND_PRIMARY_COLOR);
@@ -254,6 +258,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }),
     redisUrl: e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    outboundAllowLoopback: e.OUTBOUND_ALLOW_LOOPBACK,
     brand: Object.freeze({ name: e.BRAND_NAME, logoUrl: parseLogoUrl(e.BRAND_LOGO_URL), primaryColor }),
     loginThrottle: Object.freeze({
       maxFailuresPerAccount: e.LOGIN_MAX_FAILURES_PER_ACCOUNT,

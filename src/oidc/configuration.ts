@@ -62,6 +62,20 @@ function accountFor(user: User): Account {
   };
 }
 
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+export function isLoopbackUrl(url: URL | string): boolean {
+  return LOOPBACK_HOSTS.has(new URL(url).hostname);
+}
+
+/** fetch for oidc-provider that drops its address-checking dispatcher for loopback URLs only. */
+export function loopbackAllowingFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+  const url = input instanceof Request ? input.url : input;
+  if (!init || !isLoopbackUrl(url)) return globalThis.fetch(input, init);
+  const { dispatcher: _checked, ...unchecked } = init as RequestInit & { dispatcher?: unknown };
+  return globalThis.fetch(input, unchecked);
+}
+
 /** oidc-provider configuration; pure, so tests build providers from it with their own deps. */
 export function buildOidcConfiguration(config: Config, deps: OidcDeps): Configuration {
   const secure = isSecureIssuer(config);
@@ -84,6 +98,10 @@ export function buildOidcConfiguration(config: Config, deps: OidcDeps): Configur
       return user ? accountFor(user) : undefined;
     },
     jwks: deps.jwks as Configuration['jwks'],
+    // oidc-provider refuses outgoing requests (back-channel logout, jwks_uri) to loopback and private addresses. The
+    // demo's relying apps listen on localhost, so OUTBOUND_ALLOW_LOOPBACK (refused in production) lets loopback through,
+    // and only loopback: every other address keeps the protection.
+    ...(config.outboundAllowLoopback ? { fetch: loopbackAllowingFetch } : {}),
     cookies: {
       keys: deps.cookieKeys,
       // __Host- binds the SSO cookie to this exact origin (Secure, Path=/, no Domain); it needs https.

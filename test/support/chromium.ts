@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+export type { Browser, BrowserContext, Page } from 'playwright-core';
 import { packageRoot } from '../../src/config/paths.js';
 
 // Real-browser tests drive Debian's Chromium with playwright-core (never a downloaded browser). Locally they are
@@ -39,4 +40,21 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const path = join(SCREENSHOT_DIR, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   return path;
+}
+
+/** On Gatehouse's sign-in page: fills in the credentials and signs in. */
+export async function signInAtGatehouse(page: Page, email: string, password: string): Promise<void> {
+  await page.locator('#login').fill(email);
+  await page.locator('#password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForLoadState('load');
+}
+
+/** Collects the Content-Security-Policy violations Chromium reports on the console. */
+export function cspViolations(page: Page): string[] {
+  const violations: string[] = [];
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+  });
+  return violations;
 }

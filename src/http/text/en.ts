@@ -40,6 +40,7 @@ export const en = {
     empty: 'No clients match.',
     columns: { name: 'Name', clientId: 'Client ID', type: 'Type', grants: 'Grant types' },
     internal: 'Gatehouse',
+    typeShort: { public: 'Public', confidential: 'Confidential', firstParty: 'first-party', admin: 'admin' },
     newTitle: 'Register a client',
     editTitle: 'Edit client',
     create: 'Register',

@@ -125,6 +125,12 @@ describe('loadConfig', () => {
     expect(loadConfig({ PORT: undefined, ISSUER: undefined }).issuer).toBe('http://localhost:3000');
   });
 
+  it('allows loopback back-channel requests only outside production', () => {
+    expect(loadConfig({}).outboundAllowLoopback).toBe(false);
+    expect(loadConfig({ OUTBOUND_ALLOW_LOOPBACK: 'true' }).outboundAllowLoopback).toBe(true);
+    expect(configError({ NODE_ENV: 'production', GATEHOUSE_SECRET: SECRET, OUTBOUND_ALLOW_LOOPBACK: 'true' }).variable).toBe('OUTBOUND_ALLOW_LOOPBACK');
+  });
+
   describe('brand', () => {
     it('defaults to Gatehouse in its blue, without a logo', () => {
       expect(loadConfig({}).brand).toEqual({ name: 'Gatehouse', logoUrl: undefined, primaryColor: '#1f5fbf' });
