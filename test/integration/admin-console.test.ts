@@ -59,9 +59,12 @@ describe.each(databaseKinds())('admin console (%s)', (kind) => {
   });
 
   it('signs an admin in through Gatehouse itself, with its own internal client, and lists the clients', async () => {
-    const { page } = await signInToConsole('user1@example.com');
+    const { browser, page } = await signInToConsole('user1@example.com');
     expect(page.status).toBe(200);
     expect(page.url.pathname).toBe('/admin/clients');
+    // One frame for the account pages and the console: an admin's account page links to the console.
+    expect(page.html).toMatch(/<nav aria-label="Main" class="frame-nav">[\s\S]*href="\/admin" aria-current="true"/);
+    expect(expectPage(await browser.navigate('/account')).html).toMatch(/href="\/account" aria-current="true"[\s\S]*href="\/admin"/);
     expect(page.html).toContain('gatehouse-account');
     expect(page.html).toContain('gatehouse-admin');
     expect(page.headers.get('cache-control')).toBe('no-store');
@@ -74,6 +77,7 @@ describe.each(databaseKinds())('admin console (%s)', (kind) => {
     const { browser, page } = await signInToConsole(user.email);
     expect(page.status).toBe(403);
     expect(page.html).toContain('No access to the admin console');
+    expect(expectPage(await browser.navigate('/account')).html).not.toContain('href="/admin"');
     expect(page.html).not.toContain('gatehouse-account');
     const write = await browser.request('/admin/clients', { form: { name: 'Sneaky', 'grant-type': 'client_credentials', scope: 'profile' } });
     expect(write.status).toBe(403);
@@ -220,12 +224,17 @@ describe.each(databaseKinds())('admin console (%s)', (kind) => {
     // Her next request, with the same session, is refused.
     expect(expectPage(await grace.browser.navigate('/admin/users')).status).toBe(403);
 
-    // An admin cannot revoke their own access.
+    // An admin can neither revoke their own access nor disable themself.
     const self = expectPage(await browser.navigate(`/admin/users/${adminId}`));
     expect(self.html).not.toContain('/revoke-admin');
-    const refused = await browser.navigate(`/admin/users/${adminId}/revoke-admin`, { form: findForm(self.html, /\/disable$/).hidden });
-    expect(expectPage(refused).status).toBe(403);
-    expect((await gatehouse.container.accounts.getByEmail('user1@example.com')).admin).toBe(true);
+    expect(self.html).not.toContain('/disable');
+    const csrf = /name="csrf" value="([^"]+)"/.exec(self.html)![1]!;
+    for (const action of ['revoke-admin', 'disable']) {
+      const refused = expectPage(await browser.navigate(`/admin/users/${adminId}/${action}`, { form: { csrf } }));
+      expect(refused.status).toBe(403);
+      expect(refused.html).toContain('ask another administrator');
+    }
+    expect(await gatehouse.container.accounts.getByEmail('user1@example.com')).toMatchObject({ admin: true, disabledAt: null });
   });
 
   it("lists a user's live sessions and ends one, then all", async () => {

@@ -100,8 +100,10 @@ export class AdminService {
     return this.deps.accounts.createUser(input, actor);
   }
 
+  /** An administrator cannot disable themself either (it would end the very session doing it). */
   async setUserDisabled(idOrEmail: string, disabled: boolean, actor: Actor): Promise<User> {
     const user = await this.deps.accounts.getByIdOrEmail(idOrEmail);
+    if (disabled && actorUserId(actor) === user.id) throw new ForbiddenError('You cannot disable your own account; ask another administrator.');
     return disabled ? this.deps.accounts.disable(user.email, actor) : this.deps.accounts.enable(user.email, actor);
   }
 

@@ -76,7 +76,9 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
   async function render(ctx: Context, view: string, model: Record<string, unknown>, status = 200) {
     ctx.status = status;
     ctx.type = 'html';
-    ctx.body = await renderView(view, model);
+    // The shared frame links the account pages and, for administrators, the admin console.
+    const signedIn = ctx.state.account as Current | undefined;
+    ctx.body = await renderView(view, { ...(signedIn ? { frameNav: { current: 'account', admin: signedIn.user.admin } } : {}), ...model });
   }
 
   function redirect(ctx: Context, location: string) {

@@ -147,6 +147,7 @@ export function createAdminConsoleRouter(deps: AdminConsoleDeps): Router {
       t,
       section: undefined,
       consoleUser: signedIn(ctx)?.user.email,
+      frameNav: { current: 'admin', admin: true },
       csrf: csrf.token(ctx, csrfScope(ctx)),
       csrfField: CSRF_FIELD,
       ...model,

@@ -104,7 +104,7 @@ export const en = {
     noSessions: 'No live sessions.',
     endSession: 'End session',
     endAll: 'End every session',
-    sessionColumns: { device: 'Device', ip: 'IP address', started: 'Started', lastSeen: 'Last seen', level: 'Sign-in level' },
+    sessionColumns: { device: 'Device', ip: 'IP address', started: 'Started', lastSeen: 'Last seen', level: 'Sign-in methods' },
     viewAudit: 'Audit log of this user',
     done: {
       created: 'The user was created.',
