@@ -101,6 +101,13 @@ describeWithChromium('demo apps in Chromium: SSO, step-up, back-channel logout',
     await expect(page.locator('#amr').textContent()).resolves.toBe('pwd + otp');
     await screenshot(page, 'demo-app-a-stepped-up');
 
+    // The account pages in the same frame: the user's details and "your devices", where both apps are listed.
+    await page.goto(`${gatehouse.issuer}/account`);
+    await screenshot(page, 'account');
+    await page.goto(`${gatehouse.issuer}/account/sessions`);
+    await expect(page.locator('main').textContent()).resolves.toMatch(/Notes \(app A\)[\s\S]*Calendar \(app B\)|Calendar \(app B\)[\s\S]*Notes \(app A\)/);
+    await screenshot(page, 'account-sessions');
+
     // Log out of app B (RP-initiated): Gatehouse asks, ends the SSO session and posts logout tokens to both apps.
     await page.goto(appB.url);
     await expect(stateOf(page)).resolves.toBe('signed-in');
