@@ -5,6 +5,9 @@ import { requestLogger } from './http/middleware/request-logger.js';
 import { securityHeaders } from './http/middleware/security-headers.js';
 import { createAccountRouter } from './http/routes/account.js';
 import { createAdminApiRouter } from './http/routes/admin-api.js';
+import { consoleRecentAuthentication, consoleSignInOptions, createAdminConsoleRouter } from './http/routes/admin-console.js';
+import { createFirstPartySignIn } from './http/first-party-sign-in.js';
+import { en } from './http/text/en.js';
 import { createAssetsRouter } from './http/routes/assets.js';
 import { createHealthRouter } from './http/routes/health.js';
 import { createInteractionRouter } from './http/routes/interactions.js';
@@ -23,11 +26,13 @@ export function createApp(container: Container): Provider {
   provider.on('server_error', (ctx, error) => ((ctx.state.log as typeof logger | undefined) ?? logger).error({ err: error }, 'oidc-provider server error'));
   provider.use(requestLogger(logger));
   provider.use(requestContext());
-  provider.use(securityHeaders({ hsts: isSecureIssuer(container.config) }));
+  const { brand } = container.config;
+  const logoOrigin = brand.logoUrl && /^https?:/.test(brand.logoUrl) ? new URL(brand.logoUrl).origin : undefined;
+  provider.use(securityHeaders({ hsts: isSecureIssuer(container.config), ...(logoOrigin ? { imageOrigins: [logoOrigin] } : {}) }));
   provider.use(errorHandler({ renderView, logger }));
   provider.use(recordProviderLogouts(sessions, currentRequestMeta));
   for (const router of [
-    createAssetsRouter(),
+    createAssetsRouter({ brand }),
     createHealthRouter({ isDatabaseReachable: () => container.isDatabaseReachable() }),
     createMetricsRouter({
       token: container.config.metricsToken,
@@ -36,7 +41,16 @@ export function createApp(container: Container): Provider {
     }),
     createInteractionRouter({ provider, accounts, passwordAttempts: container.passwordAttempts, sessions, mfa: container.mfa, csrf, renderView, clock: container.clock }),
     createAccountRouter({ provider, accounts, passwordAttempts: container.passwordAttempts, sessions, csrf, renderView, mfa: container.mfa, clock: container.clock, config: container.config }),
-    createAdminApiRouter({ provider, accounts, sessions, audit: container.audit, clients: container.clients, logoutDeliveries: container.logoutDeliveries }),
+    createAdminApiRouter({ provider, clients: container.clients, admin: container.admin }),
+    createAdminConsoleRouter({
+      admin: container.admin,
+      signIn: createFirstPartySignIn({ provider, accounts, sessions, config: container.config, ...consoleSignInOptions() }),
+      csrf,
+      renderView,
+      text: en,
+      // Every console write passes these after admin authorization and CSRF, before its handler.
+      writeGuards: [consoleRecentAuthentication({ sessions, mfa: container.mfa })],
+    }),
   ]) {
     provider.use(router.routes());
     provider.use(router.allowedMethods());

@@ -1,6 +1,7 @@
 import type { Config } from './config/env.js';
 import { resolveSecret, type ResolvedSecret } from './config/secret.js';
-import { ensureAccountClient } from './domain/accounts/account-client.js';
+import { AdminService } from './domain/admin/admin-service.js';
+import { ensureInternalClients } from './domain/clients/internal-clients.js';
 import { AccountService } from './domain/accounts/account-service.js';
 import { PasswordAttempts } from './domain/accounts/login-throttle.js';
 import { ClientService } from './domain/clients/client-service.js';
@@ -15,6 +16,7 @@ import { deviceLabel } from './infra/device-label.js';
 import { PrismaAuditLog } from './store/prisma/audit-log.js';
 import { PrismaSessionIndex } from './store/prisma/session-index.js';
 import { createCsrf, type Csrf } from './http/middleware/csrf.js';
+import { en } from './http/text/en.js';
 import { createViewRenderer, type RenderView } from './http/views.js';
 import { Argon2PasswordHasher } from './infra/argon2-password-hasher.js';
 import { connectRedis, RateLimiterLoginThrottle } from './infra/login-throttle.js';
@@ -54,6 +56,8 @@ export interface Container {
   readonly mfa: MfaService;
   readonly audit: AuditLog;
   readonly clients: ClientService;
+  /** What administrators do, for the admin console and the admin API alike. */
+  readonly admin: AdminService;
   readonly keys: SigningKeyService;
   readonly payloads: PayloadStore;
   readonly provider: Provider;
@@ -73,7 +77,7 @@ export interface ContainerOptions {
   readonly logger: Logger;
   readonly clock?: Clock;
   /**
-   * Create or repair the internal client of the account pages (its redirect URI follows ISSUER). The server does; the
+   * Create or repair the internal clients of the account pages and the admin console (their redirect URIs follow ISSUER). The server does; the
    * CLI does not, as it may run with another ISSUER than the server's.
    */
   readonly ensureInternalClients?: boolean;
@@ -129,9 +133,9 @@ export async function createContainer(config: Config, options: ContainerOptions)
       clock,
       audit,
       sessions,
-      issuerName: 'Gatehouse',
+      issuerName: config.brand.name,
     });
-    const renderView = createViewRenderer({ productName: 'Gatehouse' }, config.nodeEnv === 'production');
+    const renderView = createViewRenderer({ productName: config.brand.name, logoUrl: config.brand.logoUrl ?? null, t: en }, config.nodeEnv === 'production');
 
     await accounts.warmUp();
     const createdKeys = await keys.ensureKeys();
@@ -185,7 +189,8 @@ export async function createContainer(config: Config, options: ContainerOptions)
     });
     wakeDelivery = () => logoutDelivery.wake();
     const logoutDeliveries = new LogoutDeliveryService({ outbox, audit, clock, wake: () => logoutDelivery.wake() });
-    if (options.ensureInternalClients) await ensureAccountClient({ clients: clientRepository, validator }, `${config.issuer}/account/callback`);
+    if (options.ensureInternalClients) await ensureInternalClients({ clients: clientRepository, validator }, config.issuer);
+    const admin = new AdminService({ accounts, clients, sessions, mfa, audit, clock, logoutDeliveries });
     const csrf = createCsrf({ key: deriveKey(secret.value, 'csrf'), secure: isSecureIssuer(config) });
 
     return {
@@ -199,6 +204,7 @@ export async function createContainer(config: Config, options: ContainerOptions)
       mfa,
       audit,
       clients,
+      admin,
       keys,
       payloads,
       provider,

@@ -27,6 +27,7 @@ export const HELP = `gatehouse — administer a Gatehouse identity provider
   gatehouse users create --email E --password-stdin [--name N]
   gatehouse users list | show EMAIL | set-password EMAIL --password-stdin | disable EMAIL | enable EMAIL
   gatehouse users reset-mfa EMAIL   (removes the second factor and recovery codes; ends the user's sessions)
+  gatehouse users grant-admin EMAIL | revoke-admin EMAIL   (the admin console at /admin; takes effect at once)
   gatehouse clients create --name N --redirect-uri U [--redirect-uri U2 ...] [--post-logout-redirect-uri U ...]
                            [--backchannel-logout-uri U] [--no-backchannel-logout-session-required] [--grant-type authorization_code|refresh_token|client_credentials ...]
                            [--public] [--token-endpoint-auth-method client_secret_basic|client_secret_post|private_key_jwt|none]

@@ -1,17 +1,12 @@
 import type { User } from '../domain/accounts/user.js';
+// The JSON shapes are the admin API's: scripts may use either.
+export { clientJson, userJson } from '../http/admin-json.js';
 import type { RegisteredClient } from '../domain/clients/client.js';
 import type { SigningKeyRecord } from '../domain/keys/signing-keys.js';
 
-export function userJson(user: User) {
-  return {
-    id: user.id,
-    email: user.email,
-    name: user.name,
-    disabled: user.disabledAt !== null,
-    disabled_at: user.disabledAt?.toISOString() ?? null,
-    created_at: user.createdAt.toISOString(),
-    updated_at: user.updatedAt.toISOString(),
-  };
+/** active or disabled, then admin when it applies. */
+export function userStatus(user: User): string {
+  return [user.disabledAt ? 'disabled' : 'active', user.admin && 'admin'].filter(Boolean).join(', ');
 }
 
 export function userText(user: User): string {
@@ -20,12 +15,10 @@ export function userText(user: User): string {
     `email:      ${user.email}`,
     `name:       ${user.name ?? '-'}`,
     `status:     ${user.disabledAt ? `disabled since ${user.disabledAt.toISOString()}` : 'active'}`,
+    `admin:      ${user.admin ? 'yes (may use the admin console)' : 'no'}`,
     `created:    ${user.createdAt.toISOString()}`,
   ].join('\n');
 }
-
-// The client JSON shape is shared with the admin API.
-export { clientJson } from '../http/admin-json.js';
 
 /** For tables: public or confidential, then first-party and admin when they apply. */
 export function clientType(client: RegisteredClient): string {

@@ -59,6 +59,15 @@ export interface Config {
   /** Where shared state lives: REDIS_URL when set (rate-limit counters), else this process's memory. */
   readonly redisUrl: string | undefined;
   readonly redisKeyPrefix: string;
+  /** Development only: outgoing requests (back-channel logout) may go to localhost, as the demo apps need. */
+  /** How the pages look: product name, logo and primary colour. */
+  readonly brand: {
+    readonly name: string;
+    /** An https/http URL or a path on Gatehouse's origin; undefined shows the name only. */
+    readonly logoUrl: string | undefined;
+    /** #rrggbb, dark enough for white text on it (WCAG AA, 4.5:1). */
+    readonly primaryColor: string;
+  };
   readonly loginThrottle: {
     readonly maxFailuresPerAccount: number;
     readonly maxFailuresPerIp: number;
@@ -137,7 +146,51 @@ const schema = z.object({
   LOGIN_MAX_FAILURES_PER_IP: count(50),
   LOGIN_FAILURE_WINDOW: seconds(900),
   LOGIN_BLOCK_DURATION: seconds(900),
+  BRAND_NAME: z
+    .string()
+    .trim()
+    .min(1, 'must not be empty')
+    .max(60, 'must be at most 60 characters')
+    .regex(/^[^\u0000-\u001f\u007f<>]+$/, 'must be printable text without < or >')
+    .default('Gatehouse'),
+  BRAND_LOGO_URL: z.string().optional(),
+  BRAND_PRIMARY_COLOR: z
+    .string()
+    .regex(/^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/, 'must be a hex colour such as #1f5fbf')
+    .default('#1f5fbf'),
 });
+
+function parseLogoUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  // A path on Gatehouse's own origin (not //host, which is another origin).
+  if (/^\/(?!\/)[^\s"'<>\\]*$/.test(raw)) return raw;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('BRAND_LOGO_URL', 'must be an https URL or a path such as /assets/logo.svg');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('BRAND_LOGO_URL', 'must be an https URL or a path such as /assets/logo.svg');
+  if (url.username || url.password) throw new ConfigError('BRAND_LOGO_URL', 'must not contain credentials');
+  return url.href;
+}
+
+/** #rgb or #rrggbb to #rrggbb, lower case. */
+function fullHex(color: string): string {
+  const hex = color.slice(1).toLowerCase();
+  return `#${hex.length === 3 ? [...hex].map((c) => c + c).join('') : hex}`;
+}
+
+/** WCAG 2 contrast ratio of white text on this colour. */
+export function contrastWithWhite(color: string): number {
+  const hex = fullHex(color).slice(1);
+  const channel = (i: number) => {
+    const c = parseInt(hex.slice(i, i + 2), 16) / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  };
+  const luminance = 0.2126 * channel(0) + 0.7152 * channel(2) + 0.0722 * channel(4);
+  return 1.05 / (luminance + 0.05);
+}
 
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
@@ -203,6 +256,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   }
 
+  const primaryColor = fullHex(e.BRAND_PRIMARY_COLOR);
+  if (contrastWithWhite(primaryColor) < 4.5) {
+    throw new ConfigError('BRAND_PRIMARY_COLOR', `is too light for white text on it (contrast ${contrastWithWhite(primaryColor).toFixed(1)}:1, needs 4.5:1); choose a darker colour`);
+  }
+
   return Object.freeze({
     nodeEnv: e.NODE_ENV,
     port: e.PORT,
@@ -245,6 +303,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsToken: e.METRICS_TOKEN,
     redisUrl: e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    brand: Object.freeze({ name: e.BRAND_NAME, logoUrl: parseLogoUrl(e.BRAND_LOGO_URL), primaryColor }),
     loginThrottle: Object.freeze({
       maxFailuresPerAccount: e.LOGIN_MAX_FAILURES_PER_ACCOUNT,
       maxFailuresPerIp: e.LOGIN_MAX_FAILURES_PER_IP,

@@ -1,3 +1,4 @@
+import type { User } from '../domain/accounts/user.js';
 import type { AuditEvent } from '../domain/audit/audit.js';
 import type { RegisteredClient } from '../domain/clients/client.js';
 import type { ClientInput } from '../domain/clients/client-service.js';
@@ -7,6 +8,19 @@ import type { SsoSession } from '../domain/sessions/session.js';
 
 // The JSON shapes of sessions and audit events that administrators see, with stable snake_case fields: the admin API
 // answers with them and the CLI prints them for --json, so scripts can use either. Grant ids are left out.
+
+export function userJson(user: User) {
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    disabled: user.disabledAt !== null,
+    disabled_at: user.disabledAt?.toISOString() ?? null,
+    admin: user.admin,
+    created_at: user.createdAt.toISOString(),
+    updated_at: user.updatedAt.toISOString(),
+  };
+}
 
 export function sessionJson(session: SsoSession) {
   return {
@@ -92,6 +106,7 @@ const CLIENT_FIELDS: Record<string, [keyof ClientInput, FieldKind]> = {
   admin: ['admin', 'boolean'],
   scope: ['scope', 'string'],
   id_token_signed_response_alg: ['idTokenSignedResponseAlg', 'string'],
+  min_acr: ['minAcr', 'nullable-string'],
 };
 
 function fits(value: unknown, kind: FieldKind): boolean {

@@ -355,6 +355,8 @@ describe('back-channel logout delivery (sqlite)', () => {
     expect(listing.status).toBe(200);
     expect(listing.body.deliveries).toEqual([expect.objectContaining({ id: row!.id, state: 'failed' })]);
     expect((await api('GET', '/admin/api/logout-deliveries?state=lost')).status).toBe(400);
+    const summary = await api('GET', '/admin/api/logout-deliveries/summary');
+    expect(summary.body.clients).toContainEqual(expect.objectContaining({ client_id: apps[0]!.rp.clientId, failed: 1 }));
     expect((await api('GET', '/admin/api/logout-deliveries', null)).status).toBe(401);
     expect((await api('POST', `/admin/api/logout-deliveries/${row!.id}/retry`, null)).status).toBe(401);
     const retry = await api('POST', `/admin/api/logout-deliveries/${row!.id}/retry`);

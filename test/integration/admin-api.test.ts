@@ -345,6 +345,80 @@ describe.each(databaseKinds())('admin API (%s)', (kind) => {
     });
   });
 
+  describe('the operations of the admin console, on the same service', () => {
+    async function send(method: string, path: string, body?: unknown): Promise<ApiResponse> {
+      const response = await fetch(new URL(path, gatehouse.issuer), {
+        method,
+        headers: { accept: 'application/json', authorization: `Bearer ${adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await response.text();
+      return { status: response.status, headers: response.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+    }
+
+    it('registers, finds, changes, rotates and deletes clients; invalid settings name the field and save nothing', async () => {
+      const before = (await gatehouse.container.clients.list()).length;
+      const invalid = await send('POST', '/admin/api/clients', { client_name: 'Billing', redirect_uris: ['javascript:alert(1)'] });
+      expect(invalid).toMatchObject({ status: 400, body: { error: 'invalid_request', error_description: expect.stringContaining('scheme that is not allowed') } });
+      expect((await send('POST', '/admin/api/clients', { client_name: 'Billing', redirect_uris: 'https://x' })).status).toBe(400);
+      expect((await send('POST', '/admin/api/clients', { client_name: 'Billing', colour: 'red' })).body.error_description).toContain('colour');
+      expect((await gatehouse.container.clients.list()).length).toBe(before);
+
+      const created = await send('POST', '/admin/api/clients', { client_name: 'Billing', redirect_uris: ['https://billing.example/cb'], backchannel_logout_uri: 'https://billing.example/bc', first_party: true });
+      expect(created.status).toBe(201);
+      expect(created.body).toMatchObject({ client_name: 'Billing', backchannel_logout_uri: 'https://billing.example/bc', first_party: true, client_secret: expect.any(String) });
+      const id = created.body.client_id as string;
+      clock.advance(1000);
+      expect(((await send('GET', '/admin/api/clients?q=billing')).body.clients as { client_id: string }[]).map((c) => c.client_id)).toEqual([id]);
+      expect((await send('PATCH', `/admin/api/clients/${id}`, { client_name: 'Billing v2', scope: 'openid' })).body).toMatchObject({ client_name: 'Billing v2', scope: 'openid' });
+      clock.advance(1000);
+      const rotated = await send('POST', `/admin/api/clients/${id}/rotate-secret`);
+      clock.advance(1000);
+      expect(rotated.body.client_secret).not.toBe(created.body.client_secret);
+      expect((await send('DELETE', '/admin/api/clients/gatehouse-admin')).status).toBe(400);
+      expect((await send('DELETE', `/admin/api/clients/${id}`)).body).toEqual({ client_id: id, deleted: true });
+      expect((await send('GET', `/admin/api/clients/${id}`)).status).toBe(404);
+
+      const audit = await send('GET', `/admin/api/audit?client=${id}`);
+      expect((audit.body.events as AuditJson[]).map((e) => [e.type, e.actor.id])).toEqual([
+        ['client.deleted', adminClientId],
+        ['client.secret_rotated', adminClientId],
+        ['client.updated', adminClientId],
+        ['client.created', adminClientId],
+      ]);
+    });
+
+    it('creates, searches, disables, enables users, grants and revokes admin, resets the second factor', async () => {
+      const created = await send('POST', '/admin/api/users', { email: 'Api.User@Example.com', password: PASSWORD, name: 'Api User' });
+      expect(created).toMatchObject({ status: 201, body: { email: 'api.user@example.com', admin: false } });
+      expect((await send('POST', '/admin/api/users', { email: 'api.user@example.com', password: PASSWORD })).status).toBe(409);
+      expect((await send('POST', '/admin/api/users', { email: 'short@example.com', password: 'short' })).status).toBe(400);
+      expect(((await send('GET', '/admin/api/users?q=api.user')).body.users as { email: string }[]).map((u) => u.email)).toEqual(['api.user@example.com']);
+
+      const id = created.body.id as string;
+      // The audit log orders by time: each step a second apart.
+      clock.advance(1000);
+      expect((await send('POST', `/admin/api/users/${id}/disable`)).body).toMatchObject({ disabled: true });
+      clock.advance(1000);
+      expect((await send('POST', `/admin/api/users/${id}/enable`)).body).toMatchObject({ disabled: false });
+      clock.advance(1000);
+      expect((await send('POST', '/admin/api/users/api.user@example.com/grant-admin')).body).toMatchObject({ admin: true });
+      clock.advance(1000);
+      expect((await send('POST', `/admin/api/users/${id}/revoke-admin`)).body).toMatchObject({ admin: false });
+      clock.advance(1000);
+      expect((await send('POST', `/admin/api/users/${id}/reset-mfa`)).body).toMatchObject({ mfa_enabled: false, sessions_ended: 0 });
+      clock.advance(1000);
+      expect((await send('GET', `/admin/api/users/${id}`)).body).toMatchObject({ email: 'api.user@example.com', mfa_enabled: false, live_sessions: 0 });
+
+      const page = await send('GET', `/admin/api/audit?user=${id}&limit=2`);
+      expect((page.body.events as AuditJson[]).map((e) => e.type)).toEqual(['mfa.reset', 'user.admin_revoked']);
+      expect(page.body.next_offset).toBe(2);
+      const next = await send('GET', `/admin/api/audit?user=${id}&limit=2&offset=2`);
+      expect((next.body.events as AuditJson[]).map((e) => e.type)).toEqual(['user.admin_granted', 'user.enabled']);
+      expect((await send('GET', `/admin/api/audit?type=user.created&user=${id}`)).body.events).toHaveLength(1);
+    });
+  });
+
   it('answers an unknown admin API path with a JSON 404', async () => {
     const response = await api('GET', '/admin/api/nothing-here');
     expect(response.status).toBe(404);

@@ -43,6 +43,30 @@ describe.each(databaseKinds())('gatehouse CLI against a running server (%s)', (k
     await expect(gatehouse.container.accounts.authenticate('grace@example.com', 'a brand new password')).resolves.toBeDefined();
   });
 
+  it('grants and revokes the admin console, audited, with --json like the other users commands', async () => {
+    expect((await cli(['users', 'create', '--email', 'ada@example.com', '--password-stdin'], 'analytical engine\n')).code).toBe(0);
+    const granted = await cli(['users', 'grant-admin', 'Ada@Example.com', '--json']);
+    expect(granted.code).toBe(0);
+    expect(JSON.parse(granted.stdout)).toMatchObject({ email: 'ada@example.com', admin: true });
+    expect((await cli(['users', 'list'])).stdout).toMatch(/ada@example\.com\s+-\s+active, admin/);
+    // Idempotent: a second grant changes nothing and records nothing.
+    expect((await cli(['users', 'grant-admin', 'ada@example.com'])).stdout).toBe('ada@example.com may use the admin console\n');
+
+    const revoked = await cli(['users', 'revoke-admin', 'ada@example.com']);
+    expect(revoked).toMatchObject({ code: 0, stdout: 'ada@example.com may no longer use the admin console\n' });
+    expect(JSON.parse((await cli(['users', 'show', 'ada@example.com', '--json'])).stdout).admin).toBe(false);
+
+    const user = await gatehouse.container.accounts.getByEmail('ada@example.com');
+    const events = await gatehouse.container.audit.list({ userId: user.id, types: ['user.created', 'user.admin_granted', 'user.admin_revoked'] });
+    expect(events.map((e) => [e.type, e.actor.type, e.actor.id])).toEqual([
+      ['user.admin_revoked', 'admin', 'cli'],
+      ['user.admin_granted', 'admin', 'cli'],
+      ['user.created', 'admin', 'cli'],
+    ]);
+    expect((await cli(['users', 'grant-admin', 'ghost@example.com'])).code).toBe(3);
+    expect((await cli(['users', 'grant-admin'])).code).toBe(2);
+  });
+
   it('registers a client that works at once, without a restart, and rotates its secret', async () => {
     const created = await cli([
       'clients', 'create', '--name', 'Reporting job', '--grant-type', 'client_credentials', '--scope', 'openid', '--json',

@@ -55,6 +55,15 @@ export class InMemoryUserRepository implements UserRepository {
     return this.change(id, { disabledAt });
   }
 
+  async setAdmin(id: string, admin: boolean): Promise<User> {
+    return this.change(id, { admin });
+  }
+
+  async search(text: string, limit: number): Promise<User[]> {
+    const users = await this.list();
+    return users.filter((u) => u.email.includes(text.toLowerCase()) || (u.name ?? '').includes(text)).slice(0, limit);
+  }
+
   private change(id: string, patch: Partial<UserWithCredentials>): User {
     const row = this.rows.get(id);
     if (!row) throw new NotFoundError('No such user.');

@@ -49,6 +49,19 @@ describe('architecture', () => {
     expect(offenders).toEqual([]);
   });
 
+  it('keeps the pages\' text (src/http/text) pure data, importing nothing', () => {
+    const textFiles = files.filter((f) => f.path.startsWith('http/text/'));
+    expect(textFiles.length).toBeGreaterThan(0);
+    expect(textFiles.filter((f) => f.imports.length > 0).map((f) => f.path)).toEqual([]);
+  });
+
+  it('makes admin actors in one module only (one set of authorization rules for the admin console and API)', () => {
+    const offenders = files.filter((f) => f.path !== 'http/admin-auth.ts' && /state\.adminActor\s*=/.test(f.text)).map((f) => f.path);
+    expect(offenders).toEqual([]);
+    const consoleAndApi = files.filter((f) => ['http/routes/admin-api.ts', 'http/routes/admin-console.ts'].includes(f.path));
+    expect(consoleAndApi.every((f) => f.imports.includes('../admin-auth.js') && /AdminService/.test(f.text))).toBe(true);
+  });
+
   it('lets only src/config read the environment', () => {
     const offenders = files.filter((f) => !f.path.startsWith('config/') && /process\.env\b/.test(f.text.replace(/env: NodeJS\.ProcessEnv = process\.env/, ''))).map((f) => f.path);
     expect(offenders).toEqual([]);

@@ -10,6 +10,8 @@ export const PASSWORD_MIN_LENGTH = 8;
 export const PASSWORD_MAX_LENGTH = 256;
 const NAME_MAX_LENGTH = 200;
 const EMAIL_MAX_LENGTH = 254;
+/** The most users one search returns. */
+export const USER_SEARCH_MAX = 200;
 // Deliberately simple: one @, something on each side, a dot in the domain, no spaces.
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
@@ -69,11 +71,14 @@ export class AccountService {
 
   constructor(private readonly deps: AccountServiceDeps) {}
 
-  async createUser(input: { email: string; password: string; name?: string | null }): Promise<User> {
+  /** Creates a user; with an actor (an administrator), the creation is audited. */
+  async createUser(input: { email: string; password: string; name?: string | null }, actor?: Actor): Promise<User> {
     const email = normalizeEmail(input.email);
     const name = normalizeName(input.name);
     const passwordHash = await this.deps.hasher.hash(validatePassword(input.password));
-    return this.deps.users.create({ id: randomUUID(), email, name, passwordHash });
+    const user = await this.deps.users.create({ id: randomUUID(), email, name, passwordHash });
+    if (actor) await this.record('user.created', actor, user);
+    return user;
   }
 
   /** The user for these credentials, or InvalidCredentialsError with one message whatever went wrong. */
@@ -179,6 +184,20 @@ export class AccountService {
     const ended = await this.deps.sessions.endAllForUser(user.id, 'user_disabled', actor);
     await this.record('user.disabled', actor, disabled, { sessionsEnded: ended });
     return disabled;
+  }
+
+  /** Grants or revokes the admin console; the console re-reads this on every request, so a revoke takes effect at once. */
+  async setAdmin(rawEmail: string, admin: boolean, actor: Actor = CLI_ADMIN): Promise<User> {
+    const user = await this.getByEmail(rawEmail);
+    if (user.admin === admin) return user;
+    const updated = await this.deps.users.setAdmin(user.id, admin);
+    await this.record(admin ? 'user.admin_granted' : 'user.admin_revoked', actor, updated);
+    return updated;
+  }
+
+  /** Users whose email or name contains the text, by email (every user for an empty text), at most `limit`. */
+  search(text: string, limit = USER_SEARCH_MAX): Promise<User[]> {
+    return this.deps.users.search(text.slice(0, EMAIL_MAX_LENGTH), Math.min(Math.max(1, limit), USER_SEARCH_MAX));
   }
 
   async enable(rawEmail: string, actor: Actor = CLI_ADMIN): Promise<User> {

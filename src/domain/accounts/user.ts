@@ -30,6 +30,10 @@ export interface UserRepository {
   updatePasswordHash(id: string, passwordHash: string): Promise<User>;
   /** Throws NotFoundError when there is no such user. */
   setDisabledAt(id: string, disabledAt: Date | null): Promise<User>;
+  /** Throws NotFoundError when there is no such user. */
+  setAdmin(id: string, admin: boolean): Promise<User>;
+  /** Users whose email or name contains `text` (emails are lower case), by email, at most `limit`. */
+  search(text: string, limit: number): Promise<User[]>;
 }
 
 export interface PasswordHasher {

@@ -26,6 +26,13 @@ export const AUDIT_EVENT_TYPES = [
   'user.password_changed',
   'user.disabled',
   'user.enabled',
+  'user.admin_granted',
+  'user.admin_revoked',
+  'user.created',
+  'client.created',
+  'client.updated',
+  'client.secret_rotated',
+  'client.deleted',
   'login.failed',
   'login.throttled',
   'mfa.enrolled',
@@ -62,10 +69,13 @@ export const AUDIT_DEFAULT_LIMIT = 100;
 export interface AuditQuery {
   readonly userId?: string;
   readonly sessionId?: string;
+  readonly clientId?: string;
   readonly since?: Date;
   readonly until?: Date;
   readonly types?: readonly string[];
   readonly limit?: number;
+  /** Events to skip (pagination), newest first. */
+  readonly offset?: number;
 }
 
 export interface AuditLog {

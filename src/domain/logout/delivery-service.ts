@@ -24,6 +24,10 @@ export class LogoutDeliveryService {
     return this.deps.outbox.countByState();
   }
 
+  countByClient() {
+    return this.deps.outbox.countByClient();
+  }
+
   async get(id: string): Promise<LogoutNotification> {
     const found = await this.deps.outbox.find(id);
     if (!found) throw new NotFoundError(`No logout delivery with id ${id}.`);

@@ -41,6 +41,11 @@ export interface DeliveryQuery {
   readonly limit: number;
 }
 
+export interface ClientDeliveryCounts {
+  readonly clientId: string;
+  readonly counts: Readonly<Record<DeliveryState, number>>;
+}
+
 export const DELIVERY_LIST_MAX = 1000;
 export const DELIVERY_LIST_DEFAULT = 100;
 
@@ -63,6 +68,8 @@ export interface LogoutOutbox {
   list(query: DeliveryQuery): Promise<LogoutNotification[]>;
   /** How many notifications are in each state (all processes; for metrics). */
   countByState(): Promise<Record<DeliveryState, number>>;
+  /** How many notifications each client has in each state, by client id. */
+  countByClient(): Promise<ClientDeliveryCounts[]>;
   /** Makes a pending or failed notification due now and unclaimed; returns it, or undefined when there is none. */
   requeue(id: string, now: Date): Promise<LogoutNotification | undefined>;
 }

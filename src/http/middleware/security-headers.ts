@@ -3,18 +3,24 @@ import type { Middleware } from 'koa';
 // No inline script or style anywhere; oidc-provider adds a hash to script-src for its form_post page only.
 // form-action is left unset on purpose: Chromium applies it to the redirects after a form post, which would block
 // the redirect from the login form to the relying party.
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-].join('; ');
+export function contentSecurityPolicy(imageOrigins: readonly string[] = []): string {
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    ["img-src 'self' data:", ...imageOrigins].join(' '),
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+  ].join('; ');
+}
 
-export function securityHeaders(options: { hsts: boolean }): Middleware {
+export const CONTENT_SECURITY_POLICY = contentSecurityPolicy();
+
+/** `imageOrigins`: other origins pages may show images from (the brand logo's, when it is elsewhere). */
+export function securityHeaders(options: { hsts: boolean; imageOrigins?: readonly string[] }): Middleware {
+  const policy = contentSecurityPolicy(options.imageOrigins);
   return async (ctx, next) => {
-    ctx.set('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+    ctx.set('Content-Security-Policy', policy);
     ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.set('X-Frame-Options', 'DENY');
     ctx.set('Referrer-Policy', 'no-referrer');

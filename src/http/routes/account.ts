@@ -1,20 +1,22 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { Context, Middleware, Next } from 'koa';
 import type Provider from 'oidc-provider';
 import type { Config } from '../../config/env.js';
 import { ACCOUNT_CLIENT_ID, ACCOUNT_CLIENT_NAME } from '../../domain/accounts/account-client.js';
+import { ACCOUNT_CLIENT } from '../../domain/clients/internal-clients.js';
 import type { AccountService } from '../../domain/accounts/account-service.js';
 import type { PasswordAttempts } from '../../domain/accounts/login-throttle.js';
-import type { User } from '../../domain/accounts/user.js';
 import type { MfaService } from '../../domain/mfa/mfa-service.js';
 import type { Clock } from '../../domain/clock.js';
 import type { Actor } from '../../domain/audit/audit.js';
 import { InvalidCredentialsError, TooManyAttemptsError, ValidationError } from '../../domain/errors.js';
 import type { SessionService } from '../../domain/sessions/session-service.js';
-import { isSecureIssuer, providerCookieOptions } from '../../oidc/configuration.js';
+import { providerCookieOptions } from '../../oidc/configuration.js';
+import { createFirstPartySignIn, type OidcSession, type SignedIn } from '../first-party-sign-in.js';
 import { CSRF_FIELD, type Csrf } from '../middleware/csrf.js';
+import { requireRecentAuthentication as requireRecentAuthenticationFor } from '../middleware/recent-authentication.js';
+import { ADMIN_RETURN_PATH } from './admin-console.js';
 import type { RenderView } from '../views.js';
 import { addSecurityRoutes } from './account-security.js';
 
@@ -30,20 +32,8 @@ export interface AccountRouterDeps {
   readonly config: Pick<Config, 'issuer'> & { readonly ttl: Pick<Config['ttl'], 'interaction'> };
 }
 
-type OidcSession = Awaited<ReturnType<Provider['Session']['get']>>;
-
 /** Who is on an account page: the user and the SSO session of this browser. */
-interface Current {
-  readonly user: User;
-  readonly session: OidcSession;
-}
-
-/** The sign-in the account pages started: kept in a signed cookie until /account/callback. */
-interface PendingSignIn {
-  readonly state: string;
-  readonly verifier: string;
-  readonly returnTo: string;
-}
+type Current = SignedIn;
 
 // The confirmations a page may show (?done=...); anything else shows nothing. The texts are in the views.
 const SESSIONS_DONE = new Set(['ended', 'already-ended', 'others-ended']);
@@ -51,6 +41,11 @@ const PASSWORD_DONE = new Set(['changed']);
 
 // Only the account pages themselves are places to come back to after signing in.
 const RETURN_PATH = /^\/account(?:\/(?:sessions|password|security))?$/;
+
+/** Where "Confirm it is you" may send the user back to: an account page or an admin console page; else /account. */
+function confirmReturnPath(value: string | undefined): string {
+  return value && (RETURN_PATH.test(value) || ADMIN_RETURN_PATH.test(value)) ? value : '/account';
+}
 
 function field(ctx: Context, name: string): string {
   const value = (ctx.request.body as Record<string, unknown> | undefined)?.[name];
@@ -60,12 +55,6 @@ function field(ctx: Context, name: string): string {
 function query(ctx: Context, name: string): string | undefined {
   const value = ctx.query[name];
   return typeof value === 'string' ? value : undefined;
-}
-
-function sameSecret(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && timingSafeEqual(left, right);
 }
 
 function userActor(ctx: Context, userId: string): Actor {
@@ -84,76 +73,26 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
   const { provider, accounts, passwordAttempts, sessions, csrf, renderView, config } = deps;
   const router = new Router({ prefix: '/account' });
   const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
-  const secure = isSecureIssuer(config);
   const sessionCookie = providerCookieOptions(config);
-  const signInCookie = secure ? '__Secure-gatehouse_account_signin' : 'gatehouse_account_signin';
-  const signInCookieOptions = {
-    httpOnly: true,
-    sameSite: 'lax' as const,
-    secure,
-    path: '/account',
-    signed: true,
-    overwrite: true,
-    // As long as the login page it leads to.
-    maxAge: config.ttl.interaction * 1000,
-  };
-  const redirectUri = `${config.issuer}/account/callback`;
+  const signIn = createFirstPartySignIn({ provider, accounts, sessions, config, client: ACCOUNT_CLIENT, prefix: '/account', returnPath: RETURN_PATH });
   // Forms are bound to the SSO session they were shown in (its uid survives the cookie rotation).
   const csrfScope = (ctx: Context) => `account:${current(ctx).session.uid}`;
   const csrfFields = (ctx: Context) => ({ csrf: csrf.token(ctx, csrfScope(ctx)), csrfField: CSRF_FIELD });
 
-  /** The SSO session of this browser, when it is signed in, live, and its user active. */
-  async function authenticate(ctx: Context): Promise<Current | undefined> {
-    const session = await provider.Session.get(ctx);
-    if (!session.accountId) return undefined;
-    if (!(await sessions.isLive(session.uid))) return undefined;
-    const user = await accounts.findActiveById(session.accountId);
-    return user ? { user, session } : undefined;
-  }
+  const authenticate = (ctx: Context) => signIn.authenticate(ctx);
+  const startSignIn = (ctx: Context, returnTo: string) => signIn.start(ctx, returnTo);
 
   async function render(ctx: Context, view: string, model: Record<string, unknown>, status = 200) {
     ctx.status = status;
     ctx.type = 'html';
-    ctx.body = await renderView(view, model);
+    // The shared frame links the account pages and, for administrators, the admin console.
+    const signedIn = ctx.state.account as Current | undefined;
+    ctx.body = await renderView(view, { ...(signedIn ? { frameNav: { current: 'account', admin: signedIn.user.admin } } : {}), ...model });
   }
 
   function redirect(ctx: Context, location: string) {
     ctx.status = 303;
     ctx.redirect(location);
-  }
-
-  /** Sends the browser to the authorization endpoint as the account client, to come back to `returnTo`. */
-  function startSignIn(ctx: Context, returnTo: string) {
-    const pending: PendingSignIn = {
-      state: randomBytes(32).toString('base64url'),
-      verifier: randomBytes(32).toString('base64url'),
-      returnTo: RETURN_PATH.test(returnTo) ? returnTo : '/account',
-    };
-    ctx.cookies.set(signInCookie, Buffer.from(JSON.stringify(pending)).toString('base64url'), signInCookieOptions);
-    const url = new URL(provider.pathFor('authorization'), config.issuer);
-    url.search = new URLSearchParams({
-      response_type: 'code',
-      client_id: ACCOUNT_CLIENT_ID,
-      redirect_uri: redirectUri,
-      scope: 'openid',
-      state: pending.state,
-      code_challenge: createHash('sha256').update(pending.verifier).digest('base64url'),
-      code_challenge_method: 'S256',
-    }).toString();
-    redirect(ctx, url.pathname + url.search);
-  }
-
-  function readPendingSignIn(ctx: Context): PendingSignIn | undefined {
-    const raw = ctx.cookies.get(signInCookie, { signed: true });
-    ctx.cookies.set(signInCookie, null, signInCookieOptions);
-    if (!raw) return undefined;
-    try {
-      const parsed = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Partial<PendingSignIn>;
-      if (typeof parsed.state !== 'string' || typeof parsed.verifier !== 'string' || typeof parsed.returnTo !== 'string') return undefined;
-      return { state: parsed.state, verifier: parsed.verifier, returnTo: parsed.returnTo };
-    } catch {
-      return undefined;
-    }
   }
 
   function clearSessionCookie(ctx: Context) {
@@ -201,15 +140,13 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
    * password. Otherwise the page asks for it (403) and, once confirmed, sends the user back to `returnTo`.
    */
   function requireRecentAuthentication(returnTo: string): Middleware {
-    return async (ctx: Context, next: Next) => {
-      const { user, session } = current(ctx);
-      const secondFactor = (await deps.mfa.status(user.id)).enabled;
-      if (sessions.recentlyAuthenticated(await sessions.get(session.uid), secondFactor)) {
-        await next();
-        return;
-      }
-      await renderConfirm(ctx, { returnTo, secondFactor }, 403);
-    };
+    return requireRecentAuthenticationFor(
+      { sessions, mfa: deps.mfa },
+      {
+        signedIn: (ctx) => ({ userId: current(ctx).user.id, sessionUid: current(ctx).session.uid }),
+        onStale: (ctx, secondFactor) => renderConfirm(ctx, { returnTo, secondFactor }, 403),
+      },
+    );
   }
 
   async function signedOut(ctx: Context, everywhere: boolean) {
@@ -242,29 +179,7 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
     await next();
   });
 
-  router.get('/callback', async (ctx) => {
-    const pending = readPendingSignIn(ctx);
-    const state = query(ctx, 'state');
-    if (!pending || !state || !sameSecret(state, pending.state)) {
-      await render(ctx, 'account-signin-failed', { reason: 'expired' }, 400);
-      return;
-    }
-    if (query(ctx, 'error')) {
-      const reason = query(ctx, 'error') === 'access_denied' ? 'cancelled' : 'failed';
-      await render(ctx, 'account-signin-failed', { reason }, 400);
-      return;
-    }
-    const found = await authenticate(ctx);
-    if (!found) {
-      await render(ctx, 'account-signin-failed', { reason: 'failed' }, 400);
-      return;
-    }
-    // The pages rely on the SSO session, not on tokens: the code is never exchanged, so it is discarded at once.
-    const code = query(ctx, 'code');
-    const issued = code ? await provider.AuthorizationCode.find(code) : undefined;
-    if (issued && issued.clientId === ACCOUNT_CLIENT_ID) await issued.destroy();
-    redirect(ctx, RETURN_PATH.test(pending.returnTo) ? pending.returnTo : '/account');
-  });
+  router.get('/callback', signIn.callback((ctx, reason) => render(ctx, 'account-signin-failed', { reason }, 400)));
 
   router.get('/', requireSession(), async (ctx) => {
     const { user } = current(ctx);
@@ -382,10 +297,22 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
     redirect(ctx, '/account/password?done=changed');
   });
 
+  // The re-confirmation page, for the admin console's writes (which redirect here) and after a refused account action.
+  router.get('/confirm', requireSession(), async (ctx) => {
+    const { user, session } = current(ctx);
+    const returnTo = confirmReturnPath(query(ctx, 'return_to'));
+    const secondFactor = (await deps.mfa.status(user.id)).enabled;
+    if (sessions.recentlyAuthenticated(await sessions.get(session.uid), secondFactor)) {
+      redirect(ctx, returnTo);
+      return;
+    }
+    await renderConfirm(ctx, { returnTo, secondFactor }, 200);
+  });
+
   // The re-confirmation asked for by requireRecentAuthentication.
   router.post('/confirm', form, requireSession({ returnTo: '/account' }), csrf.verify(csrfScope), async (ctx) => {
     const { user, session } = current(ctx);
-    const returnTo = RETURN_PATH.test(field(ctx, 'return_to')) ? field(ctx, 'return_to') : '/account';
+    const returnTo = confirmReturnPath(field(ctx, 'return_to'));
     const actor = userActor(ctx, user.id);
     const secondFactor = (await deps.mfa.status(user.id)).enabled;
     const refuse = (error: string, status: number) => renderConfirm(ctx, { returnTo, secondFactor, error }, status);

@@ -1,75 +1,23 @@
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
-import type { Context, Middleware } from 'koa';
+import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
-import type { AccountService } from '../../domain/accounts/account-service.js';
-import { AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT, type Actor, type AuditLog } from '../../domain/audit/audit.js';
-import { ADMIN_SCOPE } from '../../domain/clients/client.js';
+import type { AdminService } from '../../domain/admin/admin-service.js';
+import { AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT } from '../../domain/audit/audit.js';
 import type { ClientService } from '../../domain/clients/client-service.js';
-import { NotFoundError, ValidationError } from '../../domain/errors.js';
-import type { SessionService } from '../../domain/sessions/session-service.js';
 import { checkDeliveryId, parseDeliveryQuery } from '../../domain/logout/delivery-query.js';
-import type { LogoutDeliveryService } from '../../domain/logout/delivery-service.js';
 import { DELIVERY_LIST_DEFAULT } from '../../domain/logout/logout-notification.js';
-import type { Logger } from '../../infra/logger.js';
-import { auditEventJson, clientInputFromJson, clientJson, logoutDeliveryJson, parseIsoInstant, sessionJson } from '../admin-json.js';
+import { NotFoundError, ValidationError } from '../../domain/errors.js';
+import { adminActor, requireAdminClient } from '../admin-auth.js';
+import { auditEventJson, clientInputFromJson, clientJson, logoutDeliveryJson, parseIsoInstant, sessionJson, userJson } from '../admin-json.js';
 
 export interface AdminApiDeps {
   readonly provider: Provider;
-  readonly clients: ClientService;
-  readonly accounts: AccountService;
-  readonly sessions: SessionService;
-  readonly audit: AuditLog;
-  readonly logoutDeliveries: LogoutDeliveryService;
+  readonly clients: Pick<ClientService, 'get'>;
+  readonly admin: AdminService;
 }
 
 export const ADMIN_API_PREFIX = '/admin/api';
-
-// RFC 6750's b64token; anything longer than this is not a token Gatehouse issued.
-const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]{1,512}=*)$/i;
-const MAX_USER_AGENT = 512;
-
-/** A refused request: 401 for a missing, unknown or expired token; 403 for a valid token that may not do this. */
-function refuse(ctx: Context, refusal: { status: 401 | 403; error: 'invalid_token' | 'insufficient_scope'; description: string }): void {
-  ctx.status = refusal.status;
-  ctx.set('WWW-Authenticate', refusal.status === 401 ? 'Bearer error="invalid_token"' : `Bearer error="insufficient_scope", scope="${ADMIN_SCOPE}"`);
-  ctx.body = { error: refusal.error, error_description: refusal.description };
-}
-
-const INVALID_TOKEN = { status: 401, error: 'invalid_token', description: 'Send a valid access token of an admin client: Authorization: Bearer <token>.' } as const;
-const INSUFFICIENT_SCOPE = { status: 403, error: 'insufficient_scope', description: `This token does not carry the ${ADMIN_SCOPE} scope of an admin client.` } as const;
-
-/**
- * The admin API answers admin clients only: a client_credentials access token issued by Gatehouse (tokens of user
- * sign-ins are refused), not expired and not sender-constrained, whose scope includes admin and whose client still
- * exists and is an admin client at the time of the request.
- */
-function requireAdminClient(deps: Pick<AdminApiDeps, 'provider' | 'clients'>): Middleware {
-  return async (ctx, next) => {
-    ctx.set('Cache-Control', 'no-store');
-    const value = BEARER.exec(ctx.get('authorization'))?.[1];
-    // ClientCredentials.find looks among client_credentials tokens only: a user's access token is never found here.
-    const token = value ? await deps.provider.ClientCredentials.find(value) : undefined;
-    // A DPoP- or certificate-bound token needs its proof, which this API does not take: refused rather than downgraded.
-    if (!token || token.kind !== 'ClientCredentials' || token.isExpired || token.jkt || token['x5t#S256'] || !token.clientId) {
-      return refuse(ctx, INVALID_TOKEN);
-    }
-    let client;
-    try {
-      client = await deps.clients.get(token.clientId);
-    } catch (error) {
-      if (error instanceof NotFoundError) return refuse(ctx, INVALID_TOKEN);
-      throw error;
-    }
-    if (!client.admin || !token.scopes.has(ADMIN_SCOPE)) return refuse(ctx, INSUFFICIENT_SCOPE);
-    const userAgent = ctx.get('user-agent');
-    const actor: Actor = { type: 'admin', id: client.clientId, ip: ctx.ip || null, userAgent: userAgent ? userAgent.slice(0, MAX_USER_AGENT) : null };
-    ctx.state.adminActor = actor;
-    // Reads leave no audit event; this line says which admin client read or changed what (the route is logged too).
-    (ctx.state.log as Logger | undefined)?.info({ adminClientId: client.clientId }, 'admin API request');
-    await next();
-  };
-}
 
 function single(ctx: Context, name: string): string | undefined {
   const value = ctx.query[name];
@@ -77,91 +25,181 @@ function single(ctx: Context, name: string): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
 
-function sinceParameter(ctx: Context): Date | undefined {
-  const raw = single(ctx, 'since');
+function instantParameter(ctx: Context, name: 'since' | 'until'): Date | undefined {
+  const raw = single(ctx, name);
   if (raw === undefined) return undefined;
   const at = parseIsoInstant(raw);
-  if (!at) throw new ValidationError('since must be an ISO 8601 date or time, such as 2026-01-31T12:00:00Z.', { field: 'since' });
+  if (!at) throw new ValidationError(`${name} must be an ISO 8601 date or time, such as 2026-01-31T12:00:00Z.`, { field: name });
   return at;
 }
 
-function limitParameter(ctx: Context): number {
-  const raw = single(ctx, 'limit');
-  if (raw === undefined) return AUDIT_DEFAULT_LIMIT;
-  const limit = /^\d{1,7}$/.test(raw) ? Number(raw) : NaN;
-  if (!(limit >= 1 && limit <= AUDIT_MAX_LIMIT)) throw new ValidationError(`limit must be a whole number from 1 to ${AUDIT_MAX_LIMIT}.`, { field: 'limit' });
-  return limit;
+function wholeParameter(ctx: Context, name: string, fallback: number, min: number, max: number): number {
+  const raw = single(ctx, name);
+  if (raw === undefined) return fallback;
+  const value = /^\d{1,7}$/.test(raw) ? Number(raw) : NaN;
+  if (!(value >= min && value <= max)) throw new ValidationError(`${name} must be a whole number from ${min} to ${max}.`, { field: name });
+  return value;
 }
 
+type Body = Record<string, unknown>;
+
+function body(ctx: Context): Body {
+  const value = ctx.request.body;
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new ValidationError('Send a JSON object (Content-Type: application/json).');
+  return value as Body;
+}
+
+function optional<T>(b: Body, key: string, check: (v: unknown) => v is T, kind: string): T | undefined {
+  if (!(key in b) || b[key] === undefined) return undefined;
+  if (!check(b[key])) throw new ValidationError(`${key} must be ${kind}.`, { field: key });
+  return b[key] as T;
+}
+
+const isString = (v: unknown): v is string => typeof v === 'string';
+const isNullableString = (v: unknown): v is string | null => v === null || typeof v === 'string';
+
 /**
- * The admin API (JSON, /admin/api): a user's live sessions, ending them, and the user's audit trail. `:id` is the
- * user's id, or their email address. Errors are thrown as domain errors; http/errors.ts answers them with JSON here.
+ * The admin API (JSON, /admin/api): the operations of the admin console, on the same AdminService, for admin clients.
+ * `:id` of a user is the user's id or email address. Errors are thrown as domain errors; http/errors.ts answers them
+ * with JSON here.
  */
 export function createAdminApiRouter(deps: AdminApiDeps): Router {
-  const { accounts, sessions, audit } = deps;
+  const { admin } = deps;
   const router = new Router();
-  const admin = requireAdminClient(deps);
-  const actorOf = (ctx: Context) => ctx.state.adminActor as Actor;
+  const json = bodyParser({ enableTypes: ['json'], jsonLimit: '64kb' });
+  // Every route below is authorized the same way; it runs before the body is read.
+  const authorized = requireAdminClient(deps);
 
-  router.get(`${ADMIN_API_PREFIX}/users/:id/sessions`, admin, async (ctx) => {
-    const user = await accounts.getByIdOrEmail(ctx.params.id!);
-    const live = await sessions.listLive(user.id);
-    ctx.body = { user_id: user.id, sessions: live.map(sessionJson) };
+  // Clients
+
+  router.get(`${ADMIN_API_PREFIX}/clients`, authorized, async (ctx) => {
+    ctx.body = { clients: (await admin.listClients(single(ctx, 'q') ?? '')).map(clientJson) };
   });
 
-  router.delete(`${ADMIN_API_PREFIX}/users/:id/sessions`, admin, async (ctx) => {
-    const user = await accounts.getByIdOrEmail(ctx.params.id!);
-    const ended = await sessions.endAllForUser(user.id, 'revoked_by_admin', actorOf(ctx));
-    ctx.body = { user_id: user.id, ended };
-  });
-
-  router.delete(`${ADMIN_API_PREFIX}/users/:id/sessions/:sessionId`, admin, async (ctx) => {
-    const user = await accounts.getByIdOrEmail(ctx.params.id!);
-    const ended = await sessions.revokeByAdmin(ctx.params.sessionId!, actorOf(ctx), user.id);
-    // false: the session had already ended (nothing changed); an unknown session, or another user's, is a 404.
-    ctx.body = { user_id: user.id, session_id: ctx.params.sessionId, ended };
-  });
-
-  router.get(`${ADMIN_API_PREFIX}/users/:id/audit`, admin, async (ctx) => {
-    const since = sinceParameter(ctx);
-    const limit = limitParameter(ctx);
-    const user = await accounts.getByIdOrEmail(ctx.params.id!);
-    const events = await audit.list({ userId: user.id, ...(since ? { since } : {}), limit });
-    ctx.body = { user_id: user.id, events: events.map(auditEventJson) };
-  });
-
-  // Parsed only for authenticated admin clients, small, JSON only.
-  const json = bodyParser({ enableTypes: ['json'], jsonLimit: '16kb', encoding: 'utf-8' });
-  const bodyOf = (ctx: Context) => (ctx.request as unknown as { body?: unknown }).body;
-
-  router.post(`${ADMIN_API_PREFIX}/clients`, admin, json, async (ctx) => {
-    const { client, secret } = await deps.clients.create(clientInputFromJson(bodyOf(ctx)));
+  router.post(`${ADMIN_API_PREFIX}/clients`, authorized, json, async (ctx) => {
+    const { client, secret } = await admin.createClient(clientInputFromJson(body(ctx)), adminActor(ctx));
     ctx.status = 201;
     ctx.body = { ...clientJson(client), ...(secret ? { client_secret: secret } : {}) };
   });
 
-  router.get(`${ADMIN_API_PREFIX}/clients/:clientId`, admin, async (ctx) => {
-    ctx.body = clientJson(await deps.clients.get(ctx.params.clientId!));
+  router.get(`${ADMIN_API_PREFIX}/clients/:clientId`, authorized, async (ctx) => {
+    ctx.body = clientJson(await admin.getClient(ctx.params.clientId!));
   });
 
-  router.patch(`${ADMIN_API_PREFIX}/clients/:clientId`, admin, json, async (ctx) => {
-    const input = clientInputFromJson(bodyOf(ctx));
+  router.patch(`${ADMIN_API_PREFIX}/clients/:clientId`, authorized, json, async (ctx) => {
+    const input = clientInputFromJson(body(ctx));
     if (Object.keys(input).length === 0) throw new ValidationError('Send at least one client setting to change.');
-    const { client, secret } = await deps.clients.update(ctx.params.clientId!, input);
+    const { client, secret } = await admin.updateClient(ctx.params.clientId!, input, adminActor(ctx));
     ctx.body = { ...clientJson(client), ...(secret ? { client_secret: secret } : {}) };
   });
 
-  router.get(`${ADMIN_API_PREFIX}/logout-deliveries`, admin, async (ctx) => {
+  router.post(`${ADMIN_API_PREFIX}/clients/:clientId/rotate-secret`, authorized, async (ctx) => {
+    const { client, secret } = await admin.rotateClientSecret(ctx.params.clientId!, adminActor(ctx));
+    ctx.body = { ...clientJson(client), client_secret: secret };
+  });
+
+  router.delete(`${ADMIN_API_PREFIX}/clients/:clientId`, authorized, async (ctx) => {
+    await admin.deleteClient(ctx.params.clientId!, adminActor(ctx));
+    ctx.body = { client_id: ctx.params.clientId, deleted: true };
+  });
+
+  // Users
+
+  router.get(`${ADMIN_API_PREFIX}/users`, authorized, async (ctx) => {
+    ctx.body = { users: (await admin.searchUsers(single(ctx, 'q') ?? '')).map(userJson) };
+  });
+
+  router.post(`${ADMIN_API_PREFIX}/users`, authorized, json, async (ctx) => {
+    const b = body(ctx);
+    const email = optional(b, 'email', isString, 'a string') ?? '';
+    const password = optional(b, 'password', isString, 'a string') ?? '';
+    const name = optional(b, 'name', isNullableString, 'a string or null') ?? null;
+    ctx.status = 201;
+    ctx.body = userJson(await admin.createUser({ email, password, name }, adminActor(ctx)));
+  });
+
+  router.get(`${ADMIN_API_PREFIX}/users/:id`, authorized, async (ctx) => {
+    const detail = await admin.getUser(ctx.params.id!);
+    ctx.body = { ...userJson(detail.user), mfa_enabled: detail.mfaEnabled, live_sessions: detail.sessions.length };
+  });
+
+  const userAction = (path: string, act: (id: string, ctx: Context) => Promise<Record<string, unknown>>) =>
+    router.post(`${ADMIN_API_PREFIX}/users/:id/${path}`, authorized, async (ctx) => {
+      ctx.body = await act(ctx.params.id!, ctx);
+    });
+  userAction('disable', async (id, ctx) => userJson(await admin.setUserDisabled(id, true, adminActor(ctx))));
+  userAction('enable', async (id, ctx) => userJson(await admin.setUserDisabled(id, false, adminActor(ctx))));
+  userAction('grant-admin', async (id, ctx) => userJson(await admin.setUserAdmin(id, true, adminActor(ctx))));
+  userAction('revoke-admin', async (id, ctx) => userJson(await admin.setUserAdmin(id, false, adminActor(ctx))));
+  userAction('reset-mfa', async (id, ctx) => {
+    const { user, sessionsEnded } = await admin.resetUserMfa(id, adminActor(ctx));
+    return { ...userJson(user), mfa_enabled: false, sessions_ended: sessionsEnded };
+  });
+
+  // Sessions
+
+  router.get(`${ADMIN_API_PREFIX}/users/:id/sessions`, authorized, async (ctx) => {
+    const { user, sessions } = await admin.listUserSessions(ctx.params.id!);
+    ctx.body = { user_id: user.id, sessions: sessions.map(sessionJson) };
+  });
+
+  router.delete(`${ADMIN_API_PREFIX}/users/:id/sessions`, authorized, async (ctx) => {
+    const { user, ended } = await admin.endAllUserSessions(ctx.params.id!, adminActor(ctx));
+    ctx.body = { user_id: user.id, ended };
+  });
+
+  router.delete(`${ADMIN_API_PREFIX}/users/:id/sessions/:sessionId`, authorized, async (ctx) => {
+    const { user, ended } = await admin.endUserSession(ctx.params.id!, ctx.params.sessionId!, adminActor(ctx));
+    // false: the session had already ended (nothing changed); an unknown session, or another user's, is a 404.
+    ctx.body = { user_id: user.id, session_id: ctx.params.sessionId, ended };
+  });
+
+  // Audit
+
+  router.get(`${ADMIN_API_PREFIX}/users/:id/audit`, authorized, async (ctx) => {
+    const since = instantParameter(ctx, 'since');
+    const limit = wholeParameter(ctx, 'limit', AUDIT_DEFAULT_LIMIT, 1, AUDIT_MAX_LIMIT);
+    const { user } = await admin.listUserSessions(ctx.params.id!);
+    const page = await admin.queryAudit({ user: user.id, ...(since ? { since } : {}), limit, offset: 0 });
+    ctx.body = { user_id: user.id, events: page.events.map(auditEventJson) };
+  });
+
+  router.get(`${ADMIN_API_PREFIX}/audit`, authorized, async (ctx) => {
+    const since = instantParameter(ctx, 'since');
+    const until = instantParameter(ctx, 'until');
+    const limit = wholeParameter(ctx, 'limit', AUDIT_DEFAULT_LIMIT, 1, 200);
+    const offset = wholeParameter(ctx, 'offset', 0, 0, 100_000);
+    const user = single(ctx, 'user');
+    const clientId = single(ctx, 'client');
+    const type = single(ctx, 'type');
+    const page = await admin.queryAudit({
+      ...(user ? { user } : {}),
+      ...(clientId ? { clientId } : {}),
+      ...(type ? { types: [type] } : {}),
+      ...(since ? { since } : {}),
+      ...(until ? { until } : {}),
+      limit,
+      offset,
+    });
+    ctx.body = { events: page.events.map(auditEventJson), next_offset: page.more ? offset + page.events.length : null };
+  });
+
+  // Back-channel logout deliveries
+
+  router.get(`${ADMIN_API_PREFIX}/logout-deliveries`, authorized, async (ctx) => {
     const query = parseDeliveryQuery(
       { session: single(ctx, 'session'), client: single(ctx, 'client'), state: single(ctx, 'state'), limit: single(ctx, 'limit') },
       DELIVERY_LIST_DEFAULT,
     );
-    ctx.body = { deliveries: (await deps.logoutDeliveries.list(query)).map(logoutDeliveryJson) };
+    ctx.body = { deliveries: (await admin.listLogoutDeliveries(query)).map(logoutDeliveryJson) };
   });
 
-  router.post(`${ADMIN_API_PREFIX}/logout-deliveries/:id/retry`, admin, async (ctx) => {
-    const requeued = await deps.logoutDeliveries.retry(checkDeliveryId(ctx.params.id!), actorOf(ctx));
-    ctx.body = logoutDeliveryJson(requeued);
+  router.get(`${ADMIN_API_PREFIX}/logout-deliveries/summary`, authorized, async (ctx) => {
+    ctx.body = { clients: (await admin.logoutDeliverySummary()).map((s) => ({ client_id: s.clientId, ...s.counts })) };
+  });
+
+  router.post(`${ADMIN_API_PREFIX}/logout-deliveries/:id/retry`, authorized, async (ctx) => {
+    ctx.body = logoutDeliveryJson(await admin.retryLogoutDelivery(checkDeliveryId(ctx.params.id!), adminActor(ctx)));
   });
 
   // Anything else under the prefix is a JSON 404, not a fall-through to the protocol routes.

@@ -30,11 +30,13 @@ export class PrismaAuditLog implements AuditLog {
       where: {
         ...(query.userId ? { userId: query.userId } : {}),
         ...(query.sessionId ? { sessionId: query.sessionId } : {}),
+        ...(query.clientId ? { clientId: query.clientId } : {}),
         ...(query.types?.length ? { type: { in: [...query.types] } } : {}),
         ...(query.since || query.until ? { at: { ...(query.since ? { gte: query.since } : {}), ...(query.until ? { lt: query.until } : {}) } } : {}),
       },
       orderBy: [{ at: 'desc' }, { id: 'asc' }],
       take: Math.min(query.limit ?? AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT),
+      ...(query.offset ? { skip: query.offset } : {}),
     });
     return rows.map((row) => ({
       id: row.id,

@@ -1,5 +1,5 @@
 import type { NewAuditEvent } from '../../domain/audit/audit.js';
-import { DELIVERY_LIST_MAX, type AttemptOutcome, type DeliveryQuery, type DeliveryState, type LogoutNotification, type LogoutOutbox } from '../../domain/logout/logout-notification.js';
+import { DELIVERY_LIST_MAX, type AttemptOutcome, type ClientDeliveryCounts, type DeliveryQuery, type DeliveryState, type LogoutNotification, type LogoutOutbox } from '../../domain/logout/logout-notification.js';
 import { auditRow } from './audit-log.js';
 import type { Db } from './database.js';
 
@@ -103,6 +103,17 @@ export class PrismaLogoutOutbox implements LogoutOutbox {
     const counts: Record<DeliveryState, number> = { pending: 0, delivered: 0, failed: 0 };
     for (const group of groups) if (group.state in counts) counts[group.state as DeliveryState] = group._count._all;
     return counts;
+  }
+
+  async countByClient(): Promise<ClientDeliveryCounts[]> {
+    const groups = await this.db.logoutNotification.groupBy({ by: ['clientId', 'state'], _count: { _all: true } });
+    const byClient = new Map<string, Record<DeliveryState, number>>();
+    for (const group of groups) {
+      const counts = byClient.get(group.clientId) ?? { pending: 0, delivered: 0, failed: 0 };
+      if (group.state in counts) counts[group.state as DeliveryState] = group._count._all;
+      byClient.set(group.clientId, counts);
+    }
+    return [...byClient.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([clientId, counts]) => ({ clientId, counts }));
   }
 
   async requeue(id: string, now: Date): Promise<LogoutNotification | undefined> {

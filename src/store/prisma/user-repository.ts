@@ -35,6 +35,24 @@ export class PrismaUserRepository implements UserRepository {
     }
   }
 
+  async setAdmin(id: string, admin: boolean): Promise<User> {
+    try {
+      return await this.db.user.update({ where: { id }, data: { admin }, select: publicFields });
+    } catch (error) {
+      mapPrismaError(error, { notFound: 'No such user.' });
+    }
+  }
+
+  search(text: string, limit: number): Promise<User[]> {
+    const words = text.trim();
+    return this.db.user.findMany({
+      where: words ? { OR: [{ email: { contains: words.toLowerCase() } }, { name: { contains: words } }] } : {},
+      select: publicFields,
+      orderBy: { email: 'asc' },
+      take: limit,
+    });
+  }
+
   async setDisabledAt(id: string, disabledAt: Date | null): Promise<User> {
     try {
       return await this.db.user.update({ where: { id }, data: { disabledAt }, select: publicFields });

@@ -47,6 +47,18 @@ describe.each(databaseKinds())('PrismaUserRepository on %s', (kind) => {
     expect(await users.findByEmail('alice@example.com')).toEqual({ ...created, passwordHash: 'hash-of-alice@example.com' });
   });
 
+  it('grants and revokes admin, and searches by email or name', async () => {
+    const alice = await users.create(newUser('alice@example.com', { name: 'Alice Admin' }));
+    await users.create(newUser('bob@example.org', { name: 'Bob' }));
+    expect((await users.setAdmin(alice.id, true)).admin).toBe(true);
+    expect((await users.findById(alice.id))?.admin).toBe(true);
+    expect((await users.setAdmin(alice.id, false)).admin).toBe(false);
+    expect(await rejection(users.setAdmin('missing', true))).toBeInstanceOf(NotFoundError);
+    expect((await users.search('EXAMPLE.ORG', 10)).map((u) => u.email)).toEqual(['bob@example.org']);
+    expect((await users.search('Admin', 10)).map((u) => u.email)).toEqual(['alice@example.com']);
+    expect((await users.search('', 1)).map((u) => u.email)).toEqual(['alice@example.com']);
+  });
+
   it('returns undefined for unknown ids and emails', async () => {
     expect(await users.findById('missing')).toBeUndefined();
     expect(await users.findByEmail('missing@example.com')).toBeUndefined();

@@ -125,6 +125,34 @@ describe('loadConfig', () => {
     expect(loadConfig({ PORT: undefined, ISSUER: undefined }).issuer).toBe('http://localhost:3000');
   });
 
+  describe('brand', () => {
+    it('defaults to Gatehouse in its blue, without a logo', () => {
+      expect(loadConfig({}).brand).toEqual({ name: 'Gatehouse', logoUrl: undefined, primaryColor: '#1f5fbf' });
+    });
+
+    it('takes a name, a logo (https URL or a path on the issuer) and a colour, normalised to #rrggbb', () => {
+      expect(loadConfig({ BRAND_NAME: ' Acme ID ', BRAND_LOGO_URL: 'https://cdn.acme.example/logo.svg', BRAND_PRIMARY_COLOR: '#036' }).brand).toEqual({
+        name: 'Acme ID',
+        logoUrl: 'https://cdn.acme.example/logo.svg',
+        primaryColor: '#003366',
+      });
+      expect(loadConfig({ BRAND_LOGO_URL: '/assets/logo.svg' }).brand.logoUrl).toBe('/assets/logo.svg');
+    });
+
+    it.each([
+      [{ BRAND_NAME: '<b>Acme</b>' }, 'BRAND_NAME', 'without < or >'],
+      [{ BRAND_NAME: 'x'.repeat(61) }, 'BRAND_NAME', 'at most 60'],
+      [{ BRAND_LOGO_URL: 'javascript:alert(1)' }, 'BRAND_LOGO_URL', 'https URL or a path'],
+      [{ BRAND_LOGO_URL: '//evil.example/logo.png' }, 'BRAND_LOGO_URL', 'https URL or a path'],
+      [{ BRAND_PRIMARY_COLOR: 'blue' }, 'BRAND_PRIMARY_COLOR', 'hex colour'],
+      [{ BRAND_PRIMARY_COLOR: '#ffee88' }, 'BRAND_PRIMARY_COLOR', 'too light for white text'],
+    ])('refuses %j', (env, variable, message) => {
+      const error = configError(env as Record<string, string>);
+      expect(error.variable).toBe(variable);
+      expect(error.message).toContain(message);
+    });
+  });
+
   describe('issuer', () => {
     it('drops a trailing slash so relying parties can compare it as a string', () => {
       expect(loadConfig({ ISSUER: 'https://id.example.com/' }).issuer).toBe('https://id.example.com');

@@ -59,6 +59,16 @@ class MemoryOutbox implements LogoutOutbox {
     return counts;
   }
 
+  async countByClient() {
+    const byClient = new Map<string, { pending: number; delivered: number; failed: number }>();
+    for (const n of this.rows.values()) {
+      const counts = byClient.get(n.clientId) ?? { pending: 0, delivered: 0, failed: 0 };
+      counts[n.state] += 1;
+      byClient.set(n.clientId, counts);
+    }
+    return [...byClient.entries()].map(([clientId, counts]) => ({ clientId, counts }));
+  }
+
   async requeue() {
     return undefined;
   }

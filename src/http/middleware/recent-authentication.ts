@@ -1,0 +1,32 @@
+import type { Context, Middleware, Next } from 'koa';
+import type { MfaService } from '../../domain/mfa/mfa-service.js';
+import type { SessionService } from '../../domain/sessions/session-service.js';
+
+export interface RecentAuthenticationDeps {
+  readonly sessions: Pick<SessionService, 'get' | 'recentlyAuthenticated'>;
+  readonly mfa: Pick<MfaService, 'status'>;
+}
+
+export interface RecentAuthenticationOptions {
+  /** The signed-in user and SSO session of this request (set by the router's sign-in check). */
+  signedIn(ctx: Context): { readonly userId: string; readonly sessionUid: string };
+  /** Answers a request whose last check is too old: a "Confirm it is you" page, or a redirect to one. */
+  onStale(ctx: Context, secondFactor: boolean): Promise<void> | void;
+}
+
+/**
+ * Sensitive actions (account: password, recovery codes, turning the factor off, logging out everywhere; every admin
+ * console write) pass only when the session proved its user recently: a second-factor check for users who have one,
+ * else a password check, within REAUTHENTICATION_MAX_AGE. One rule for the account pages and the console.
+ */
+export function requireRecentAuthentication(deps: RecentAuthenticationDeps, options: RecentAuthenticationOptions): Middleware {
+  return async (ctx: Context, next: Next) => {
+    const { userId, sessionUid } = options.signedIn(ctx);
+    const secondFactor = (await deps.mfa.status(userId)).enabled;
+    if (deps.sessions.recentlyAuthenticated(await deps.sessions.get(sessionUid), secondFactor)) {
+      await next();
+      return;
+    }
+    await options.onStale(ctx, secondFactor);
+  };
+}
