@@ -1,6 +1,7 @@
 import * as oidc from 'openid-client';
 import { Browser, expectPage, findForm, isPage, signIn, type Page } from '../support/browser.js';
 import { databaseKinds } from '../support/databases.js';
+import { registerRelyingParty } from '../support/relying-party.js';
 import { startTestGatehouse, type TestGatehouse } from '../support/gatehouse.js';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/notebook/callback';
@@ -154,6 +155,33 @@ describe.each(databaseKinds())('account pages (%s)', (kind) => {
     expect(account.html).toContain('Ada Lovelace');
     expect(account.html).toContain('href="/account/sessions"');
     expect(account.html).toContain('href="/account/password"');
+  });
+
+  it('edits the profile name: saved, audited, given to applications; a bad name is shown next to the field and not saved', async () => {
+    const ada = await newUser();
+    const b = browser();
+    const page = await signInToAccount(b, ada);
+    expect(page.html).toMatch(/<input id="name" name="name"[^>]*value="Ada Lovelace"/);
+
+    const bad = expectPage(await b.submit(page, /\/account\/profile$/, { name: 'Ada\u0007' }));
+    expect(bad.status).toBe(400);
+    expect(bad.html).toMatch(/aria-invalid="true"[\s\S]*<p class="field-error" id="name-error">The name must be at most 200 printable characters.<\/p>/);
+    expect((await gatehouse.container.accounts.findActiveById(ada.id))!.name).toBe('Ada Lovelace');
+
+    const saved = expectPage(await b.submit(bad, /\/account\/profile$/, { name: '  Ada King  ' }));
+    expect(saved.url.search).toBe('?done=saved');
+    expect(saved.html).toContain('Your profile has been saved.');
+    expect((await gatehouse.container.accounts.findActiveById(ada.id))!.name).toBe('Ada King');
+    expect(await auditTypes(ada)).toContain('user.profile_updated');
+
+    // Applications see the new name (profile scope, at the userinfo endpoint).
+    const rp = await registerRelyingParty(gatehouse, 'Directory');
+    const tokens = await rp.login(browser(), { login: ada.login, password: PASSWORD }, { scope: 'openid profile' });
+    expect(await oidc.fetchUserInfo(rp.config, tokens.access_token, ada.id)).toMatchObject({ name: 'Ada King' });
+
+    // Without the CSRF token nothing changes.
+    expect((await b.request('/account/profile', { form: { name: 'Mallory' } })).status).toBe(403);
+    expect((await gatehouse.container.accounts.findActiveById(ada.id))!.name).toBe('Ada King');
   });
 
   it('discards the authorization code it was sent: the pages never need it', async () => {

@@ -59,6 +59,10 @@ export class InMemoryUserRepository implements UserRepository {
     return this.change(id, { admin });
   }
 
+  async setName(id: string, name: string | null): Promise<User> {
+    return this.change(id, { name });
+  }
+
   async search(text: string, limit: number): Promise<User[]> {
     const users = await this.list();
     return users.filter((u) => u.email.includes(text.toLowerCase()) || (u.name ?? '').includes(text)).slice(0, limit);

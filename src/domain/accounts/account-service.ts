@@ -195,6 +195,17 @@ export class AccountService {
     return updated;
   }
 
+  /** The user's own display name (profile); empty clears it. Audited when it changes. */
+  async setOwnName(userId: string, rawName: string, actor: Actor): Promise<User> {
+    const user = await this.deps.users.findById(userId);
+    if (!user || user.disabledAt) throw new NotFoundError('No such user.');
+    const name = normalizeName(rawName);
+    if (name === user.name) return user;
+    const updated = await this.deps.users.setName(user.id, name);
+    await this.record('user.profile_updated', actor, updated, { fields: ['name'] });
+    return updated;
+  }
+
   /** Users whose email or name contains the text, by email (every user for an empty text), at most `limit`. */
   search(text: string, limit = USER_SEARCH_MAX): Promise<User[]> {
     return this.deps.users.search(text.slice(0, EMAIL_MAX_LENGTH), Math.min(Math.max(1, limit), USER_SEARCH_MAX));

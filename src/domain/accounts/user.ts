@@ -32,6 +32,8 @@ export interface UserRepository {
   setDisabledAt(id: string, disabledAt: Date | null): Promise<User>;
   /** Throws NotFoundError when there is no such user. */
   setAdmin(id: string, admin: boolean): Promise<User>;
+  /** Throws NotFoundError when there is no such user. */
+  setName(id: string, name: string | null): Promise<User>;
   /** Users whose email or name contains `text` (emails are lower case), by email, at most `limit`. */
   search(text: string, limit: number): Promise<User[]>;
 }

@@ -29,6 +29,7 @@ export const AUDIT_EVENT_TYPES = [
   'user.admin_granted',
   'user.admin_revoked',
   'user.created',
+  'user.profile_updated',
   'client.created',
   'client.updated',
   'client.secret_rotated',

@@ -38,6 +38,7 @@ type Current = SignedIn;
 // The confirmations a page may show (?done=...); anything else shows nothing. The texts are in the views.
 const SESSIONS_DONE = new Set(['ended', 'already-ended', 'others-ended']);
 const PASSWORD_DONE = new Set(['changed']);
+const PROFILE_DONE = new Set(['saved']);
 
 // Only the account pages themselves are places to come back to after signing in.
 const RETURN_PATH = /^\/account(?:\/(?:sessions|password|security))?$/;
@@ -181,13 +182,33 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
 
   router.get('/callback', signIn.callback((ctx, reason) => render(ctx, 'account-signin-failed', { reason }, 400)));
 
-  router.get('/', requireSession(), async (ctx) => {
+  async function renderProfile(ctx: Context, options: { name?: string; error?: ValidationError; done?: string } = {}) {
     const { user } = current(ctx);
     await render(ctx, 'account', {
       email: user.email,
-      name: user.name,
+      name: options.name ?? user.name ?? '',
+      done: options.done,
+      errorMessage: options.error?.message,
       ...csrfFields(ctx),
-    });
+    }, options.error ? 400 : 200);
+  }
+
+  router.get('/', requireSession(), async (ctx) => {
+    const done = query(ctx, 'done');
+    await renderProfile(ctx, { done: done && PROFILE_DONE.has(done) ? done : undefined });
+  });
+
+  // The profile: the user's display name (what applications see in the profile scope's name claim).
+  router.post('/profile', form, requireSession({ returnTo: '/account' }), csrf.verify(csrfScope), async (ctx) => {
+    const { user } = current(ctx);
+    try {
+      await accounts.setOwnName(user.id, field(ctx, 'name'), userActor(ctx, user.id));
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      await renderProfile(ctx, { name: field(ctx, 'name').slice(0, 300), error });
+      return;
+    }
+    redirect(ctx, '/account?done=saved');
   });
 
   router.get('/sessions', requireSession(), async (ctx) => {

@@ -43,6 +43,14 @@ export class PrismaUserRepository implements UserRepository {
     }
   }
 
+  async setName(id: string, name: string | null): Promise<User> {
+    try {
+      return await this.db.user.update({ where: { id }, data: { name }, select: publicFields });
+    } catch (error) {
+      mapPrismaError(error, { notFound: 'No such user.' });
+    }
+  }
+
   search(text: string, limit: number): Promise<User[]> {
     const words = text.trim();
     return this.db.user.findMany({
