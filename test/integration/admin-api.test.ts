@@ -1,8 +1,9 @@
 import * as oidc from 'openid-client';
-import { Browser, expectPage, expectRedirect, isPage } from '../support/browser.js';
+import { Browser } from '../support/browser.js';
 import { TestClock } from '../support/clock.js';
 import { databaseKinds } from '../support/databases.js';
 import { startTestGatehouse, type TestGatehouse } from '../support/gatehouse.js';
+import { registerRelyingParty, type RelyingParty } from '../support/relying-party.js';
 
 const PASSWORD = 'correct horse battery staple';
 const MINUTE = 60_000;
@@ -45,40 +46,6 @@ describe.each(databaseKinds())('admin API (%s)', (kind) => {
   let adminToken: string;
   let users = 0;
 
-  interface RelyingParty {
-    readonly clientId: string;
-    readonly config: oidc.Configuration;
-    /** Signs in through the login form (or silently, when the browser already has a session); returns the tokens. */
-    login(browser: Browser, email: string): Promise<oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers>;
-  }
-
-  async function registerRelyingParty(name: string): Promise<RelyingParty> {
-    const redirectUri = `http://127.0.0.1:9/${name}/callback`;
-    const { client, secret } = await gatehouse.container.clients.create({ name, redirectUris: [redirectUri], firstParty: true });
-    const config = await oidc.discovery(new URL(gatehouse.issuer), client.clientId, secret!, undefined, insecure);
-    return {
-      clientId: client.clientId,
-      config,
-      async login(browser, email) {
-        const verifier = oidc.randomPKCECodeVerifier();
-        const state = oidc.randomState();
-        const url = oidc.buildAuthorizationUrl(config, {
-          redirect_uri: redirectUri,
-          scope: 'openid email offline_access',
-          prompt: 'consent',
-          code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-          code_challenge_method: 'S256',
-          state,
-        });
-        let result = await browser.navigate(url);
-        if (isPage(result) && /name="password"/.test(result.html)) result = await browser.submit(expectPage(result), /\/login$/, { login: email, password: PASSWORD });
-        // prompt=consent (for offline_access) shows the consent page even to a first-party client.
-        if (isPage(result) && /\/confirm"/.test(result.html)) result = await browser.submit(result, /\/confirm$/);
-        return oidc.authorizationCodeGrant(config, expectRedirect(result), { pkceCodeVerifier: verifier, expectedState: state });
-      },
-    };
-  }
-
   async function clientCredentialsConfig(input: Parameters<TestGatehouse['container']['clients']['create']>[0]) {
     const { client, secret } = await gatehouse.container.clients.create(input);
     return { clientId: client.clientId, config: await oidc.discovery(new URL(gatehouse.issuer), client.clientId, secret!, undefined, insecure) };
@@ -92,8 +59,8 @@ describe.each(databaseKinds())('admin API (%s)', (kind) => {
     const sessions: { browser: Browser; refreshToken: string }[] = [];
     for (let i = 0; i < count; i += 1) {
       const browser = new Browser(gatehouse.issuer);
-      const tokens = await notebook.login(browser, email);
-      if (i === 0) await calendar.login(browser, email);
+      const tokens = await notebook.login(browser, { login: email, password: PASSWORD });
+      if (i === 0) await calendar.login(browser, { login: email, password: PASSWORD });
       sessions.push({ browser, refreshToken: tokens.refresh_token! });
     }
     return { id: user.id, email, sessions };
@@ -116,8 +83,8 @@ describe.each(databaseKinds())('admin API (%s)', (kind) => {
   beforeAll(async () => {
     clock = new TestClock();
     gatehouse = await startTestGatehouse(kind, { clock });
-    notebook = await registerRelyingParty('notebook');
-    calendar = await registerRelyingParty('calendar');
+    notebook = await registerRelyingParty(gatehouse, 'notebook');
+    calendar = await registerRelyingParty(gatehouse, 'calendar');
     const admin = await clientCredentialsConfig({ name: 'Ops console', admin: true });
     adminClientId = admin.clientId;
     adminConfig = admin.config;
@@ -179,7 +146,7 @@ describe.each(databaseKinds())('admin API (%s)', (kind) => {
 
     it("refuses a user's access token: only admin clients' client_credentials tokens are accepted", async () => {
       const { id, email } = await userWithSessions(0);
-      const tokens = await notebook.login(new Browser(gatehouse.issuer), email);
+      const tokens = await notebook.login(new Browser(gatehouse.issuer), { login: email, password: PASSWORD });
       expectInvalidToken(await api('GET', `/admin/api/users/${id}/sessions`, tokens.access_token));
     });
 
@@ -309,7 +276,7 @@ describe.each(databaseKinds())('admin API (%s)', (kind) => {
       const start = clock.now();
       clock.advance(10 * MINUTE);
       const secondBrowser = new Browser(gatehouse.issuer);
-      await notebook.login(secondBrowser, user.email);
+      await notebook.login(secondBrowser, { login: user.email, password: PASSWORD });
       clock.advance(10 * MINUTE);
       adminToken = (await oidc.clientCredentialsGrant(adminConfig, { scope: 'admin' })).access_token;
       const [, older] = await liveSessions(user.id);

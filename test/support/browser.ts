@@ -141,11 +141,13 @@ export function findForm(html: string, actionPattern: RegExp): { action: string;
   throw new Error(`no form with action matching ${actionPattern} in:\n${html.slice(0, 1000)}`);
 }
 
-/** Signs in through the real login form (and consent page when shown); returns the redirect to the relying party. */
+/**
+ * Signs in through the real login form (and consent page when shown); returns the redirect to the relying party. A
+ * browser that is signed in already goes straight to consent or back to the relying party (single sign-on).
+ */
 export async function signIn(browser: Browser, authorizationUrl: URL, credentials: { login: string; password: string; remember?: 'yes' }): Promise<URL> {
   let result = await browser.navigate(authorizationUrl);
-  const loginPage = expectPage(result);
-  result = await browser.submit(loginPage, /\/login$/, credentials);
+  if (isPage(result) && /name="password"/.test(result.html)) result = await browser.submit(result, /\/login$/, credentials);
   for (let step = 0; step < 3 && isPage(result); step += 1) {
     if (!/\/confirm"/.test(result.html)) break;
     result = await browser.submit(result, /\/confirm$/);
