@@ -10,8 +10,9 @@ export type EndAtProviderLogout = (session: { readonly uid: string; readonly acc
  * destroy is where Gatehouse ends its own record of the session — marked ended, every client of the session (the one
  * that asked too) queued for back-channel logout, audit — before oidc-provider's destroy runs. If that transaction
  * fails, the destroy fails with it: the logout answers an error page and the session is still there to log out of,
- * instead of gone from oidc-provider with nothing queued until the sweeper found its deadline. The outbox worker
- * starts sending as soon as the transaction commits; the redirect does not wait for the deliveries.
+ * instead of gone from oidc-provider with nothing queued until the sweeper found its deadline. (The grants it revoked
+ * just before stay revoked; the applications sign in again silently.) The outbox worker starts sending as soon as the
+ * transaction commits; the redirect does not wait for the deliveries.
  */
 export function endSessionsAtProviderLogout(provider: Provider, end: EndAtProviderLogout): void {
   type ProviderSession = InstanceType<Provider['Session']>;
