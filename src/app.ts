@@ -1,6 +1,6 @@
 import type { Container } from './container.js';
 import { errorHandler } from './http/errors.js';
-import { currentRequestMeta, requestContext } from './http/middleware/request-context.js';
+import { requestContext } from './http/middleware/request-context.js';
 import { requestLogger } from './http/middleware/request-logger.js';
 import { securityHeaders } from './http/middleware/security-headers.js';
 import { createAccountRouter } from './http/routes/account.js';
@@ -13,7 +13,6 @@ import { createHealthRouter } from './http/routes/health.js';
 import { createInteractionRouter } from './http/routes/interactions.js';
 import { createMetricsRouter } from './http/routes/metrics.js';
 import { isSecureIssuer } from './oidc/configuration.js';
-import { recordProviderLogouts } from './oidc/logout-recorder.js';
 import type { Provider } from './oidc/provider.js';
 
 /**
@@ -30,7 +29,6 @@ export function createApp(container: Container): Provider {
   const logoOrigin = brand.logoUrl && /^https?:/.test(brand.logoUrl) ? new URL(brand.logoUrl).origin : undefined;
   provider.use(securityHeaders({ hsts: isSecureIssuer(container.config), ...(logoOrigin ? { imageOrigins: [logoOrigin] } : {}) }));
   provider.use(errorHandler({ renderView, logger }));
-  provider.use(recordProviderLogouts(sessions, currentRequestMeta));
   for (const router of [
     createAssetsRouter({ brand }),
     createHealthRouter({ isDatabaseReachable: () => container.isDatabaseReachable() }),

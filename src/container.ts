@@ -153,6 +153,9 @@ export async function createContainer(config: Config, options: ContainerOptions)
         recordSave: (snapshot) => sessions.recordSave(snapshot, currentRequestMeta()),
         isLive: (id) => sessions.isLive(id),
         cookieTtlSeconds: (transient) => sessions.cookieTtlSeconds(transient),
+        endAtLogout: async ({ uid, accountId }) => {
+          await sessions.end(uid, 'logged_out', { type: 'user', id: accountId, ...currentRequestMeta() });
+        },
       },
     });
     const destinations: DestinationPolicy = { production: config.nodeEnv === 'production', allowedHosts: config.backchannel.allowedHosts };

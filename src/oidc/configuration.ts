@@ -31,6 +31,8 @@ export interface OidcDeps {
     recordSave(snapshot: SessionSnapshot): Promise<SaveDecision>;
     isLive(sessionId: string): Promise<boolean>;
     cookieTtlSeconds(transient: boolean): number;
+    /** Ends the session's record when its user logs out at oidc-provider (see logout-recorder.ts). */
+    endAtLogout(session: { readonly uid: string; readonly accountId: string }): Promise<void>;
   };
 }
 

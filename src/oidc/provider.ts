@@ -1,6 +1,7 @@
 import Provider from 'oidc-provider';
 import type { Config } from '../config/env.js';
 import { buildOidcConfiguration, type OidcDeps } from './configuration.js';
+import { endSessionsAtProviderLogout } from './logout-recorder.js';
 
 export type { Provider };
 
@@ -13,5 +14,7 @@ export function createProvider(config: Config, deps: OidcDeps): Provider {
   // while discovery (backchannel_logout_supported, backchannel_logout_session_supported) and its validation of client
   // metadata stay as they are.
   (provider.Client.prototype as unknown as { backchannelLogout: () => Promise<void> }).backchannelLogout = async () => {};
+  // What a logout confirmed at /session/end/confirm ends is Gatehouse's session first, then oidc-provider's Session.
+  endSessionsAtProviderLogout(provider, deps.sessions.endAtLogout);
   return provider;
 }

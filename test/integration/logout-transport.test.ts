@@ -42,7 +42,7 @@ describe('HttpLogoutTransport', () => {
     const transport = new HttpLogoutTransport({ production: false, allowedHosts: [] });
     const controller = new AbortController();
     const pending = transport.post(uri, 't', controller.signal);
-    while (receiver.received.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    await receiver.waitFor(1);
     controller.abort();
     await expect(pending).rejects.toBeDefined();
     await receiver.down();

@@ -7,9 +7,17 @@ import type { DatabaseTarget } from '../../src/store/prisma/database.js';
 
 export type DatabaseKind = DatabaseTarget['provider'];
 
-/** SQLite always; PostgreSQL too when TEST_DATABASE_URL is set (CI sets it). */
-export function databaseKinds(): DatabaseKind[] {
-  return process.env.TEST_DATABASE_URL ? ['sqlite', 'postgresql'] : ['sqlite'];
+export const MISSING_DATABASE_IN_CI =
+  'TEST_DATABASE_URL is not set; CI must run every database test on PostgreSQL too (.ci/run sets it, e.g. postgres://postgres@127.0.0.1:5432/test).';
+
+/**
+ * SQLite always; PostgreSQL too when TEST_DATABASE_URL is set. Locally the PostgreSQL variants are skipped without it
+ * (the global setup prints one line); in CI (CI=true) a missing TEST_DATABASE_URL is a failure, never a silent skip.
+ */
+export function databaseKinds(env: NodeJS.ProcessEnv = process.env): DatabaseKind[] {
+  if (env.TEST_DATABASE_URL) return ['sqlite', 'postgresql'];
+  if (env.CI === 'true') throw new Error(MISSING_DATABASE_IN_CI);
+  return ['sqlite'];
 }
 
 export interface TestDatabase extends DatabaseTarget {

@@ -1,45 +1,64 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import * as jose from 'jose';
 
 export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 
+// One counter for every receiver of the test process, so tests can say in which order things happened (arrivals,
+// answers, connections closing) across receivers without comparing clock readings.
+let events = 0;
+const nextEvent = () => (events += 1);
+
 /** One POST a receiver got, as it arrived. */
 export interface ReceivedLogout {
-  readonly at: number;
   readonly method: string;
   readonly contentType: string | undefined;
   readonly cookie: string | undefined;
   readonly token: string;
   /** The status the receiver answered (or 0 when it held the response open). */
   readonly answered: number;
+  /** When it arrived, in the order of events across all receivers. */
+  readonly arrived: number;
+  /** When its connection closed (answered and done, or abandoned by the sender); undefined while it is open. */
+  closed: number | undefined;
 }
 
 /** What a receiver answers: a status, or 'hang' to hold the response open (a slow or stuck application). */
 export type Answer = number | 'hang';
 
+export interface ReceiverOptions {
+  /** Serve https with this key and certificate (a production-mode receiver). */
+  readonly tls?: { readonly key: string; readonly cert: string };
+  /** The host name in the URI (the server listens on 127.0.0.1 either way). */
+  readonly host?: string;
+}
+
 /**
- * A relying party's back-channel logout endpoint: a real HTTP server on 127.0.0.1 that records every POST. It can be
- * taken down and brought back on the same port, and scripted to answer a sequence of statuses.
+ * A relying party's back-channel logout endpoint: a real HTTP(S) server on 127.0.0.1 that records every POST. It can
+ * be taken down and brought back on the same port, scripted to answer a sequence of statuses, held until the test
+ * lets it answer (`gate`), and waited for (`waitFor`).
  */
 export class LogoutReceiver {
   readonly received: ReceivedLogout[] = [];
   private server: Server | undefined;
   private port = 0;
   private readonly open = new Set<ServerResponse>();
+  private readonly waiters = new Set<() => void>();
   /** Answers for the next requests, in order; when empty, 200. */
   answers: Answer[] = [];
-  /** Real milliseconds to wait before answering. */
-  delayMs = 0;
-  /** [arrived, answered] real times of every answered request. */
-  readonly spans: [number, number][] = [];
+  /** Awaited before each answer (not before a 'hang'): lets a test decide when the receiver answers. */
+  gate: (() => Promise<void>) | undefined;
+
+  constructor(private readonly options: ReceiverOptions = {}) {}
 
   get uri(): string {
-    return `http://127.0.0.1:${this.port}/backchannel-logout`;
+    return `${this.options.tls ? 'https' : 'http'}://${this.options.host ?? '127.0.0.1'}:${this.port}/backchannel-logout`;
   }
 
   async up(): Promise<this> {
-    const server = createServer((req, res) => void this.handle(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
+    const server = this.options.tls ? createTlsServer({ key: this.options.tls.key, cert: this.options.tls.cert }, handler) : createServer(handler);
     await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
     this.port = (server.address() as AddressInfo).port;
     this.server = server;
@@ -54,21 +73,56 @@ export class LogoutReceiver {
     if (server) await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });
   }
 
+  /** Resolves once `count` requests have arrived (and, with `closed`, their connections have closed). */
+  waitFor(count: number, options: { closed?: boolean; timeoutMs?: number } = {}): Promise<ReceivedLogout[]> {
+    const done = () => this.received.length >= count && (!options.closed || this.received.slice(0, count).every((r) => r.closed !== undefined));
+    if (done()) return Promise.resolve(this.received.slice(0, count));
+    const timeoutMs = options.timeoutMs ?? 15_000;
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (!done()) return;
+        cleanup();
+        resolve(this.received.slice(0, count));
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`${this.uri}: ${this.received.length} of ${count} requests arrived${options.closed ? ' and closed' : ''} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+      };
+      this.waiters.add(check);
+    });
+  }
+
+  private changed(): void {
+    for (const waiter of [...this.waiters]) waiter();
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const token = new URLSearchParams(Buffer.concat(chunks).toString('utf8')).get('logout_token') ?? '';
     const answer = this.answers.shift() ?? 200;
-    this.received.push({ at: Date.now(), method: req.method ?? '', contentType: req.headers['content-type'], cookie: req.headers.cookie, token, answered: answer === 'hang' ? 0 : answer });
+    const record: ReceivedLogout = {
+      method: req.method ?? '', contentType: req.headers['content-type'], cookie: req.headers.cookie, token, answered: answer === 'hang' ? 0 : answer,
+      arrived: nextEvent(), closed: undefined,
+    };
+    res.on('close', () => {
+      record.closed = nextEvent();
+      this.open.delete(res);
+      this.changed();
+    });
+    this.received.push(record);
+    this.changed();
     if (answer === 'hang') {
       this.open.add(res);
       return;
     }
-    const arrived = Date.now();
-    if (this.delayMs) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+    if (this.gate) await this.gate();
     res.statusCode = answer;
     res.end();
-    this.spans.push([arrived, Date.now()]);
   }
 }
 

@@ -159,7 +159,8 @@ export class LogoutDelivery {
   private begin(notification: LogoutNotification): void {
     const controller = new AbortController();
     const done = this.attempt(notification, controller)
-      .catch((error: unknown) => this.deps.log.error({ err: error, notificationId: notification.id }, 'logout delivery attempt failed unexpectedly'))
+      // Only recording the outcome can fail here (the database): the claim is then taken over when its lease runs out.
+      .catch((error: unknown) => this.deps.log.error({ err: error, notificationId: notification.id }, 'recording a logout delivery attempt failed'))
       .finally(() => {
         this.inFlight.delete(notification.id);
         if (this.backlog) this.wake();
@@ -169,27 +170,10 @@ export class LogoutDelivery {
 
   private async attempt(notification: LogoutNotification, controller: AbortController): Promise<void> {
     const { deps } = this;
-    const target = await deps.findTarget(notification.clientId);
-    let result: AttemptResult;
-    if (!target) {
-      result = { ok: false, error: 'the client has no back-channel logout URI any more', retryable: false };
-    } else {
-      const claims = logoutTokenClaims({ issuer: deps.issuer, notification, sessionRequired: target.sessionRequired, now: deps.clock.now() });
-      const token = await deps.signer.sign(claims, target.alg);
-      const timer = setTimeout(() => controller.abort(), deps.timeoutMs);
-      try {
-        const answer = await deps.transport.post(target.uri, token, controller.signal);
-        if ('status' in answer) result = SUCCESS.has(answer.status) ? { ok: true } : { ok: false, error: `HTTP ${answer.status}`, retryable: true };
-        else result = { ok: false, error: answer.error, retryable: answer.retryable };
-      } catch (error) {
-        if (controller.signal.reason === SHUTDOWN) {
-          await deps.outbox.release(notification.id, deps.workerId);
-          return;
-        }
-        result = { ok: false, error: controller.signal.aborted ? `no answer within ${deps.timeoutMs} ms` : shortError(error), retryable: true };
-      } finally {
-        clearTimeout(timer);
-      }
+    const result = await this.send(notification, controller);
+    if (result === SHUTDOWN) {
+      await deps.outbox.release(notification.id, deps.workerId);
+      return;
     }
     this.counters.attempts += 1;
     const outcome = outcomeOf(deps.policy, notification, result, deps.clock.now(), deps.random);
@@ -199,6 +183,38 @@ export class LogoutDelivery {
       return;
     }
     this.record(notification, outcome);
+  }
+
+  /**
+   * One attempt: the client's registration, the token, the POST. An unexpected error on the way (the client lookup
+   * or the signer throwing, say for an algorithm without a key) is a failed attempt like any other, so it is retried
+   * with backoff and in the end given up (failed, audited, counted) instead of holding its claim until the lease runs
+   * out and starting over, forever. SHUTDOWN when stop() abandoned the attempt.
+   */
+  private async send(notification: LogoutNotification, controller: AbortController): Promise<AttemptResult | typeof SHUTDOWN> {
+    const { deps } = this;
+    let target: BackchannelTarget | undefined;
+    let token: string;
+    try {
+      target = await deps.findTarget(notification.clientId);
+      if (!target) return { ok: false, error: 'the client has no back-channel logout URI any more', retryable: false };
+      const claims = logoutTokenClaims({ issuer: deps.issuer, notification, sessionRequired: target.sessionRequired, now: deps.clock.now() });
+      token = await deps.signer.sign(claims, target.alg);
+    } catch (error) {
+      deps.log.error({ err: error, notificationId: notification.id, clientId: notification.clientId }, 'preparing a back-channel logout failed');
+      return { ok: false, error: `internal error: ${shortError(error)}`, retryable: true };
+    }
+    const timer = setTimeout(() => controller.abort(), deps.timeoutMs);
+    try {
+      const answer = await deps.transport.post(target.uri, token, controller.signal);
+      if ('status' in answer) return SUCCESS.has(answer.status) ? { ok: true } : { ok: false, error: `HTTP ${answer.status}`, retryable: true };
+      return { ok: false, error: answer.error, retryable: answer.retryable };
+    } catch (error) {
+      if (controller.signal.reason === SHUTDOWN) return SHUTDOWN;
+      return { ok: false, error: controller.signal.aborted ? `no answer within ${deps.timeoutMs} ms` : shortError(error), retryable: true };
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private failedEvent(notification: LogoutNotification, outcome: Extract<AttemptOutcome, { state: 'failed' }>): NewAuditEvent {

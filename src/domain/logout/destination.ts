@@ -51,10 +51,12 @@ function ipv6Groups(ip: string): number[] | undefined {
 
 function ipv6Public(groups: number[]): boolean {
   const [a] = groups as [number];
-  // IPv4-mapped (::ffff:a.b.c.d) and NAT64 (64:ff9b::a.b.c.d) carry an IPv4 address: judge that one.
+  // IPv4-mapped (::ffff:a.b.c.d) and NAT64 (64:ff9b::a.b.c.d) carry an IPv4 address at the end: judge that one.
   const v4 = groups[6]! * 65536 + groups[7]!;
   if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) return ipv4Public(v4);
   if (a === 0x64 && groups[1] === 0xff9b && groups.slice(2, 6).every((g) => g === 0)) return ipv4Public(v4);
+  // 6to4 (2002::/16, RFC 3056) carries an IPv4 address in its second and third groups: 2002:0a00:0001:: is 10.0.0.1.
+  if (a === 0x2002) return ipv4Public(groups[1]! * 65536 + groups[2]!);
   // Global unicast is 2000::/3; within it, documentation (2001:db8::/32) and ORCHID/benchmarking are not reachable.
   if (a < 0x2000 || a > 0x3fff) return false;
   if (a === 0x2001 && groups[1] === 0x0db8) return false;

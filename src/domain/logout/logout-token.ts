@@ -18,9 +18,10 @@ export interface LogoutTokenClaims {
 }
 
 /**
- * The claims of the logout token for one notification. Gatehouse always knows both the subject and the client's
- * sid, so it sends both (the specification allows either or both); `sessionRequired` only makes sid mandatory.
- * `jti` is the notification's id, the same on every retry. There is never a nonce.
+ * The claims of the logout token for one notification: always `sub`; `sid` only for a client that registered
+ * backchannel_logout_session_required, because only such a client got that sid in its ID tokens (oidc-provider's
+ * includeSid()). A sid the application never saw would send it looking for a session it cannot find, instead of
+ * logging out by subject. `jti` is the notification's id, the same on every retry. There is never a nonce.
  */
 export function logoutTokenClaims(input: {
   readonly issuer: string;
@@ -30,7 +31,7 @@ export function logoutTokenClaims(input: {
 }): LogoutTokenClaims {
   const { notification } = input;
   if (input.sessionRequired && !notification.sid) throw new Error('the client requires sid, and this notification has none');
-  if (!notification.sid && !notification.userId) throw new Error('a logout token needs sub or sid');
+  if (!input.sessionRequired && !notification.userId) throw new Error('a logout token without sid needs sub');
   const iat = Math.floor(input.now.getTime() / 1000);
   return {
     iss: input.issuer,
@@ -40,6 +41,6 @@ export function logoutTokenClaims(input: {
     jti: notification.id,
     events: { [BACKCHANNEL_LOGOUT_EVENT]: {} },
     ...(notification.userId ? { sub: notification.userId } : {}),
-    ...(notification.sid ? { sid: notification.sid } : {}),
+    ...(input.sessionRequired ? { sid: notification.sid } : {}),
   };
 }

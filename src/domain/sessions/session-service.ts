@@ -134,7 +134,7 @@ export class SessionService {
     const reauthenticated = authTime !== null && existing.authTime?.getTime() !== authTime.getTime();
     // A step-up within the session adds the second factor and keeps the time of the sign-in (auth_time).
     const steppedUp = !reauthenticated && snapshot.amr.includes('otp') && !existing.amr.includes('otp');
-    await this.deps.index.update(
+    const updated = await this.deps.index.update(
       existing.id,
       {
         lastSeenAt: now,
@@ -161,6 +161,8 @@ export class SessionService {
         : null,
       now,
     );
+    // It ended after it was read above (a concurrent logout or revocation): it stays ended.
+    if (!updated) return { store: false };
     return { store: true, expiresAt: idleExpiresAt };
   }
 

@@ -117,7 +117,11 @@ export interface SessionIndex {
   find(id: string): Promise<SsoSession | undefined>;
   findLiveness(id: string): Promise<SessionLiveness | undefined>;
   create(session: NewSession, audit: NewAuditEvent): Promise<void>;
-  update(id: string, update: SessionUpdate, audit: NewAuditEvent | null, at: Date): Promise<void>;
+  /**
+   * Applies the update (and appends the audit event) in one transaction, only while the session has not ended;
+   * false (and nothing changed) when it has, so no client is ever attached to an ended session.
+   */
+  update(id: string, update: SessionUpdate, audit: NewAuditEvent | null, at: Date): Promise<boolean>;
   /** Records a password or second-factor check in a live session, with its audit event. */
   recordCheck(id: string, check: { readonly passwordAt?: Date; readonly secondFactorAt?: Date }, audit: NewAuditEvent): Promise<void>;
   /** Sessions not ended and not past either deadline at `now`, newest first. */

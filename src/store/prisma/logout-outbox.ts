@@ -13,6 +13,12 @@ function toNotification(row: Omit<LogoutNotification, 'state'> & { state: string
 }
 
 /**
+ * The order due rows are claimed (and started) in: oldest due first; the rows of one ended session, due at the same
+ * moment, in client-id order, so which of them a claim takes does not depend on how the database lays rows out.
+ */
+const CLAIM_ORDER: { nextAttemptAt?: 'asc'; clientId?: 'asc'; id?: 'asc' }[] = [{ nextAttemptAt: 'asc' }, { clientId: 'asc' }, { id: 'asc' }];
+
+/**
  * The back-channel logout outbox (rows written by PrismaSessionIndex when sessions end). Claims are atomic: on
  * PostgreSQL one UPDATE over a FOR UPDATE SKIP LOCKED subselect, so concurrent workers skip each other's rows instead
  * of waiting; on SQLite, which has one writer at a time, one conditional UPDATE ... RETURNING.
@@ -24,7 +30,7 @@ export class PrismaLogoutOutbox implements LogoutOutbox {
     if (input.limit <= 0) return [];
     const ids = this.provider === 'postgresql' ? await this.claimOnPostgres(input) : await this.claimOnSqlite(input);
     if (ids.length === 0) return [];
-    const rows = await this.db.logoutNotification.findMany({ where: { id: { in: ids }, claimedBy: input.workerId }, orderBy: { nextAttemptAt: 'asc' } });
+    const rows = await this.db.logoutNotification.findMany({ where: { id: { in: ids }, claimedBy: input.workerId }, orderBy: CLAIM_ORDER });
     return rows.map(toNotification);
   }
 
@@ -36,7 +42,7 @@ export class PrismaLogoutOutbox implements LogoutOutbox {
       WHERE "id" IN (
         SELECT "id" FROM "LogoutNotification"
         WHERE "state" = 'pending' AND "nextAttemptAt" <= ${now}::timestamp AND ("claimedUntil" IS NULL OR "claimedUntil" < ${now}::timestamp)
-        ORDER BY "nextAttemptAt" LIMIT ${input.limit}
+        ORDER BY "nextAttemptAt", "clientId", "id" LIMIT ${input.limit}
         FOR UPDATE SKIP LOCKED
       )
       RETURNING "id"`;
@@ -52,7 +58,7 @@ export class PrismaLogoutOutbox implements LogoutOutbox {
       WHERE "id" IN (
         SELECT "id" FROM "LogoutNotification"
         WHERE "state" = 'pending' AND "nextAttemptAt" <= ${now} AND ("claimedUntil" IS NULL OR "claimedUntil" < ${now})
-        ORDER BY "nextAttemptAt" LIMIT ${input.limit}
+        ORDER BY "nextAttemptAt", "clientId", "id" LIMIT ${input.limit}
       )
       RETURNING "id"`;
     return rows.map((row) => row.id);

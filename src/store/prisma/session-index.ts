@@ -78,10 +78,14 @@ export class PrismaSessionIndex implements SessionIndex {
     ]);
   }
 
-  async update(id: string, update: SessionUpdate, audit: NewAuditEvent | null, at: Date): Promise<void> {
+  async update(id: string, update: SessionUpdate, audit: NewAuditEvent | null, at: Date): Promise<boolean> {
     const { addClients, removeClients, amr, ...fields } = update;
-    await this.db.$transaction(async (tx) => {
-      await tx.ssoSession.update({ where: { id }, data: { ...fields, amr: JSON.stringify(amr) } });
+    const updated = await this.db.$transaction(async (tx) => {
+      // Only a session that has not ended takes the update. The caller read the session before this transaction;
+      // had it ended since, a client joining now would be attached to an ended session, and no end would ever
+      // queue its back-channel logout. On PostgreSQL this waits for an end in progress and sees its endedAt.
+      const { count } = await tx.ssoSession.updateMany({ where: { id, endedAt: null }, data: { ...fields, amr: JSON.stringify(amr) } });
+      if (count === 0) return false;
       if (addClients.length) {
         await tx.ssoSessionClient.createMany({ data: addClients.map((c) => ({ ...c, sessionId: id })) });
       }
@@ -92,8 +96,10 @@ export class PrismaSessionIndex implements SessionIndex {
         await tx.ssoSessionClient.deleteMany({ where: { sessionId: id, clientId: { in: [...removeClients] } } });
       }
       if (audit) await tx.auditEvent.create({ data: auditRow(audit) });
+      return true;
     });
-    if (removeClients.length) this.handedOff();
+    if (updated && removeClients.length) this.handedOff();
+    return updated;
   }
 
   async recordCheck(id: string, check: { readonly passwordAt?: Date; readonly secondFactorAt?: Date }, audit: NewAuditEvent): Promise<void> {

@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { NewAuditEvent } from '../../../src/domain/audit/audit.js';
 import type { NewSession } from '../../../src/domain/sessions/session.js';
 import { payloadKey } from '../../../src/store/prisma/payload-store.js';
+import { SessionService } from '../../../src/domain/sessions/session-service.js';
+import { PrismaAuditLog } from '../../../src/store/prisma/audit-log.js';
 import { PrismaSessionIndex } from '../../../src/store/prisma/session-index.js';
+import { breakOutboxInserts, committedNotifications } from '../../support/database-faults.js';
 import { databaseKinds } from '../../support/databases.js';
 import { openStoreDatabase, type StoreDatabase } from './store-database.js';
 
@@ -122,13 +125,78 @@ describe.each(databaseKinds())('PrismaSessionIndex ending sessions on %s', (kind
   });
 
   it('runs onHandOff after a transaction that queued notifications has committed', async () => {
-    let calls = 0;
-    const notifying = new PrismaSessionIndex(store.db, { onHandOff: () => (calls += 1) });
+    // What another connection (another process's worker) can see when the hand-off runs: the rows must be committed.
+    const seen: number[] = [];
+    const notifying = new PrismaSessionIndex(store.db, { onHandOff: () => seen.push(committedNotifications(store.database, 'w1')) });
     await seed('w1', 'u9');
     expect(await notifying.end({ sessionId: 'w1', reason: 'revoked_by_admin', at: LATER, audit: endEvent('w1', 'u9') })).toBe(true);
-    expect(calls).toBe(1);
+    expect(seen).toEqual([2]);
     expect(await notifying.end({ sessionId: 'w1', reason: 'revoked_by_admin', at: LATER, audit: endEvent('w1', 'u9') })).toBe(false);
-    expect(calls).toBe(1);
+    expect(seen).toEqual([2]);
+  });
+
+  it('rolls the whole end back when the outbox insert fails: the session stays live, nothing is half-written', async () => {
+    let handOffs = 0;
+    const notifying = new PrismaSessionIndex(store.db, { onHandOff: () => (handOffs += 1) });
+    await seed('r1', 'u8');
+    await seed('r2', 'u8');
+    const live = await effects('r1');
+    const repair = await breakOutboxInserts(store.db, kind);
+    try {
+      await expect(notifying.end({ sessionId: 'r1', reason: 'revoked_by_admin', at: LATER, audit: endEvent('r1', 'u8') })).rejects.toThrow(/logoutNotification.createMany|outbox is unavailable/);
+      await expect(notifying.endMany({ reason: 'revoked_by_admin', at: LATER, sessions: ['r1', 'r2'].map((id) => ({ sessionId: id, audit: endEvent(id, 'u8') })) })).rejects.toThrow(/logoutNotification.createMany|outbox is unavailable/);
+    } finally {
+      await repair();
+    }
+    expect(live).toMatchObject({ session: { endedAt: null }, oidcSession: 1, grants: 2, tokens: 4, notifications: [], audit: [] });
+    expect(await effects('r1')).toEqual(live);
+    expect(await effects('r2')).toEqual({ ...live, notifications: [], audit: [] });
+    expect(handOffs).toBe(0);
+    // Once the database takes inserts again, the same end goes through with every effect.
+    expect(await notifying.end({ sessionId: 'r1', reason: 'revoked_by_admin', at: LATER, audit: endEvent('r1', 'u8') })).toBe(true);
+    expect(await effects('r1')).toEqual(endedEffects('r1', 'u8'));
+    expect(handOffs).toBe(1);
+  });
+
+  it('update() leaves an ended session as it ended: no client joins it, nothing changes', async () => {
+    await seed('e1', 'u7', ['notebook']);
+    await index.end({ sessionId: 'e1', reason: 'revoked_by_admin', at: LATER, audit: endEvent('e1', 'u7') });
+    const before = await store.db.ssoSession.findUniqueOrThrow({ where: { id: 'e1' }, include: { clients: true } });
+    const joined = await index.update('e1', {
+      lastSeenAt: LATER, idleExpiresAt: LATER, absoluteExpiresAt: LATER, ipLastSeen: '192.0.2.99', amr: ['pwd'], acr: null, authTime: AT, passwordAt: AT,
+      secondFactorAt: null, remember: false, addClients: [{ clientId: 'calendar', sid: 'sid-late', grantId: 'grant-late', firstSeenAt: LATER }], removeClients: [],
+    }, { ...endEvent('e1', 'u7'), type: 'session.refreshed' }, LATER);
+    expect(joined).toBe(false);
+    expect(await store.db.ssoSession.findUniqueOrThrow({ where: { id: 'e1' }, include: { clients: true } })).toEqual(before);
+    expect(await store.db.auditEvent.count({ where: { sessionId: 'e1', type: 'session.refreshed' } })).toBe(0);
+  });
+
+  it('recordSave does not attach a client to a session that ended after it was read (a concurrent end)', async () => {
+    await seed('c1', 'u6', ['notebook']);
+    // The end lands between recordSave's read of the session and its update, as a revocation in another request can.
+    class EndsAfterRead extends PrismaSessionIndex {
+      override async find(id: string) {
+        const found = await super.find(id);
+        await super.end({ sessionId: id, reason: 'revoked_by_admin', at: LATER, audit: endEvent(id, 'u6') });
+        return found;
+      }
+    }
+    const clock = { now: () => new Date(AT.getTime() + 60_000) };
+    const sessions = new SessionService({
+      index: new EndsAfterRead(store.db),
+      audit: new PrismaAuditLog(store.db),
+      clock,
+      deviceLabel: () => 'Unknown device',
+      policy: { idleTimeoutMs: 30 * 60_000, absoluteLifetimeMs: 12 * 3600_000, rememberIdleTimeoutMs: 7 * 86_400_000, rememberAbsoluteLifetimeMs: 30 * 86_400_000, limit: 0, limitPolicy: 'evict-oldest', reauthenticationMaxAgeMs: 300_000 },
+    });
+    const decision = await sessions.recordSave({
+      uid: 'c1', accountId: 'u6', loginTs: AT.getTime() / 1000, amr: ['pwd'], acr: undefined, transient: true,
+      authorizations: { notebook: { sid: 'sid-c1-notebook', grantId: 'grant-c1-notebook' }, calendar: { sid: 'sid-c1-calendar', grantId: 'grant-c1-calendar' } },
+    }, { ip: null, userAgent: null });
+    expect(decision).toEqual({ store: false });
+    expect((await store.db.ssoSessionClient.findMany({ where: { sessionId: 'c1' } })).map((c) => c.clientId)).toEqual(['notebook']);
+    // The client that was told is the one that was in the session when it ended.
+    expect((await effects('c1')).notifications.map((n) => n.clientId)).toEqual(['notebook']);
   });
 
   it('endMany() gives each session exactly what end() gives it, across batches, skipping those already ended', async () => {

@@ -1,5 +1,5 @@
 import type { NewAuditEvent } from '../../../../src/domain/audit/audit.js';
-import { LogoutDelivery, type LogoutTransport } from '../../../../src/domain/logout/delivery-worker.js';
+import { LogoutDelivery, type LogoutDeliveryDeps, type LogoutTokenSigner, type LogoutTransport } from '../../../../src/domain/logout/delivery-worker.js';
 import type { AttemptOutcome, LogoutNotification, LogoutOutbox } from '../../../../src/domain/logout/logout-notification.js';
 import { TestClock } from '../../../support/clock.js';
 
@@ -103,12 +103,20 @@ class HeldTransport implements LogoutTransport {
   }
 }
 
-function worker(outbox: MemoryOutbox, transport: LogoutTransport, clock: TestClock, overrides: { concurrency?: number; timeoutMs?: number; knownClients?: string[] } = {}) {
+interface WorkerOverrides {
+  concurrency?: number;
+  timeoutMs?: number;
+  knownClients?: string[];
+  findTarget?: LogoutDeliveryDeps['findTarget'];
+  signer?: LogoutTokenSigner;
+}
+
+function worker(outbox: MemoryOutbox, transport: LogoutTransport, clock: TestClock, overrides: WorkerOverrides = {}) {
   const known = new Set(overrides.knownClients ?? [...outbox.rows.values()].map((n) => n.clientId));
   return new LogoutDelivery({
     outbox,
-    findTarget: async (clientId) => (known.has(clientId) ? { uri: `https://${clientId}.example/logout`, sessionRequired: true, alg: 'RS256' } : undefined),
-    signer: { sign: async (claims) => `token-for-${claims.aud}-${claims.jti}` },
+    findTarget: overrides.findTarget ?? (async (clientId) => (known.has(clientId) ? { uri: `https://${clientId}.example/logout`, sessionRequired: true, alg: 'RS256' } : undefined)),
+    signer: overrides.signer ?? { sign: async (claims) => `token-for-${claims.aud}-${claims.jti}` },
     transport,
     clock,
     random: () => 0.5,
@@ -154,6 +162,37 @@ describe('LogoutDelivery', () => {
     const second = delivery.drain();
     await transport.answerAll(200);
     expect(await second).toMatchObject({ delivered: 1 });
+  });
+
+  it('records an unexpected error before the POST (signer or client lookup throwing) as a failed attempt: retried with backoff, then failed and audited', async () => {
+    const outbox = new MemoryOutbox();
+    outbox.add('n1', 'app1');
+    outbox.add('n2', 'app2');
+    const clock = new TestClock(T0);
+    const transport = new HeldTransport();
+    const delivery = worker(outbox, transport, clock, {
+      signer: { sign: async (_claims, alg) => { throw new Error(`no signing key for ${alg}`); } },
+      findTarget: async (clientId) => {
+        if (clientId === 'app2') throw new Error('database is locked');
+        return { uri: 'https://app1.example/logout', sessionRequired: true, alg: 'ES512' };
+      },
+    });
+    expect(await delivery.drain()).toEqual({ attempts: 2, delivered: 0, retried: 2, failed: 0 });
+    expect(outbox.rows.get('n1')).toMatchObject({ state: 'pending', attempts: 1, claimedBy: null, lastError: 'internal error: no signing key for ES512', nextAttemptAt: new Date(T0.getTime() + 3000) });
+    expect(outbox.rows.get('n2')).toMatchObject({ state: 'pending', attempts: 1, claimedBy: null, lastError: 'internal error: database is locked' });
+    expect(transport.calls).toHaveLength(0);
+    // Not due again before the backoff; then retried, and given up at the end of the retry window.
+    expect(await delivery.drain()).toMatchObject({ attempts: 0 });
+    clock.advance(3000);
+    expect(await delivery.drain()).toMatchObject({ attempts: 2, retried: 2 });
+    clock.advance(3_600_000);
+    expect(await delivery.drain()).toEqual({ attempts: 2, delivered: 0, retried: 0, failed: 2 });
+    expect(outbox.rows.get('n1')).toMatchObject({ state: 'failed', attempts: 3, lastError: 'internal error: no signing key for ES512' });
+    expect(outbox.audits.map((a) => [a.type, a.clientId, (a.details as { last_error: string }).last_error]).sort()).toEqual([
+      ['logout.delivery_failed', 'app1', 'internal error: no signing key for ES512'],
+      ['logout.delivery_failed', 'app2', 'internal error: database is locked'],
+    ]);
+    expect(delivery.counters).toEqual({ attempts: 6, delivered: 0, retried: 4, failed: 2 });
   });
 
   it('abandons an attempt past the timeout, and at stop gives claims back without counting an attempt', async () => {

@@ -19,14 +19,16 @@ describe('logout token claims', () => {
     expect(claims).not.toHaveProperty('nonce');
   });
 
-  it('keep the same jti on every retry and carry sub and sid also when sid is not required', () => {
+  it('keep the same jti on every retry and carry sub only when the client does not require sid (it never saw one)', () => {
     const first = logoutTokenClaims({ issuer: 'https://id.example.com', notification, sessionRequired: false, now: NOW });
     const later = logoutTokenClaims({ issuer: 'https://id.example.com', notification, sessionRequired: false, now: new Date(NOW.getTime() + 3_600_000) });
     expect(later.jti).toBe(first.jti);
-    expect(first).toMatchObject({ sub: 'user-1', sid: 'sid-1' });
+    expect(first.sub).toBe('user-1');
+    expect(first).not.toHaveProperty('sid');
   });
 
   it('refuse a notification without sid for a client that requires it', () => {
     expect(() => logoutTokenClaims({ issuer: 'https://id.example.com', notification: { ...notification, sid: '' }, sessionRequired: true, now: NOW })).toThrow(/sid/);
+    expect(() => logoutTokenClaims({ issuer: 'https://id.example.com', notification: { ...notification, userId: '' }, sessionRequired: false, now: NOW })).toThrow(/sub/);
   });
 });
