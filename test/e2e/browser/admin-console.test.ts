@@ -54,7 +54,7 @@ describeWithChromium('admin console in Chromium', () => {
     // What was typed is still there, and nothing was saved.
     await expect(page.getByLabel('Name', { exact: true }).inputValue()).resolves.toBe('Browser-registered app');
     await expect(page.getByLabel('Back-channel logout URI').inputValue()).resolves.toBe('https://app.example/backchannel');
-    expect((await gatehouse.container.admin.listClients('Browser-registered')).length).toBe(0);
+    expect((await gatehouse.container.admin.listClients('Browser-registered', { limit: 10, offset: 0 })).items).toHaveLength(0);
     await screenshot(page, 'admin-client-form-error');
 
     await redirectField.fill('https://app.example/callback');
