@@ -30,7 +30,7 @@ export function createApp(container: Container): Provider {
   provider.use(requestLogger(logger));
   provider.use(requestContext());
   const { brand } = container.config;
-  const logoOrigin = brand.logoUrl && /^https?:/.test(brand.logoUrl) ? new URL(brand.logoUrl).origin : undefined;
+  const logoOrigin = brand.logoUrl ? new URL(brand.logoUrl).origin : undefined;
   provider.use(securityHeaders({ hsts: isSecureIssuer(container.config), ...(logoOrigin ? { imageOrigins: [logoOrigin] } : {}) }));
   provider.use(errorHandler({ renderView, logger }));
   provider.use(recordProviderLogouts(sessions, currentRequestMeta));
