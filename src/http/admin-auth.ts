@@ -110,7 +110,7 @@ export const adminCsrfScope = (session: Pick<OidcSession, 'uid'>) => `admin:${se
 const csrfScope = adminCsrfScope;
 
 export function createAdminAuthorization(deps: AdminAuthorizationDeps): AdminAuthorization {
-  async function byToken(ctx: Context, value: string | undefined): Promise<AdminPrincipal | AdminRefusal> {
+  async function byToken(value: string | undefined): Promise<AdminPrincipal | AdminRefusal> {
     // ClientCredentials.find looks among client_credentials tokens only: a user's access token is never found here.
     const token = value ? await deps.provider.ClientCredentials.find(value) : undefined;
     // A DPoP- or certificate-bound token needs its proof, which this API does not take: refused rather than downgraded.
@@ -139,7 +139,7 @@ export function createAdminAuthorization(deps: AdminAuthorizationDeps): AdminAut
   /** An Authorization header means a token, and only a token: a bad one is not rescued by a cookie. */
   function resolve(ctx: Context, door: AdminDoor): Promise<AdminPrincipal | AdminRefusal> {
     const authorization = ctx.get('authorization');
-    if (door.bearer && authorization) return byToken(ctx, BEARER.exec(authorization)?.[1]);
+    if (door.bearer && authorization) return byToken(BEARER.exec(authorization)?.[1]);
     return bySession(ctx);
   }
 

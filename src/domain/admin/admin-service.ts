@@ -3,7 +3,6 @@ import type { User } from '../accounts/user.js';
 import { AUDIT_MAX_LIMIT, type Actor, type AuditEvent, type AuditLog, type AuditQuery } from '../audit/audit.js';
 import type { ClientInput, ClientService, CreatedClient } from '../clients/client-service.js';
 import type { RegisteredClient } from '../clients/client.js';
-import type { Clock } from '../clock.js';
 import { ForbiddenError } from '../errors.js';
 import type { MfaService } from '../mfa/mfa-service.js';
 import type { SessionService } from '../sessions/session-service.js';
