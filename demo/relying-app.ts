@@ -149,9 +149,11 @@ export async function startRelyingApp(options: RelyingAppOptions): Promise<Runni
     const callback = new URL(ctx.originalUrl, baseUrl);
     const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: started.verifier, expectedState: started.state, expectedNonce: started.nonce });
     const claims = tokens.claims()!;
+    // The ID token names the user (sub); the email address comes from the userinfo endpoint, with the access token.
+    const profile = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub);
     const local = randomBytes(32).toString('base64url');
     sessions.set(local, {
-      email: typeof claims.email === 'string' ? claims.email : claims.sub,
+      email: typeof profile.email === 'string' ? profile.email : claims.sub,
       sub: claims.sub,
       sid: typeof claims.sid === 'string' ? claims.sid : undefined,
       acr: typeof claims.acr === 'string' ? claims.acr : undefined,

@@ -5,8 +5,11 @@ import { requestLogger } from './http/middleware/request-logger.js';
 import { securityHeaders } from './http/middleware/security-headers.js';
 import { createAccountRouter } from './http/routes/account.js';
 import { createAdminApiRouter } from './http/routes/admin-api.js';
-import { consoleRecentAuthentication, consoleSignInOptions, createAdminConsoleRouter } from './http/routes/admin-console.js';
+import { ADMIN_CONSOLE_PREFIX, consoleSignInOptions, createAdminConsoleRouter } from './http/routes/admin-console.js';
+import { createAdminAuthorization } from './http/admin-auth.js';
 import { createFirstPartySignIn } from './http/first-party-sign-in.js';
+import { createFormDrafts } from './http/form-drafts.js';
+import { createSessionSignOut } from './http/sign-out.js';
 import { en } from './http/text/en.js';
 import { createAssetsRouter } from './http/routes/assets.js';
 import { createHealthRouter } from './http/routes/health.js';
@@ -26,9 +29,12 @@ export function createApp(container: Container): Provider {
   provider.use(requestLogger(logger));
   provider.use(requestContext());
   const { brand } = container.config;
-  const logoOrigin = brand.logoUrl && /^https?:/.test(brand.logoUrl) ? new URL(brand.logoUrl).origin : undefined;
+  const logoOrigin = brand.logoUrl ? new URL(brand.logoUrl).origin : undefined;
   provider.use(securityHeaders({ hsts: isSecureIssuer(container.config), ...(logoOrigin ? { imageOrigins: [logoOrigin] } : {}) }));
   provider.use(errorHandler({ renderView, logger }));
+  // One authorization module for both admin doors: the console (sessions) and the admin API (tokens and sessions).
+  const consoleSignIn = createFirstPartySignIn({ provider, accounts, sessions, config: container.config, ...consoleSignInOptions() });
+  const adminAuthorization = createAdminAuthorization({ provider, clients: container.clients, signIn: consoleSignIn, csrf, recent: { sessions, mfa: container.mfa } });
   for (const router of [
     createAssetsRouter({ brand }),
     createHealthRouter({ isDatabaseReachable: () => container.isDatabaseReachable() }),
@@ -39,15 +45,17 @@ export function createApp(container: Container): Provider {
     }),
     createInteractionRouter({ provider, accounts, passwordAttempts: container.passwordAttempts, sessions, mfa: container.mfa, csrf, renderView, clock: container.clock }),
     createAccountRouter({ provider, accounts, passwordAttempts: container.passwordAttempts, sessions, csrf, renderView, mfa: container.mfa, clock: container.clock, config: container.config }),
-    createAdminApiRouter({ provider, clients: container.clients, admin: container.admin }),
+    createAdminApiRouter({ admin: container.admin, authorization: adminAuthorization }),
     createAdminConsoleRouter({
       admin: container.admin,
-      signIn: createFirstPartySignIn({ provider, accounts, sessions, config: container.config, ...consoleSignInOptions() }),
+      authorization: adminAuthorization,
+      signIn: consoleSignIn,
+      signOut: createSessionSignOut({ provider, sessions, config: container.config }),
       csrf,
+      // A form's draft outlives the detour through "Confirm it is you", not much more.
+      drafts: createFormDrafts({ prefix: ADMIN_CONSOLE_PREFIX, secure: isSecureIssuer(container.config), maxAgeSeconds: 15 * 60 }),
       renderView,
       text: en,
-      // Every console write passes these after admin authorization and CSRF, before its handler.
-      writeGuards: [consoleRecentAuthentication({ sessions, mfa: container.mfa })],
     }),
   ]) {
     provider.use(router.routes());

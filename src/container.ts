@@ -96,7 +96,7 @@ export async function createContainer(config: Config, options: ContainerOptions)
   };
   try {
     if (config.redisUrl) redis = await connectRedis(config.redisUrl, (error) => options.logger.warn({ err: error }, 'redis connection error'));
-    const users = new PrismaUserRepository(db);
+    const users = new PrismaUserRepository(db, config.databaseProvider);
     const clientRepository = new PrismaClientRepository(db, box);
     const payloads = new PrismaPayloadStore(db);
     const keys = new SigningKeyService(new PrismaSigningKeyStore(db, box), clock);
@@ -118,7 +118,7 @@ export async function createContainer(config: Config, options: ContainerOptions)
         reauthenticationMaxAgeMs: config.sessions.reauthenticationMaxAge * 1000,
       },
     });
-    const accounts = new AccountService({ users, hasher: new Argon2PasswordHasher(), clock, sessions, audit });
+    const accounts = new AccountService({ users, hasher: new Argon2PasswordHasher(), clock, sessions });
     const passwordAttempts = new PasswordAttempts({
       throttle: new RateLimiterLoginThrottle({ limits: config.loginThrottle, keyPrefix: config.redisKeyPrefix, ...(redis ? { redis } : {}) }),
       audit,
@@ -162,6 +162,7 @@ export async function createContainer(config: Config, options: ContainerOptions)
     const validator = new ProviderClientValidator(provider);
     const clients = new ClientService({
       clients: clientRepository,
+      clock,
       validator,
       checkBackchannelUri: (uri) => checkDestination(uri, destinations, resolveAllAddresses),
     });
@@ -193,7 +194,7 @@ export async function createContainer(config: Config, options: ContainerOptions)
     wakeDelivery = () => logoutDelivery.wake();
     const logoutDeliveries = new LogoutDeliveryService({ outbox, audit, clock, wake: () => logoutDelivery.wake() });
     if (options.ensureInternalClients) await ensureInternalClients({ clients: clientRepository, validator }, config.issuer);
-    const admin = new AdminService({ accounts, clients, sessions, mfa, audit, clock, logoutDeliveries });
+    const admin = new AdminService({ accounts, clients, sessions, mfa, audit, logoutDeliveries });
     const csrf = createCsrf({ key: deriveKey(secret.value, 'csrf'), secure: isSecureIssuer(config) });
 
     return {

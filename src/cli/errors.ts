@@ -8,8 +8,28 @@ export class UsageError extends Error {
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, notFound: 3, conflict: 4 } as const;
 
+// Domain errors name the field they are about and say what is wrong in words fit for any door (console, API, CLI).
+// On the command line these fields are the flags of `clients create/update` (and --name of `users create`), of the
+// same names: the message names the flag.
+const FIELD_FLAGS = new Set([
+  'name',
+  'redirect-uri',
+  'post-logout-redirect-uri',
+  'backchannel-logout-uri',
+  'backchannel-logout-session-required',
+  'grant-type',
+  'token-endpoint-auth-method',
+  'jwks-uri',
+  'scope',
+  'id-token-signed-response-alg',
+  'min-acr',
+  'first-party',
+  'admin',
+]);
+
 /** The one mapping from an error to the CLI's one-line message and exit code. */
 export function mapCliError(error: unknown): { code: number; message: string } {
+  if (error instanceof ValidationError && error.field && FIELD_FLAGS.has(error.field)) return { code: EXIT.usage, message: `--${error.field}: ${error.message}` };
   if (error instanceof UsageError || error instanceof ValidationError) return { code: EXIT.usage, message: error.message };
   if (error instanceof ConfigError) return { code: EXIT.usage, message: `configuration error: ${error.message}` };
   if (error instanceof NotFoundError) return { code: EXIT.notFound, message: error.message };

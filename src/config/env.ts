@@ -160,17 +160,20 @@ const schema = z.object({
     .default('#1f5fbf'),
 });
 
+/**
+ * The logo: an http(s) URL (its origin joins the CSP's img-src). Gatehouse serves no files of its own but its
+ * stylesheets, so a path on its origin would show nothing: host the logo where your other assets are.
+ */
 function parseLogoUrl(raw: string | undefined): string | undefined {
   if (raw === undefined) return undefined;
-  // A path on Gatehouse's own origin (not //host, which is another origin).
-  if (/^\/(?!\/)[^\s"'<>\\]*$/.test(raw)) return raw;
+  const refused = 'must be an http(s) URL such as https://cdn.example.com/logo.svg (Gatehouse does not serve files of its own)';
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError('BRAND_LOGO_URL', 'must be an https URL or a path such as /assets/logo.svg');
+    throw new ConfigError('BRAND_LOGO_URL', refused);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('BRAND_LOGO_URL', 'must be an https URL or a path such as /assets/logo.svg');
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('BRAND_LOGO_URL', refused);
   if (url.username || url.password) throw new ConfigError('BRAND_LOGO_URL', 'must not contain credentials');
   return url.href;
 }

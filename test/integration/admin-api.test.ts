@@ -1,8 +1,10 @@
+import type Router from '@koa/router';
 import * as oidc from 'openid-client';
-import { Browser } from '../support/browser.js';
+import { Browser, expectPage } from '../support/browser.js';
 import { TestClock } from '../support/clock.js';
 import { databaseKinds } from '../support/databases.js';
 import { startTestGatehouse, type TestGatehouse } from '../support/gatehouse.js';
+import { totpCode } from '../support/mfa-fakes.js';
 import { registerRelyingParty, type RelyingParty } from '../support/relying-party.js';
 
 const PASSWORD = 'correct horse battery staple';
@@ -355,34 +357,192 @@ describe.each(databaseKinds())('admin API (%s)', (kind) => {
       ]);
     });
 
-    it('creates, searches, disables, enables users, grants and revokes admin, resets the second factor', async () => {
+    it('creates, searches, disables, enables users, grants and revokes admin, resets the second factor of a user who has one', async () => {
       const created = await send('POST', '/admin/api/users', { email: 'Api.User@Example.com', password: PASSWORD, name: 'Api User' });
       expect(created).toMatchObject({ status: 201, body: { email: 'api.user@example.com', admin: false } });
       expect((await send('POST', '/admin/api/users', { email: 'api.user@example.com', password: PASSWORD })).status).toBe(409);
       expect((await send('POST', '/admin/api/users', { email: 'short@example.com', password: 'short' })).status).toBe(400);
       expect(((await send('GET', '/admin/api/users?q=api.user')).body.users as { email: string }[]).map((u) => u.email)).toEqual(['api.user@example.com']);
+      // Names are searched ignoring case.
+      expect(((await send('GET', '/admin/api/users?q=API%20USER')).body.users as { email: string }[]).map((u) => u.email)).toEqual(['api.user@example.com']);
 
       const id = created.body.id as string;
       // The audit log orders by time: each step a second apart.
       clock.advance(1000);
       expect((await send('POST', `/admin/api/users/${id}/disable`)).body).toMatchObject({ disabled: true });
+      await expect(gatehouse.container.accounts.authenticate('api.user@example.com', PASSWORD)).rejects.toThrow();
       clock.advance(1000);
       expect((await send('POST', `/admin/api/users/${id}/enable`)).body).toMatchObject({ disabled: false });
+      await expect(gatehouse.container.accounts.authenticate('api.user@example.com', PASSWORD)).resolves.toMatchObject({ id });
       clock.advance(1000);
       expect((await send('POST', '/admin/api/users/api.user@example.com/grant-admin')).body).toMatchObject({ admin: true });
       clock.advance(1000);
       expect((await send('POST', `/admin/api/users/${id}/revoke-admin`)).body).toMatchObject({ admin: false });
       clock.advance(1000);
-      expect((await send('POST', `/admin/api/users/${id}/reset-mfa`)).body).toMatchObject({ mfa_enabled: false, sessions_ended: 0 });
-      clock.advance(1000);
-      expect((await send('GET', `/admin/api/users/${id}`)).body).toMatchObject({ email: 'api.user@example.com', mfa_enabled: false, live_sessions: 0 });
 
       const page = await send('GET', `/admin/api/audit?user=${id}&limit=2`);
-      expect((page.body.events as AuditJson[]).map((e) => e.type)).toEqual(['mfa.reset', 'user.admin_revoked']);
+      expect((page.body.events as AuditJson[]).map((e) => e.type)).toEqual(['user.admin_revoked', 'user.admin_granted']);
       expect(page.body.next_offset).toBe(2);
       const next = await send('GET', `/admin/api/audit?user=${id}&limit=2&offset=2`);
-      expect((next.body.events as AuditJson[]).map((e) => e.type)).toEqual(['user.admin_granted', 'user.enabled']);
+      expect((next.body.events as AuditJson[]).map((e) => e.type)).toEqual(['user.enabled', 'user.disabled']);
       expect((await send('GET', `/admin/api/audit?type=user.created&user=${id}`)).body.events).toHaveLength(1);
+
+      // The user signs in, then sets up an authenticator app (and loses the phone): the reset removes the factor and
+      // ends the session.
+      await notebook.login(new Browser(gatehouse.issuer), { login: 'api.user@example.com', password: PASSWORD });
+      const { secret } = await gatehouse.container.mfa.startEnrolment(id, 'api.user@example.com');
+      await gatehouse.container.mfa.activate(id, totpCode(secret, clock.now()));
+      expect((await send('GET', `/admin/api/users/${id}`)).body).toMatchObject({ mfa_enabled: true, live_sessions: 1 });
+      clock.advance(1000);
+      expect((await send('POST', `/admin/api/users/${id}/reset-mfa`)).body).toMatchObject({ mfa_enabled: false, sessions_ended: 1 });
+      expect((await gatehouse.container.mfa.status(id)).enabled).toBe(false);
+      expect((await send('GET', `/admin/api/users/${id}`)).body).toMatchObject({ email: 'api.user@example.com', mfa_enabled: false, live_sessions: 0 });
+      expect(((await send('GET', `/admin/api/audit?user=${id}&type=mfa.reset`)).body.events as AuditJson[]).map((e) => e.actor)).toEqual([{ type: 'admin', id: adminClientId }]);
+    });
+
+    it('validates the event type of an audit query as the console does', async () => {
+      const refused = await send('GET', '/admin/api/audit?type=user.exploded');
+      expect(refused).toMatchObject({ status: 400, body: { error: 'invalid_request', error_description: expect.stringContaining('not an audit event type') } });
+      expect((await send('GET', '/admin/api/audit?type=user.created&limit=1')).status).toBe(200);
+    });
+
+    it('pages users and clients with limit and offset', async () => {
+      for (const n of [1, 2, 3]) {
+        await gatehouse.container.accounts.createUser({ email: `apipager${n}@example.com`, password: PASSWORD });
+        await gatehouse.container.clients.create({ name: `Api pager ${n}`, grantTypes: ['client_credentials'], scope: 'profile' });
+      }
+      const first = await send('GET', '/admin/api/users?q=apipager&limit=2');
+      expect((first.body.users as { email: string }[]).map((u) => u.email)).toEqual(['apipager1@example.com', 'apipager2@example.com']);
+      expect(first.body.next_offset).toBe(2);
+      const second = await send('GET', '/admin/api/users?q=apipager&limit=2&offset=2');
+      expect((second.body.users as { email: string }[]).map((u) => u.email)).toEqual(['apipager3@example.com']);
+      expect(second.body.next_offset).toBeNull();
+      const clients = await send('GET', '/admin/api/clients?q=api%20pager&limit=2&offset=1');
+      expect((clients.body.clients as { client_name: string }[]).map((c) => c.client_name)).toEqual(['Api pager 2', 'Api pager 3']);
+      expect(clients.body.next_offset).toBeNull();
+      expect((await send('GET', '/admin/api/users?limit=101')).status).toBe(400);
+      expect((await send('GET', '/admin/api/clients?offset=-1')).status).toBe(400);
+    });
+  });
+
+  describe("a signed-in administrator's console session", () => {
+    let people = 0;
+
+    /** A user signed in to the console in a fresh browser (with an authenticator app when `mfa`). */
+    async function consoleSession(options: { admin: boolean; mfa?: boolean }) {
+      people += 1;
+      const email = `person${people}@example.com`;
+      const user = await gatehouse.container.accounts.createUser({ email, password: PASSWORD });
+      if (options.admin) await gatehouse.container.accounts.setAdmin(email, true);
+      let secret: string | undefined;
+      if (options.mfa) {
+        secret = (await gatehouse.container.mfa.startEnrolment(user.id, email)).secret;
+        await gatehouse.container.mfa.activate(user.id, totpCode(secret, clock.now()));
+        clock.advance(30_000);
+      }
+      const browser = new Browser(gatehouse.issuer);
+      const login = expectPage(await browser.navigate('/admin/clients'));
+      let page = expectPage(await browser.submit(login, /\/login$/, { login: email, password: PASSWORD }));
+      if (secret) page = expectPage(await browser.submit(page, /\/otp$/, { code: totpCode(secret, clock.now()) }));
+      return { browser, page, user, secret };
+    }
+
+    async function call(browser: Browser, method: string, path: string, options: { json?: unknown; csrf?: string; bearer?: string } = {}): Promise<ApiResponse> {
+      const response = await browser.request(path, {
+        method,
+        ...(method === 'GET' ? {} : { json: options.json ?? {} }),
+        headers: { accept: 'application/json', ...(options.csrf ? { 'x-csrf-token': options.csrf } : {}), ...(options.bearer ? { authorization: `Bearer ${options.bearer}` } : {}) },
+      });
+      const text = await response.text();
+      return { status: response.status, headers: response.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+    }
+
+    const csrfTokenOf = async (browser: Browser) => {
+      const me = await call(browser, 'GET', '/admin/api/me');
+      expect(me.status).toBe(200);
+      return me.body.csrf_token as string;
+    };
+
+    it('reads with the session alone; writes need its CSRF token in X-CSRF-Token, and are audited with the user', async () => {
+      const { browser, user } = await consoleSession({ admin: true });
+      const me = await call(browser, 'GET', '/admin/api/me');
+      expect(me.body).toMatchObject({ type: 'user', id: user.id, email: user.email, admin: true, csrf_token: expect.any(String) });
+      expect((await call(browser, 'GET', '/admin/api/users')).status).toBe(200);
+      // The same token as the console's forms.
+      const consolePage = expectPage(await browser.navigate('/admin/users'));
+      expect(consolePage.html).toContain(`value="${me.body.csrf_token as string}"`);
+
+      const body = { email: 'by-session@example.com', password: PASSWORD };
+      const missing = await call(browser, 'POST', '/admin/api/users', { json: body });
+      expect(missing).toMatchObject({ status: 403, body: { error: 'invalid_request', error_description: expect.stringContaining('X-CSRF-Token') } });
+      expect((await call(browser, 'POST', '/admin/api/users', { json: body, csrf: 'forged' })).status).toBe(403);
+      await expect(gatehouse.container.accounts.getByEmail('by-session@example.com')).rejects.toThrow('No user');
+
+      const created = await call(browser, 'POST', '/admin/api/users', { json: body, csrf: me.body.csrf_token as string });
+      expect(created).toMatchObject({ status: 201, body: { email: 'by-session@example.com' } });
+      const events = await gatehouse.container.audit.list({ userId: created.body.id as string, types: ['user.created'] });
+      expect(events.map((e) => e.actor)).toEqual([{ type: 'admin', id: `user:${user.id}` }]);
+    });
+
+    it("refuses a write of an admin with an authenticator app whose last code is not recent, until they confirm it is them", async () => {
+      const { browser, secret } = await consoleSession({ admin: true, mfa: true });
+      const csrf = await csrfTokenOf(browser);
+      clock.advance(5 * MINUTE + 1000);
+      const stale = await call(browser, 'POST', '/admin/api/users', { json: { email: 'stale@example.com', password: PASSWORD }, csrf });
+      expect(stale).toMatchObject({ status: 403, body: { error: 'insufficient_user_authentication', error_description: expect.stringContaining('/account/confirm') } });
+      await expect(gatehouse.container.accounts.getByEmail('stale@example.com')).rejects.toThrow('No user');
+      // Reads need no fresh check.
+      expect((await call(browser, 'GET', '/admin/api/users')).status).toBe(200);
+
+      const confirm = expectPage(await browser.navigate('/account/confirm?return_to=/admin/users'));
+      clock.advance(30_000);
+      expectPage(await browser.submit(confirm, /\/account\/confirm$/, { code: totpCode(secret!, clock.now()) }));
+      expect((await call(browser, 'POST', '/admin/api/users', { json: { email: 'stale@example.com', password: PASSWORD }, csrf })).status).toBe(201);
+    });
+
+    it('refuses the session of a user who is not an administrator, reads and writes alike', async () => {
+      const { browser } = await consoleSession({ admin: false });
+      for (const [method, path] of [['GET', '/admin/api/users'], ['GET', '/admin/api/me'], ['POST', '/admin/api/users']] as const) {
+        const refused = await call(browser, method, path, { json: { email: 'nope@example.com', password: PASSWORD } });
+        expect(refused).toMatchObject({ status: 403, body: { error: 'access_denied' } });
+      }
+      await expect(gatehouse.container.accounts.getByEmail('nope@example.com')).rejects.toThrow('No user');
+    });
+
+    it('keeps tokens to the token rules: a bad token is refused even with an admin session, a good one needs no CSRF token', async () => {
+      const { browser } = await consoleSession({ admin: true });
+      const refused = await call(browser, 'GET', '/admin/api/users', { bearer: 'not-a-token' });
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token"/);
+      const ok = await call(browser, 'POST', '/admin/api/users', { bearer: adminToken, json: { email: 'by-token@example.com', password: PASSWORD } });
+      expect(ok.status).toBe(201);
+      expect((await gatehouse.container.audit.list({ userId: ok.body.id as string, types: ['user.created'] }))[0]!.actor).toEqual({ type: 'admin', id: adminClientId });
+    });
+
+    it('applies both write guards to every write route of the API for sessions, changing nothing', async () => {
+      const { browser } = await consoleSession({ admin: true, mfa: true });
+      const csrf = await csrfTokenOf(browser);
+      const app = gatehouse.container.provider as unknown as { middleware: { router?: Router }[] };
+      const api = app.middleware.map((m) => m.router).find((r) => r?.stack.some((layer) => layer.path === '/admin/api/users'))!;
+      const writes = api.stack.flatMap((layer) => layer.methods.filter((m) => ['POST', 'PATCH', 'PUT', 'DELETE'].includes(m)).map((method) => [method, String(layer.path)] as const))
+        .filter(([, path]) => path.startsWith('/admin/api/'));
+      expect(writes.length).toBeGreaterThanOrEqual(13);
+      const someone = await gatehouse.container.accounts.createUser({ email: `guarded${people}@example.com`, password: PASSWORD });
+      const { client } = await gatehouse.container.clients.create({ name: 'Guarded', grantTypes: ['client_credentials'], scope: 'profile' });
+      const concrete = (path: string) => path.replace(':clientId', client.clientId).replace(':sessionId', 'no-such-session').replace(':id', path.includes('logout-deliveries') ? '00000000-0000-4000-8000-000000000000' : someone.id);
+      const auditBefore = (await gatehouse.container.audit.list({ limit: 1000 })).length;
+      for (const [method, path] of writes) {
+        const without = await call(browser, method, concrete(path), { json: { client_name: 'Changed', email: 'x@example.com', password: PASSWORD } });
+        expect([method, path, without.status, without.body.error]).toEqual([method, path, 403, 'invalid_request']);
+      }
+      clock.advance(5 * MINUTE + 1000);
+      for (const [method, path] of writes) {
+        const stale = await call(browser, method, concrete(path), { csrf, json: { client_name: 'Changed', email: 'x@example.com', password: PASSWORD } });
+        expect([method, path, stale.status, stale.body.error]).toEqual([method, path, 403, 'insufficient_user_authentication']);
+      }
+      expect((await gatehouse.container.audit.list({ limit: 1000 })).length).toBe(auditBefore);
+      expect((await gatehouse.container.clients.get(client.clientId)).name).toBe('Guarded');
+      expect(await gatehouse.container.accounts.getByEmail(someone.email)).toMatchObject({ disabledAt: null, admin: false });
     });
   });
 

@@ -91,6 +91,24 @@ describe.each(databaseKinds())('gatehouse CLI against a running server (%s)', (k
     expect((await cli(['clients', 'show', client.client_id])).code).toBe(3);
   });
 
+  it('audits every client write with the CLI as actor, as the console and the admin API audit theirs', async () => {
+    const created = JSON.parse((await cli(['clients', 'create', '--name', 'Audited job', '--grant-type', 'client_credentials', '--scope', 'profile', '--json'])).stdout);
+    const id = created.client_id as string;
+    expect((await cli(['clients', 'update', id, '--name', 'Audited job v2'])).code).toBe(0);
+    expect((await cli(['clients', 'rotate-secret', id])).code).toBe(0);
+    expect((await cli(['clients', 'delete', id])).code).toBe(0);
+    // A refused write records nothing.
+    expect((await cli(['clients', 'update', id, '--name', 'Gone'])).code).toBe(3);
+    const events = await gatehouse.container.audit.list({ clientId: id });
+    expect(events.map((e) => [e.type, e.actor.type, e.actor.id])).toEqual([
+      ['client.deleted', 'admin', 'cli'],
+      ['client.secret_rotated', 'admin', 'cli'],
+      ['client.updated', 'admin', 'cli'],
+      ['client.created', 'admin', 'cli'],
+    ]);
+    expect(events.at(-1)!.details).toEqual({ name: 'Audited job' });
+  });
+
   it('accepts repeatable flags and updates a client', async () => {
     const created = await cli([
       'clients', 'create', '--name', 'Web', '--redirect-uri', 'https://app.example.com/cb', '--redirect-uri', 'https://app.example.com/cb2',
@@ -164,13 +182,13 @@ describe.each(databaseKinds())('gatehouse CLI against a running server (%s)', (k
   });
 
   it.each([
-    [['clients', 'create', '--name', 'X', '--redirect-uri', 'not-a-url'], /not an absolute URL/],
+    [['clients', 'create', '--name', 'X', '--redirect-uri', 'not-a-url'], /--redirect-uri: not-a-url is not an absolute URL/],
     [['clients', 'create', '--name', 'X', '--redirect-uri', 'https://a.example/cb', '--grant-type', 'implicit'], /implicit is not one of/],
     [['clients', 'create', '--name', 'X', '--redirect-uri', 'https://a.example/cb', '--frobnicate'], /Unknown option '--frobnicate'/],
     [['clients', 'create', '--redirect-uri', 'https://a.example/cb'], /--name is required/],
     [['clients', 'create', '--name', 'X', '--public', '--grant-type', 'client_credentials'], /public client cannot use client_credentials/],
-    [['clients', 'create', '--name', 'X', '--redirect-uri', 'https://a.example/cb', '--token-endpoint-auth-method', 'private_key_jwt'], /needs --jwks-uri/],
-    [['clients', 'create', '--name', 'X', '--grant-type', 'client_credentials', '--scope', 'admin'], /Only an admin client \(--admin\) may have the admin scope/],
+    [['clients', 'create', '--name', 'X', '--redirect-uri', 'https://a.example/cb', '--token-endpoint-auth-method', 'private_key_jwt'], /--jwks-uri: private_key_jwt needs a JWKS URI/],
+    [['clients', 'create', '--name', 'X', '--grant-type', 'client_credentials', '--scope', 'admin'], /--scope: Only an admin client may have the admin scope/],
     [['clients', 'create', '--name', 'X', '--admin', '--grant-type', 'authorization_code', '--redirect-uri', 'https://a.example/cb'], /admin client needs the client_credentials grant type/],
     [['clients', 'create', '--name', 'X', '--no-admin'], /--no-admin are for clients update/],
     [['clients', 'create', '--name', 'X', '--redirect-uri', 'https://a.example/cb', '--min-acr', 'loa2'], /loa2 is not one of urn:gatehouse:loa:1, urn:gatehouse:loa:2/],

@@ -66,24 +66,33 @@ export class Browser {
     }
   }
 
-  async request(url: URL | string, init: { method?: string; form?: Record<string, string> } = {}): Promise<Response> {
+  async request(
+    url: URL | string,
+    init: { method?: string; form?: Record<string, string | string[]>; json?: unknown; headers?: Record<string, string> } = {},
+  ): Promise<Response> {
     const target = new URL(url, this.origin);
-    const headers: Record<string, string> = { accept: 'text/html' };
+    const headers: Record<string, string> = { accept: init.json === undefined ? 'text/html' : 'application/json' };
     if (this.userAgent) headers['user-agent'] = this.userAgent;
     const cookie = this.cookieHeader(target);
     if (cookie) headers.cookie = cookie;
+    Object.assign(headers, init.headers);
     let body: string | undefined;
     if (init.form) {
       headers['content-type'] = 'application/x-www-form-urlencoded';
-      body = new URLSearchParams(init.form).toString();
+      const params = new URLSearchParams();
+      for (const [name, value] of Object.entries(init.form)) for (const v of Array.isArray(value) ? value : [value]) params.append(name, v);
+      body = params.toString();
+    } else if (init.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(init.json);
     }
-    const response = await fetch(target, { method: init.method ?? (init.form ? 'POST' : 'GET'), headers, body, redirect: 'manual' });
+    const response = await fetch(target, { method: init.method ?? (body !== undefined ? 'POST' : 'GET'), headers, body, redirect: 'manual' });
     this.store(response, target);
     return response;
   }
 
   /** Follows redirects within the issuer; stops at a page, or at the first redirect that leaves the issuer. */
-  async navigate(url: URL | string, init: { form?: Record<string, string> } = {}): Promise<Page | LeftIssuer> {
+  async navigate(url: URL | string, init: { form?: Record<string, string | string[]> } = {}): Promise<Page | LeftIssuer> {
     let target = new URL(url, this.origin);
     let response = await this.request(target, init);
     for (let hops = 0; hops < 20; hops += 1) {
@@ -100,7 +109,7 @@ export class Browser {
   }
 
   /** Submits the form whose action matches, with its hidden fields plus the given values. */
-  async submit(page: Page, actionPattern: RegExp, values: Record<string, string> = {}): Promise<Page | LeftIssuer> {
+  async submit(page: Page, actionPattern: RegExp, values: Record<string, string | string[]> = {}): Promise<Page | LeftIssuer> {
     const form = findForm(page.html, actionPattern);
     return this.navigate(new URL(form.action, page.url), { form: { ...form.hidden, ...values } });
   }

@@ -23,14 +23,17 @@ function publicUser({ passwordHash: _omitted, ...user }: UserWithCredentials): U
 
 export class InMemoryUserRepository implements UserRepository {
   readonly rows = new Map<string, UserWithCredentials>();
+  /** The audit events saved with the writes, in order. */
+  readonly audits: NewAuditEvent[] = [];
 
   constructor(private readonly clock: Clock) {}
 
-  async create(user: NewUser): Promise<User> {
+  async create(user: NewUser, audit?: NewAuditEvent): Promise<User> {
     if ([...this.rows.values()].some((u) => u.email === user.email)) throw new ConflictError(`A user with email ${user.email} already exists.`);
     const now = this.clock.now();
     const row: UserWithCredentials = { ...user, disabledAt: null, admin: false, createdAt: now, updatedAt: now };
     this.rows.set(user.id, row);
+    if (audit) this.audits.push(audit);
     return publicUser(row);
   }
 
@@ -47,32 +50,34 @@ export class InMemoryUserRepository implements UserRepository {
     return [...this.rows.values()].sort((a, b) => a.email.localeCompare(b.email)).map(publicUser);
   }
 
-  async updatePasswordHash(id: string, passwordHash: string): Promise<User> {
-    return this.change(id, { passwordHash });
+  async updatePasswordHash(id: string, passwordHash: string, audit?: NewAuditEvent): Promise<User> {
+    return this.change(id, { passwordHash }, audit);
   }
 
-  async setDisabledAt(id: string, disabledAt: Date | null): Promise<User> {
-    return this.change(id, { disabledAt });
+  async setDisabledAt(id: string, disabledAt: Date | null, audit?: NewAuditEvent): Promise<User> {
+    return this.change(id, { disabledAt }, audit);
   }
 
-  async setAdmin(id: string, admin: boolean): Promise<User> {
-    return this.change(id, { admin });
+  async setAdmin(id: string, admin: boolean, audit?: NewAuditEvent): Promise<User> {
+    return this.change(id, { admin }, audit);
   }
 
-  async setName(id: string, name: string | null): Promise<User> {
-    return this.change(id, { name });
+  async setName(id: string, name: string | null, audit?: NewAuditEvent): Promise<User> {
+    return this.change(id, { name }, audit);
   }
 
-  async search(text: string, limit: number): Promise<User[]> {
+  async search(text: string, limit: number, offset = 0): Promise<User[]> {
     const users = await this.list();
-    return users.filter((u) => u.email.includes(text.toLowerCase()) || (u.name ?? '').includes(text)).slice(0, limit);
+    const needle = text.toLowerCase();
+    return users.filter((u) => u.email.includes(needle) || (u.name ?? '').toLowerCase().includes(needle)).slice(offset, offset + limit);
   }
 
-  private change(id: string, patch: Partial<UserWithCredentials>): User {
+  private change(id: string, patch: Partial<UserWithCredentials>, audit: NewAuditEvent | undefined): User {
     const row = this.rows.get(id);
     if (!row) throw new NotFoundError('No such user.');
     const updated = { ...row, ...patch, updatedAt: this.clock.now() };
     this.rows.set(id, updated);
+    if (audit) this.audits.push(audit);
     return publicUser(updated);
   }
 }
@@ -98,14 +103,17 @@ export class CountingHasher implements PasswordHasher {
 
 export class InMemoryClientRepository implements ClientRepository {
   readonly rows = new Map<string, ClientWithSecret>();
+  /** The audit events saved with the writes, in order. */
+  readonly audits: NewAuditEvent[] = [];
 
   constructor(private readonly clock: Clock) {}
 
-  async create(input: { clientId: string; secret: string | null; settings: ClientSettings }): Promise<RegisteredClient> {
+  async create(input: { clientId: string; secret: string | null; settings: ClientSettings }, audit?: NewAuditEvent): Promise<RegisteredClient> {
     if (this.rows.has(input.clientId)) throw new ConflictError(`A client with id ${input.clientId} already exists.`);
     const now = this.clock.now();
     const row: ClientWithSecret = { ...input.settings, clientId: input.clientId, secret: input.secret, createdAt: now, updatedAt: now };
     this.rows.set(input.clientId, row);
+    if (audit) this.audits.push(audit);
     return withoutSecret(row);
   }
 
@@ -117,16 +125,18 @@ export class InMemoryClientRepository implements ClientRepository {
     return [...this.rows.values()].map(withoutSecret);
   }
 
-  async update(clientId: string, settings: ClientSettings, secret?: { secret: string | null }): Promise<RegisteredClient> {
+  async update(clientId: string, settings: ClientSettings, secret?: { secret: string | null }, audit?: NewAuditEvent): Promise<RegisteredClient> {
     const row = this.rows.get(clientId);
     if (!row) throw new NotFoundError(`No client with id ${clientId}.`);
     const updated: ClientWithSecret = { ...row, ...settings, secret: secret ? secret.secret : row.secret, updatedAt: this.clock.now() };
     this.rows.set(clientId, updated);
+    if (audit) this.audits.push(audit);
     return withoutSecret(updated);
   }
 
-  async delete(clientId: string): Promise<void> {
+  async delete(clientId: string, audit?: NewAuditEvent): Promise<void> {
     if (!this.rows.delete(clientId)) throw new NotFoundError(`No client with id ${clientId}.`);
+    if (audit) this.audits.push(audit);
   }
 }
 

@@ -59,7 +59,10 @@ describe('architecture', () => {
     const offenders = files.filter((f) => f.path !== 'http/admin-auth.ts' && /state\.adminActor\s*=/.test(f.text)).map((f) => f.path);
     expect(offenders).toEqual([]);
     const consoleAndApi = files.filter((f) => ['http/routes/admin-api.ts', 'http/routes/admin-console.ts'].includes(f.path));
+    expect(consoleAndApi).toHaveLength(2);
     expect(consoleAndApi.every((f) => f.imports.includes('../admin-auth.js') && /AdminService/.test(f.text))).toBe(true);
+    // Their write guards (CSRF, step-up) are applied there too, not by the routers themselves.
+    expect(consoleAndApi.filter((f) => f.imports.some((i) => i.endsWith('/recent-authentication.js')) || /csrf\.verify\(/.test(f.text)).map((f) => f.path)).toEqual([]);
   });
 
   it('lets only src/config read the environment', () => {

@@ -1,3 +1,4 @@
+import { CLI_ADMIN } from '../../domain/accounts/account-service.js';
 import type { ClientInput } from '../../domain/clients/client-service.js';
 import { UsageError } from '../errors.js';
 import { type Command, type CommandContext, parse, printJson, requireString } from '../context.js';
@@ -25,6 +26,8 @@ const settingFlags = {
 } as const;
 
 type SettingValues = ReturnType<typeof parse<typeof settingFlags>>['values'];
+
+// Client writes go through the AdminService, as the console's and the admin API's do: audited with the CLI as actor.
 
 // An empty value clears an optional setting on update (--backchannel-logout-uri "", --min-acr "").
 const optionalValue = (value: string | undefined) => (value === undefined ? undefined : value.trim() === '' ? null : value.trim());
@@ -68,7 +71,7 @@ const create: Command = async (ctx) => {
   const { values } = parse(ctx.args, settingFlags, { min: 0, max: 0, usage: `clients create --name N ${USAGE_SETTINGS}` });
   requireString(values.name, 'name');
   if (values.confidential || values['no-first-party'] || values['no-admin']) throw new UsageError('--confidential, --no-first-party and --no-admin are for clients update');
-  const { client, secret } = await (await ctx.container()).clients.create(toInput(values));
+  const { client, secret } = await (await ctx.container()).admin.createClient(toInput(values), CLI_ADMIN);
   if (values.json) return printJson(ctx.io, { ...clientJson(client), ...(secret ? { client_secret: secret } : {}) });
   ctx.io.stdout(clientText(client) + '\n');
   printSecret(ctx, secret);
@@ -93,7 +96,7 @@ const update: Command = async (ctx) => {
   const { values, positionals } = parse(ctx.args, settingFlags, { min: 1, max: 1, usage: `clients update CLIENT_ID [--name N] ${USAGE_SETTINGS}` });
   const input = toInput(values);
   if (Object.keys(input).length === 0) throw new UsageError('nothing to update: give at least one setting flag');
-  const { client, secret } = await (await ctx.container()).clients.update(positionals[0]!, input);
+  const { client, secret } = await (await ctx.container()).admin.updateClient(positionals[0]!, input, CLI_ADMIN);
   if (values.json) return printJson(ctx.io, { ...clientJson(client), ...(secret ? { client_secret: secret } : {}) });
   ctx.io.stdout(clientText(client) + '\n');
   printSecret(ctx, secret);
@@ -101,7 +104,7 @@ const update: Command = async (ctx) => {
 
 const rotateSecret: Command = async (ctx) => {
   const { values, positionals } = parse(ctx.args, {}, { min: 1, max: 1, usage: 'clients rotate-secret CLIENT_ID' });
-  const { client, secret } = await (await ctx.container()).clients.rotateSecret(positionals[0]!);
+  const { client, secret } = await (await ctx.container()).admin.rotateClientSecret(positionals[0]!, CLI_ADMIN);
   if (values.json) return printJson(ctx.io, { client_id: client.clientId, client_secret: secret });
   ctx.io.stdout(`client_id:                  ${client.clientId}\n`);
   printSecret(ctx, secret);
@@ -110,7 +113,7 @@ const rotateSecret: Command = async (ctx) => {
 
 const remove: Command = async (ctx) => {
   const { values, positionals } = parse(ctx.args, {}, { min: 1, max: 1, usage: 'clients delete CLIENT_ID' });
-  await (await ctx.container()).clients.delete(positionals[0]!);
+  await (await ctx.container()).admin.deleteClient(positionals[0]!, CLI_ADMIN);
   if (values.json) printJson(ctx.io, { client_id: positionals[0], deleted: true });
   else ctx.io.stdout(`Deleted client ${positionals[0]}\n`);
 };

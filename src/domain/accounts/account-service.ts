@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Actor, AuditEventType, AuditLog } from '../audit/audit.js';
+import type { Actor, AuditEventType, NewAuditEvent } from '../audit/audit.js';
 import type { Clock } from '../clock.js';
 import type { SessionEndReason } from '../sessions/session.js';
 import { InvalidCredentialsError, NotFoundError, ValidationError } from '../errors.js';
@@ -53,7 +53,6 @@ export interface AccountServiceDeps {
   readonly hasher: PasswordHasher;
   readonly clock: Clock;
   readonly sessions: SessionTerminator;
-  readonly audit: AuditLog;
 }
 
 /** The operator at the command line. */
@@ -71,14 +70,13 @@ export class AccountService {
 
   constructor(private readonly deps: AccountServiceDeps) {}
 
-  /** Creates a user; with an actor (an administrator), the creation is audited. */
+  /** Creates a user; with an actor (an administrator), the creation is audited (in the same transaction). */
   async createUser(input: { email: string; password: string; name?: string | null }, actor?: Actor): Promise<User> {
     const email = normalizeEmail(input.email);
     const name = normalizeName(input.name);
     const passwordHash = await this.deps.hasher.hash(validatePassword(input.password));
-    const user = await this.deps.users.create({ id: randomUUID(), email, name, passwordHash });
-    if (actor) await this.record('user.created', actor, user);
-    return user;
+    const id = randomUUID();
+    return this.deps.users.create({ id, email, name, passwordHash }, actor ? this.event('user.created', actor, id) : undefined);
   }
 
   /** The user for these credentials, or InvalidCredentialsError with one message whatever went wrong. */
@@ -123,17 +121,20 @@ export class AccountService {
     return user;
   }
 
-  private async record(type: AuditEventType, actor: Actor, user: User, details: Record<string, unknown> | null = null): Promise<void> {
-    await this.deps.audit.append({ at: this.deps.clock.now(), type, actor, userId: user.id, sessionId: null, clientId: null, details });
+  /** The audit event of a change to this user, which the repository saves in the change's transaction. */
+  private event(type: AuditEventType, actor: Actor, userId: string, details: Record<string, unknown> | null = null): NewAuditEvent {
+    return { at: this.deps.clock.now(), type, actor, userId, sessionId: null, clientId: null, details };
   }
 
-  /** An administrator sets a password: every session of the user ends, with its refresh tokens. */
+  /**
+   * An administrator sets a password: every session of the user ends, with its refresh tokens (each ending audited as
+   * its own session event, after the password change and its event are saved).
+   */
   async setPassword(rawEmail: string, password: string, actor: Actor = CLI_ADMIN): Promise<User> {
     const user = await this.getByEmail(rawEmail);
     const hash = await this.deps.hasher.hash(validatePassword(password));
-    const updated = await this.deps.users.updatePasswordHash(user.id, hash);
-    const ended = await this.deps.sessions.endAllForUser(user.id, 'password_changed', actor);
-    await this.record('user.password_changed', actor, updated, { by: 'admin', sessionsEnded: ended });
+    const updated = await this.deps.users.updatePasswordHash(user.id, hash, this.event('user.password_changed', actor, user.id, { by: 'admin' }));
+    await this.deps.sessions.endAllForUser(user.id, 'password_changed', actor);
     return updated;
   }
 
@@ -162,9 +163,8 @@ export class AccountService {
       throw error;
     }
     const hash = await this.deps.hasher.hash(next);
-    const updated = await this.deps.users.updatePasswordHash(user.id, hash);
-    const ended = await this.deps.sessions.endAllForUser(user.id, 'password_changed', actor, currentSessionId);
-    await this.record('user.password_changed', actor, updated, { by: 'user', sessionsEnded: ended });
+    const updated = await this.deps.users.updatePasswordHash(user.id, hash, this.event('user.password_changed', actor, user.id, { by: 'user' }));
+    await this.deps.sessions.endAllForUser(user.id, 'password_changed', actor, currentSessionId);
     return updated;
   }
 
@@ -176,13 +176,15 @@ export class AccountService {
     return Boolean(user && matches && !user.disabledAt);
   }
 
-  /** Disabling a user ends every session they have and stops their tokens. */
+  /**
+   * Disabling a user ends every session they have and stops their tokens. The flag and its audit event are saved
+   * first (a disabled user's sessions are refused at once), then each session ends with its own audit event.
+   */
   async disable(rawEmail: string, actor: Actor = CLI_ADMIN): Promise<User> {
     const user = await this.getByEmail(rawEmail);
     if (user.disabledAt) return user;
-    const disabled = await this.deps.users.setDisabledAt(user.id, this.deps.clock.now());
-    const ended = await this.deps.sessions.endAllForUser(user.id, 'user_disabled', actor);
-    await this.record('user.disabled', actor, disabled, { sessionsEnded: ended });
+    const disabled = await this.deps.users.setDisabledAt(user.id, this.deps.clock.now(), this.event('user.disabled', actor, user.id));
+    await this.deps.sessions.endAllForUser(user.id, 'user_disabled', actor);
     return disabled;
   }
 
@@ -190,9 +192,7 @@ export class AccountService {
   async setAdmin(rawEmail: string, admin: boolean, actor: Actor = CLI_ADMIN): Promise<User> {
     const user = await this.getByEmail(rawEmail);
     if (user.admin === admin) return user;
-    const updated = await this.deps.users.setAdmin(user.id, admin);
-    await this.record(admin ? 'user.admin_granted' : 'user.admin_revoked', actor, updated);
-    return updated;
+    return this.deps.users.setAdmin(user.id, admin, this.event(admin ? 'user.admin_granted' : 'user.admin_revoked', actor, user.id));
   }
 
   /** The user's own display name (profile); empty clears it. Audited when it changes. */
@@ -201,22 +201,21 @@ export class AccountService {
     if (!user || user.disabledAt) throw new NotFoundError('No such user.');
     const name = normalizeName(rawName);
     if (name === user.name) return user;
-    const updated = await this.deps.users.setName(user.id, name);
-    await this.record('user.profile_updated', actor, updated, { fields: ['name'] });
-    return updated;
+    return this.deps.users.setName(user.id, name, this.event('user.profile_updated', actor, user.id, { fields: ['name'] }));
   }
 
-  /** Users whose email or name contains the text, by email (every user for an empty text), at most `limit`. */
-  search(text: string, limit = USER_SEARCH_MAX): Promise<User[]> {
-    return this.deps.users.search(text.slice(0, EMAIL_MAX_LENGTH), Math.min(Math.max(1, limit), USER_SEARCH_MAX));
+  /**
+   * Users whose email or name contains the text, ignoring case, by email (every user for an empty text): at most
+   * `limit` (up to USER_SEARCH_MAX), after skipping `offset`.
+   */
+  search(text: string, limit = USER_SEARCH_MAX, offset = 0): Promise<User[]> {
+    return this.deps.users.search(text.slice(0, EMAIL_MAX_LENGTH), Math.min(Math.max(1, limit), USER_SEARCH_MAX), Math.max(0, offset));
   }
 
   async enable(rawEmail: string, actor: Actor = CLI_ADMIN): Promise<User> {
     const user = await this.getByEmail(rawEmail);
     if (!user.disabledAt) return user;
-    const enabled = await this.deps.users.setDisabledAt(user.id, null);
-    await this.record('user.enabled', actor, enabled);
-    return enabled;
+    return this.deps.users.setDisabledAt(user.id, null, this.event('user.enabled', actor, user.id));
   }
 
   /** Computes the stand-in hash ahead of time, so the first unknown-user login costs what later ones cost. */

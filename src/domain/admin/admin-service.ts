@@ -1,9 +1,8 @@
 import type { AccountService } from '../accounts/account-service.js';
 import type { User } from '../accounts/user.js';
-import { AUDIT_MAX_LIMIT, type Actor, type AuditEvent, type AuditEventType, type AuditLog, type AuditQuery } from '../audit/audit.js';
+import { AUDIT_MAX_LIMIT, type Actor, type AuditEvent, type AuditLog, type AuditQuery } from '../audit/audit.js';
 import type { ClientInput, ClientService, CreatedClient } from '../clients/client-service.js';
 import type { RegisteredClient } from '../clients/client.js';
-import type { Clock } from '../clock.js';
 import { ForbiddenError } from '../errors.js';
 import type { MfaService } from '../mfa/mfa-service.js';
 import type { SessionService } from '../sessions/session-service.js';
@@ -17,7 +16,6 @@ export interface AdminServiceDeps {
   readonly sessions: SessionService;
   readonly mfa: Pick<MfaService, 'reset' | 'status'>;
   readonly audit: AuditLog;
-  readonly clock: Clock;
   readonly logoutDeliveries: Pick<LogoutDeliveryService, 'list' | 'retry' | 'countByClient'>;
 }
 
@@ -36,6 +34,27 @@ export interface UserDetail {
 /** The most audit events one page shows, and how far pages go (offset + limit). */
 export const AUDIT_PAGE_MAX = 200;
 
+/** The most users or clients one page lists. */
+export const LIST_PAGE_MAX = 100;
+/** How far a list may be paged. */
+export const LIST_OFFSET_MAX = 100_000;
+
+export interface PageRequest {
+  readonly limit: number;
+  readonly offset: number;
+}
+
+/** Some of a longer list: the items from `offset`, and whether more follow. */
+export interface Page<T> {
+  readonly items: T[];
+  readonly offset: number;
+  readonly more: boolean;
+}
+
+function pageBounds(page: PageRequest): PageRequest {
+  return { limit: Math.min(Math.max(1, Math.floor(page.limit)), LIST_PAGE_MAX), offset: Math.min(Math.max(0, Math.floor(page.offset)), LIST_OFFSET_MAX) };
+}
+
 /**
  * Everything an administrator does, whichever door they came through: the admin console (a signed-in admin user) and
  * the admin API (an admin client's token) both call this, with the Actor their one authorization module produced, so
@@ -44,53 +63,55 @@ export const AUDIT_PAGE_MAX = 200;
 export class AdminService {
   constructor(private readonly deps: AdminServiceDeps) {}
 
-  private async recordClient(type: AuditEventType, actor: Actor, clientId: string, details: Record<string, unknown> | null = null): Promise<void> {
-    await this.deps.audit.append({ at: this.deps.clock.now(), type, actor, userId: null, sessionId: null, clientId, details });
-  }
-
   // Clients
 
-  /** Clients whose id or name contains the text (case-insensitive), by name; Gatehouse's own clients included. */
-  async listClients(text = ''): Promise<RegisteredClient[]> {
+  /**
+   * A page of the clients whose id or name contains the text (case-insensitive), by name; Gatehouse's own clients
+   * included.
+   */
+  async listClients(text: string, page: PageRequest): Promise<Page<RegisteredClient>> {
     const needle = text.trim().toLowerCase();
-    const clients = await this.deps.clients.list();
-    return clients
+    const matching = (await this.deps.clients.list())
       .filter((c) => !needle || c.clientId.toLowerCase().includes(needle) || c.name.toLowerCase().includes(needle))
       .sort((a, b) => a.name.localeCompare(b.name) || a.clientId.localeCompare(b.clientId));
+    const { limit, offset } = pageBounds(page);
+    return { items: matching.slice(offset, offset + limit), offset, more: matching.length > offset + limit };
+  }
+
+  /** The name of every client, by client id (to name the clients of deliveries). */
+  async clientNames(): Promise<Map<string, string>> {
+    return new Map((await this.deps.clients.list()).map((c) => [c.clientId, c.name]));
   }
 
   getClient(clientId: string): Promise<RegisteredClient> {
     return this.deps.clients.get(clientId);
   }
 
-  /** Validated completely before anything is saved (ClientService): nothing is half-saved. */
-  async createClient(input: ClientInput, actor: Actor): Promise<CreatedClient> {
-    const created = await this.deps.clients.create(input);
-    await this.recordClient('client.created', actor, created.client.clientId, { name: created.client.name });
-    return created;
+  /** Validated completely before anything is saved (ClientService); the client and its audit event are one transaction. */
+  createClient(input: ClientInput, actor: Actor): Promise<CreatedClient> {
+    return this.deps.clients.create(input, actor);
   }
 
-  async updateClient(clientId: string, input: ClientInput, actor: Actor): Promise<CreatedClient> {
-    const updated = await this.deps.clients.update(clientId, input);
-    await this.recordClient('client.updated', actor, clientId, { secretIssued: updated.secret !== null });
-    return updated;
+  updateClient(clientId: string, input: ClientInput, actor: Actor): Promise<CreatedClient> {
+    return this.deps.clients.update(clientId, input, actor);
   }
 
-  async rotateClientSecret(clientId: string, actor: Actor): Promise<CreatedClient> {
-    const rotated = await this.deps.clients.rotateSecret(clientId);
-    await this.recordClient('client.secret_rotated', actor, clientId);
-    return rotated;
+  rotateClientSecret(clientId: string, actor: Actor): Promise<CreatedClient> {
+    return this.deps.clients.rotateSecret(clientId, actor);
   }
 
-  async deleteClient(clientId: string, actor: Actor): Promise<void> {
-    await this.deps.clients.delete(clientId);
-    await this.recordClient('client.deleted', actor, clientId);
+  deleteClient(clientId: string, actor: Actor): Promise<void> {
+    return this.deps.clients.delete(clientId, actor);
   }
 
   // Users
 
-  searchUsers(text = ''): Promise<User[]> {
-    return this.deps.accounts.search(text);
+  /** A page of the users whose email or name contains the text (case-insensitive), by email. */
+  async searchUsers(text: string, page: PageRequest): Promise<Page<User>> {
+    const { limit, offset } = pageBounds(page);
+    // One more than the page, to know whether another page follows.
+    const users = await this.deps.accounts.search(text, limit + 1, offset);
+    return { items: users.slice(0, limit), offset, more: users.length > limit };
   }
 
   async getUser(idOrEmail: string): Promise<UserDetail> {

@@ -1,3 +1,5 @@
+import { ValidationError } from '../errors.js';
+
 /** Who did something: a signed-in user, an administrator (CLI or admin API client), Gatehouse itself, or a client. */
 export interface Actor {
   readonly type: 'user' | 'admin' | 'system' | 'client';
@@ -46,6 +48,15 @@ export const AUDIT_EVENT_TYPES = [
   'logout.delivery_retried',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
+
+/** An event-type filter (console and admin API alike): undefined for none; an unknown type is a ValidationError. */
+export function parseAuditTypeFilter(raw: string | undefined): AuditEventType | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (!(AUDIT_EVENT_TYPES as readonly string[]).includes(raw)) {
+    throw new ValidationError(`${raw.slice(0, 60)} is not an audit event type; choose one such as user.created or session.logged_out.`, { field: 'type' });
+  }
+  return raw as AuditEventType;
+}
 
 export interface AuditEvent {
   readonly id: string;

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import type { Actor, AuditEventType, NewAuditEvent } from '../audit/audit.js';
+import type { Clock } from '../clock.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import { ACR_LEVELS, type AcrLevel } from '../mfa/levels.js';
 import {
@@ -137,7 +139,7 @@ export function resolveSettings(input: ClientInput, base: ClientSettings | undef
 
   const redirectUris = unique((input.redirectUris ?? base?.redirectUris ?? []).map((u) => absoluteUrl(u, 'redirect-uri')));
   if (grantTypes.includes('authorization_code') && redirectUris.length === 0) {
-    throw new ValidationError('authorization_code needs at least one --redirect-uri.', { field: 'redirect-uri' });
+    throw new ValidationError('The authorization_code grant needs at least one redirect URI.', { field: 'redirect-uri' });
   }
   const postLogoutRedirectUris = unique(
     (input.postLogoutRedirectUris ?? base?.postLogoutRedirectUris ?? []).map((u) => absoluteUrl(u, 'post-logout-redirect-uri')),
@@ -151,14 +153,14 @@ export function resolveSettings(input: ClientInput, base: ClientSettings | undef
   const jwksRaw = input.jwksUri !== undefined ? input.jwksUri : (base?.jwksUri ?? null);
   const jwksUri = jwksRaw ? httpUrl(jwksRaw, 'jwks-uri') : null;
   if (tokenEndpointAuthMethod === 'private_key_jwt' && !jwksUri) {
-    throw new ValidationError('private_key_jwt needs --jwks-uri.', { field: 'jwks-uri' });
+    throw new ValidationError('private_key_jwt needs a JWKS URI (where the client publishes its keys).', { field: 'jwks-uri' });
   }
 
   const defaultScope = admin && !grantTypes.includes('authorization_code') ? ADMIN_SCOPE : DEFAULT_SCOPE;
   let scopeWords = unique((input.scope ?? base?.scope ?? defaultScope).split(/\s+/).filter(Boolean));
   for (const word of scopeWords) oneOf(CLIENT_SCOPES, word, 'scope');
   if (!admin && scopeWords.includes(ADMIN_SCOPE)) {
-    if (input.scope !== undefined) throw new ValidationError('Only an admin client (--admin) may have the admin scope.', { field: 'scope' });
+    if (input.scope !== undefined) throw new ValidationError('Only an admin client may have the admin scope.', { field: 'scope' });
     // The client stops being an admin client: its registered scope loses admin.
     scopeWords = scopeWords.filter((word) => word !== ADMIN_SCOPE);
   }
@@ -204,6 +206,8 @@ function usesSecret(method: TokenEndpointAuthMethod): boolean {
 
 export interface ClientServiceDeps {
   readonly clients: ClientRepository;
+  /** The time of the audit events. */
+  readonly clock: Clock;
   readonly validator: ClientMetadataValidator;
   /**
    * Checks a back-channel logout URI against the SSRF rule (domain/logout/destination.ts); throws ValidationError.
@@ -212,16 +216,24 @@ export interface ClientServiceDeps {
   readonly checkBackchannelUri?: (uri: string) => Promise<void>;
 }
 
+/**
+ * Registers and changes clients. Every write given an actor (an administrator: CLI, console, API) is audited, and the
+ * change and its audit event are saved in one transaction.
+ */
 export class ClientService {
   constructor(private readonly deps: ClientServiceDeps) {}
 
-  async create(input: ClientInput): Promise<CreatedClient> {
+  private event(type: AuditEventType, actor: Actor | undefined, clientId: string, details: Record<string, unknown> | null = null): NewAuditEvent | undefined {
+    return actor ? { at: this.deps.clock.now(), type, actor, userId: null, sessionId: null, clientId, details } : undefined;
+  }
+
+  async create(input: ClientInput, actor?: Actor): Promise<CreatedClient> {
     const settings = resolveSettings(input, undefined);
     await this.checkDestination(settings);
     const clientId = newClientId();
     const secret = usesSecret(settings.tokenEndpointAuthMethod) ? newClientSecret() : null;
     await this.deps.validator.validate(clientId, settings, secret);
-    const client = await this.deps.clients.create({ clientId, secret, settings });
+    const client = await this.deps.clients.create({ clientId, secret, settings }, this.event('client.created', actor, clientId, { name: settings.name }));
     return { client, secret };
   }
 
@@ -240,13 +252,13 @@ export class ClientService {
     return this.deps.clients.list();
   }
 
-  /** Returns a new secret when the change made the client need one it did not have. */
   /** Gatehouse's own clients (gatehouse-account, ...) are kept by Gatehouse; an admin changing them would break its pages. */
   private assertNotInternal(clientId: string): void {
     if (clientId.startsWith(INTERNAL_CLIENT_PREFIX)) throw new ValidationError(`Client ${clientId} belongs to Gatehouse itself and cannot be changed or deleted.`);
   }
 
-  async update(clientId: string, input: ClientInput): Promise<CreatedClient> {
+  /** Returns a new secret when the change made the client need one it did not have. */
+  async update(clientId: string, input: ClientInput, actor?: Actor): Promise<CreatedClient> {
     this.assertNotInternal(clientId);
     const current = await this.deps.clients.findById(clientId);
     if (!current) throw new NotFoundError(`No client with id ${clientId}.`);
@@ -257,11 +269,11 @@ export class ClientService {
     if (!usesSecret(settings.tokenEndpointAuthMethod)) secret = null;
     else if (!secret) secret = issued = newClientSecret();
     await this.deps.validator.validate(clientId, settings, secret);
-    const client = await this.deps.clients.update(clientId, settings, { secret });
+    const client = await this.deps.clients.update(clientId, settings, { secret }, this.event('client.updated', actor, clientId, { secretIssued: issued !== null }));
     return { client, secret: issued };
   }
 
-  async rotateSecret(clientId: string): Promise<CreatedClient> {
+  async rotateSecret(clientId: string, actor?: Actor): Promise<CreatedClient> {
     this.assertNotInternal(clientId);
     const current = await this.deps.clients.findById(clientId);
     if (!current) throw new NotFoundError(`No client with id ${clientId}.`);
@@ -270,12 +282,12 @@ export class ClientService {
     }
     const secret = newClientSecret();
     const { secret: _old, clientId: _id, createdAt: _c, updatedAt: _u, ...settings } = current;
-    const client = await this.deps.clients.update(clientId, settings, { secret });
+    const client = await this.deps.clients.update(clientId, settings, { secret }, this.event('client.secret_rotated', actor, clientId));
     return { client, secret };
   }
 
-  async delete(clientId: string): Promise<void> {
+  async delete(clientId: string, actor?: Actor): Promise<void> {
     this.assertNotInternal(clientId);
-    await this.deps.clients.delete(clientId);
+    await this.deps.clients.delete(clientId, this.event('client.deleted', actor, clientId));
   }
 }

@@ -1,3 +1,4 @@
+import type { NewAuditEvent } from '../audit/audit.js';
 import type { AcrLevel } from '../mfa/levels.js';
 
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
@@ -48,14 +49,15 @@ export interface ClientWithSecret extends RegisteredClient {
   readonly secret: string | null;
 }
 
+/** Writes take the audit event that records them, if any: the row and its event are saved in one transaction. */
 export interface ClientRepository {
-  create(client: { clientId: string; secret: string | null; settings: ClientSettings }): Promise<RegisteredClient>;
+  create(client: { clientId: string; secret: string | null; settings: ClientSettings }, audit?: NewAuditEvent): Promise<RegisteredClient>;
   findById(clientId: string): Promise<ClientWithSecret | undefined>;
   list(): Promise<RegisteredClient[]>;
   /** Throws NotFoundError when there is no such client. */
-  update(clientId: string, settings: ClientSettings, secret?: { secret: string | null }): Promise<RegisteredClient>;
+  update(clientId: string, settings: ClientSettings, secret?: { secret: string | null }, audit?: NewAuditEvent): Promise<RegisteredClient>;
   /** Throws NotFoundError when there is no such client. */
-  delete(clientId: string): Promise<void>;
+  delete(clientId: string, audit?: NewAuditEvent): Promise<void>;
 }
 
 /** Checks metadata with the protocol library's own rules, so nothing is saved that it would later refuse. */

@@ -7,11 +7,21 @@ import { ForbiddenError } from '../../domain/errors.js';
 
 export const CSRF_FIELD = 'csrf';
 
+export const CSRF_MESSAGE = 'This form has expired or was not sent by Gatehouse. Go back, reload the page and try again.';
+
 export interface Csrf {
-  /** The token to put in a form for this scope; sets the cookie when the browser has none. */
+  /** The token to put in a form (or a header) for this scope; sets the cookie when the browser has none. */
   token(ctx: Context, scope: string): string;
-  /** Middleware refusing a POST whose token does not match the cookie and scope. */
+  /** Whether a submitted token (a form field or a header) is this browser's token for this scope (constant time). */
+  matches(ctx: Context, scope: string, submitted: string): boolean;
+  /** Middleware refusing a POST whose form token does not match the cookie and scope. */
   verify(scopeOf: (ctx: Context) => string): Middleware;
+}
+
+/** The token a form posted (its csrf field), or '' without one. */
+export function formToken(ctx: Context): string {
+  const body = ctx.request.body as Record<string, unknown> | undefined;
+  return typeof body?.[CSRF_FIELD] === 'string' ? (body[CSRF_FIELD] as string) : '';
 }
 
 export function createCsrf(options: { key: Buffer; secure: boolean }): Csrf {
@@ -19,7 +29,7 @@ export function createCsrf(options: { key: Buffer; secure: boolean }): Csrf {
   const cookieOptions = { httpOnly: true, sameSite: 'lax' as const, secure: options.secure, path: '/', signed: false, overwrite: true };
   const sign = (value: string, scope: string) => createHmac('sha256', options.key).update(`${scope}\n${value}`).digest('base64url');
 
-  return {
+  const csrf: Csrf = {
     token(ctx, scope) {
       let value = ctx.cookies.get(cookieName, { signed: false });
       if (!value || !/^[A-Za-z0-9_-]{43}$/.test(value)) {
@@ -28,18 +38,18 @@ export function createCsrf(options: { key: Buffer; secure: boolean }): Csrf {
       }
       return sign(value, scope);
     },
+    matches(ctx, scope, submitted) {
+      const value = ctx.cookies.get(cookieName, { signed: false });
+      const expected = value ? Buffer.from(sign(value, scope)) : undefined;
+      const actual = Buffer.from(submitted);
+      return expected !== undefined && expected.length === actual.length && timingSafeEqual(expected, actual);
+    },
     verify(scopeOf) {
       return async (ctx, next) => {
-        const value = ctx.cookies.get(cookieName, { signed: false });
-        const body = ctx.request.body as Record<string, unknown> | undefined;
-        const submitted = typeof body?.[CSRF_FIELD] === 'string' ? (body[CSRF_FIELD] as string) : '';
-        const expected = value ? Buffer.from(sign(value, scopeOf(ctx))) : undefined;
-        const actual = Buffer.from(submitted);
-        if (!expected || expected.length !== actual.length || !timingSafeEqual(expected, actual)) {
-          throw new ForbiddenError('This form has expired or was not sent by Gatehouse. Go back, reload the page and try again.');
-        }
+        if (!csrf.matches(ctx, scopeOf(ctx), formToken(ctx))) throw new ForbiddenError(CSRF_MESSAGE);
         await next();
       };
     },
   };
+  return csrf;
 }

@@ -14,6 +14,7 @@ import { InvalidCredentialsError, TooManyAttemptsError, ValidationError } from '
 import type { SessionService } from '../../domain/sessions/session-service.js';
 import { providerCookieOptions } from '../../oidc/configuration.js';
 import { createFirstPartySignIn, type OidcSession, type SignedIn } from '../first-party-sign-in.js';
+import { createSessionSignOut } from '../sign-out.js';
 import { CSRF_FIELD, type Csrf } from '../middleware/csrf.js';
 import { requireRecentAuthentication as requireRecentAuthenticationFor } from '../middleware/recent-authentication.js';
 import { ADMIN_RETURN_PATH } from './admin-console.js';
@@ -75,6 +76,7 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
   const router = new Router({ prefix: '/account' });
   const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
   const sessionCookie = providerCookieOptions(config);
+  const signOut = createSessionSignOut({ provider, sessions, config });
   const signIn = createFirstPartySignIn({ provider, accounts, sessions, config, client: ACCOUNT_CLIENT, prefix: '/account', returnPath: RETURN_PATH });
   // Forms are bound to the SSO session they were shown in (its uid survives the cookie rotation).
   const csrfScope = (ctx: Context) => `account:${current(ctx).session.uid}`;
@@ -86,18 +88,15 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
   async function render(ctx: Context, view: string, model: Record<string, unknown>, status = 200) {
     ctx.status = status;
     ctx.type = 'html';
-    // The shared frame links the account pages and, for administrators, the admin console.
+    // The shared frame links the account pages and, for administrators, the admin console, and signs out.
     const signedIn = ctx.state.account as Current | undefined;
-    ctx.body = await renderView(view, { ...(signedIn ? { frameNav: { current: 'account', admin: signedIn.user.admin } } : {}), ...model });
+    const frameNav = signedIn ? { current: 'account', admin: signedIn.user.admin, signOut: { action: '/account/logout', ...csrfFields(ctx) } } : undefined;
+    ctx.body = await renderView(view, { ...(frameNav ? { frameNav } : {}), ...model });
   }
 
   function redirect(ctx: Context, location: string) {
     ctx.status = 303;
     ctx.redirect(location);
-  }
-
-  function clearSessionCookie(ctx: Context) {
-    ctx.cookies.set(provider.cookieName('session'), null, sessionCookie);
   }
 
   /**
@@ -151,7 +150,9 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
   }
 
   async function signedOut(ctx: Context, everywhere: boolean) {
-    clearSessionCookie(ctx);
+    signOut.clearCookie(ctx);
+    // Signed out: the page has no frame navigation any more.
+    ctx.state.account = undefined;
     await render(ctx, 'logged-out', { account: true, everywhere });
   }
 
@@ -382,8 +383,7 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
     requireSession({ otherwise: (ctx) => signedOut(ctx, false) }),
     csrf.verify(csrfScope),
     async (ctx) => {
-      const { user, session } = current(ctx);
-      await sessions.end(session.uid, 'logged_out', userActor(ctx, user.id));
+      await signOut.signOut(ctx, current(ctx));
       await signedOut(ctx, false);
     },
   );

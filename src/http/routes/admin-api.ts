@@ -1,23 +1,47 @@
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import type Provider from 'oidc-provider';
-import type { AdminService } from '../../domain/admin/admin-service.js';
-import { AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT } from '../../domain/audit/audit.js';
-import type { ClientService } from '../../domain/clients/client-service.js';
+import { LIST_PAGE_MAX, type AdminService } from '../../domain/admin/admin-service.js';
+import { AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT, parseAuditTypeFilter } from '../../domain/audit/audit.js';
+import { ADMIN_SCOPE } from '../../domain/clients/client.js';
 import { checkDeliveryId, parseDeliveryQuery } from '../../domain/logout/delivery-query.js';
 import { DELIVERY_LIST_DEFAULT } from '../../domain/logout/logout-notification.js';
 import { NotFoundError, ValidationError } from '../../domain/errors.js';
-import { adminActor, requireAdminClient } from '../admin-auth.js';
+import { adminActor, adminPrincipal, type AdminAuthorization, type AdminDoor, type AdminRefusal } from '../admin-auth.js';
 import { auditEventJson, clientInputFromJson, clientJson, logoutDeliveryJson, parseIsoInstant, sessionJson, userJson } from '../admin-json.js';
 
 export interface AdminApiDeps {
-  readonly provider: Provider;
-  readonly clients: Pick<ClientService, 'get'>;
   readonly admin: AdminService;
+  readonly authorization: AdminAuthorization;
 }
 
 export const ADMIN_API_PREFIX = '/admin/api';
+/** The header a signed-in administrator's API write carries the session's CSRF token in. */
+export const CSRF_HEADER = 'X-CSRF-Token';
+
+const LIST_DEFAULT = 50;
+
+const REFUSALS: Record<AdminRefusal, { status: 401 | 403; error: string; description: string }> = {
+  unauthenticated: { status: 401, error: 'invalid_token', description: 'Send a valid access token of an admin client (Authorization: Bearer <token>), or sign in to the admin console.' },
+  invalid_token: { status: 401, error: 'invalid_token', description: 'Send a valid access token of an admin client: Authorization: Bearer <token>.' },
+  insufficient_scope: { status: 403, error: 'insufficient_scope', description: `This token does not carry the ${ADMIN_SCOPE} scope of an admin client.` },
+  not_an_admin: { status: 403, error: 'access_denied', description: 'This account is not an administrator.' },
+  csrf: { status: 403, error: 'invalid_request', description: `A write signed in with the console's session needs the session's CSRF token in the ${CSRF_HEADER} header (GET ${ADMIN_API_PREFIX}/me gives it).` },
+  stale: { status: 403, error: 'insufficient_user_authentication', description: 'This write needs a recent check that it is you: confirm at /account/confirm, then try again.' },
+};
+
+/** The API's door: bearer tokens of admin clients, or a signed-in administrator's session; refusals as OAuth-style JSON. */
+const apiDoor: AdminDoor = {
+  bearer: true,
+  submittedCsrf: (ctx) => ctx.get(CSRF_HEADER),
+  refuse(ctx, refusal) {
+    const { status, error, description } = REFUSALS[refusal];
+    ctx.status = status;
+    if (refusal === 'unauthenticated' || refusal === 'invalid_token') ctx.set('WWW-Authenticate', 'Bearer error="invalid_token"');
+    if (refusal === 'insufficient_scope') ctx.set('WWW-Authenticate', `Bearer error="insufficient_scope", scope="${ADMIN_SCOPE}"`);
+    ctx.body = { error, error_description: description };
+  },
+};
 
 function single(ctx: Context, name: string): string | undefined {
   const value = ctx.query[name];
@@ -58,8 +82,16 @@ function optional<T>(b: Body, key: string, check: (v: unknown) => v is T, kind: 
 const isString = (v: unknown): v is string => typeof v === 'string';
 const isNullableString = (v: unknown): v is string | null => v === null || typeof v === 'string';
 
+/** The `limit` and `offset` of a list (users, clients). */
+function pageParameters(ctx: Context) {
+  return { limit: wholeParameter(ctx, 'limit', LIST_DEFAULT, 1, LIST_PAGE_MAX), offset: wholeParameter(ctx, 'offset', 0, 0, 100_000) };
+}
+
+const nextOffset = (page: { offset: number; items: unknown[]; more: boolean }) => (page.more ? page.offset + page.items.length : null);
+
 /**
- * The admin API (JSON, /admin/api): the operations of the admin console, on the same AdminService, for admin clients.
+ * The admin API (JSON, /admin/api): the operations of the admin console, on the same AdminService, for admin clients
+ * and signed-in administrators, under the same authorization module as the console (http/admin-auth.ts).
  * `:id` of a user is the user's id or email address. Errors are thrown as domain errors; http/errors.ts answers them
  * with JSON here.
  */
@@ -67,13 +99,23 @@ export function createAdminApiRouter(deps: AdminApiDeps): Router {
   const { admin } = deps;
   const router = new Router();
   const json = bodyParser({ enableTypes: ['json'], jsonLimit: '64kb' });
-  // Every route below is authorized the same way; it runs before the body is read.
-  const authorized = requireAdminClient(deps);
+  // Every route below is authorized the same way, writes with the write guards too; it runs before the body is read.
+  const authorized = deps.authorization.require(apiDoor);
+
+  // Who is calling; for a signed-in administrator, the CSRF token their writes send in X-CSRF-Token.
+  router.get(`${ADMIN_API_PREFIX}/me`, authorized, (ctx) => {
+    const principal = adminPrincipal(ctx);
+    ctx.body =
+      principal.kind === 'client'
+        ? { type: 'client', client_id: principal.clientId }
+        : { type: 'user', ...userJson(principal.user), csrf_token: deps.authorization.csrfToken(ctx) };
+  });
 
   // Clients
 
   router.get(`${ADMIN_API_PREFIX}/clients`, authorized, async (ctx) => {
-    ctx.body = { clients: (await admin.listClients(single(ctx, 'q') ?? '')).map(clientJson) };
+    const page = await admin.listClients(single(ctx, 'q') ?? '', pageParameters(ctx));
+    ctx.body = { clients: page.items.map(clientJson), next_offset: nextOffset(page) };
   });
 
   router.post(`${ADMIN_API_PREFIX}/clients`, authorized, json, async (ctx) => {
@@ -106,7 +148,8 @@ export function createAdminApiRouter(deps: AdminApiDeps): Router {
   // Users
 
   router.get(`${ADMIN_API_PREFIX}/users`, authorized, async (ctx) => {
-    ctx.body = { users: (await admin.searchUsers(single(ctx, 'q') ?? '')).map(userJson) };
+    const page = await admin.searchUsers(single(ctx, 'q') ?? '', pageParameters(ctx));
+    ctx.body = { users: page.items.map(userJson), next_offset: nextOffset(page) };
   });
 
   router.post(`${ADMIN_API_PREFIX}/users`, authorized, json, async (ctx) => {
@@ -171,7 +214,7 @@ export function createAdminApiRouter(deps: AdminApiDeps): Router {
     const offset = wholeParameter(ctx, 'offset', 0, 0, 100_000);
     const user = single(ctx, 'user');
     const clientId = single(ctx, 'client');
-    const type = single(ctx, 'type');
+    const type = parseAuditTypeFilter(single(ctx, 'type'));
     const page = await admin.queryAudit({
       ...(user ? { user } : {}),
       ...(clientId ? { clientId } : {}),

@@ -1,46 +1,51 @@
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
-import type { AdminService } from '../../domain/admin/admin-service.js';
-import { AUDIT_EVENT_TYPES } from '../../domain/audit/audit.js';
+import type { AdminService, Page } from '../../domain/admin/admin-service.js';
+import { AUDIT_EVENT_TYPES, parseAuditTypeFilter, type AuditEventType } from '../../domain/audit/audit.js';
 import { ADMIN_SCOPE, GRANT_TYPES, ID_TOKEN_ALGS, SUPPORTED_SCOPES, TOKEN_ENDPOINT_AUTH_METHODS, type RegisteredClient } from '../../domain/clients/client.js';
 import { INTERNAL_CLIENT_PREFIX, type ClientInput } from '../../domain/clients/client-service.js';
 import { ADMIN_CONSOLE_CLIENT } from '../../domain/clients/internal-clients.js';
-import { ConflictError, NotFoundError, ValidationError } from '../../domain/errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../domain/errors.js';
 import { ACR_LEVELS } from '../../domain/mfa/levels.js';
 import { checkDeliveryId, parseDeliveryQuery } from '../../domain/logout/delivery-query.js';
 import { DELIVERY_LIST_DEFAULT, DELIVERY_STATES, type LogoutNotification } from '../../domain/logout/logout-notification.js';
-import { adminActor, NOT_AN_ADMIN, requireAdminUser } from '../admin-auth.js';
+import { adminActor, adminCsrfScope, adminUser, type AdminAuthorization, type AdminDoor } from '../admin-auth.js';
 import { parseIsoInstant } from '../admin-json.js';
-import type { FirstPartySignIn, SignedIn } from '../first-party-sign-in.js';
-import { CSRF_FIELD, type Csrf } from '../middleware/csrf.js';
-import { requireRecentAuthentication, type RecentAuthenticationDeps } from '../middleware/recent-authentication.js';
+import type { FirstPartySignIn } from '../first-party-sign-in.js';
+import type { FormDrafts } from '../form-drafts.js';
+import { CSRF_FIELD, CSRF_MESSAGE, formToken, type Csrf } from '../middleware/csrf.js';
+import type { SessionSignOut } from '../sign-out.js';
 import type { Text } from '../text/en.js';
 import type { RenderView } from '../views.js';
 
 export interface AdminConsoleDeps {
   readonly admin: AdminService;
+  /** The one admin authorization module, shared with the admin API: the console is its "session only" door. */
+  readonly authorization: AdminAuthorization;
   readonly signIn: FirstPartySignIn;
+  readonly signOut: SessionSignOut;
   readonly csrf: Csrf;
+  /** What a write form typed, kept while the admin confirms it is them. */
+  readonly drafts: FormDrafts;
   readonly renderView: RenderView;
   readonly text: Text;
-  /**
-   * Middleware every console write passes after authorization and the CSRF check, before its handler: THE insertion
-   * point for the "recent second factor" step-up (issue #4). Empty today.
-   */
-  readonly writeGuards?: readonly Middleware[];
 }
 
 export const ADMIN_CONSOLE_PREFIX = '/admin';
 // Places to come back to after signing in.
 export const ADMIN_RETURN_PATH = /^\/admin(?:\/(?:clients|users|deliveries|audit)(?:\/[A-Za-z0-9_.@%+-]{1,300}(?:\/(?:edit|delete))?)?)?$/;
 const RETURN_PATH = ADMIN_RETURN_PATH;
+/** The pages that show a write form with typed values: a step-up is asked before them, and a refused post keeps a draft. */
+const FORM_PAGE = /^\/admin\/(?:clients\/new|clients\/[^/]+\/edit|users\/new)$/;
+const SAFE_METHODS = new Set(['GET', 'HEAD']);
 
-/** The console page a write's form is on, to come back to after "Confirm it is you". */
+/** The console page a write's form is on, to come back to after "Confirm it is you" or signing in. */
 export function consolePageOf(writePath: string): string {
   const path = writePath.replace(/\/+$/, '');
-  const client = /^(\/admin\/clients\/[^/]+)(\/rotate-secret|\/delete)?$/.exec(path);
   if (path === `${ADMIN_CONSOLE_PREFIX}/clients`) return `${ADMIN_CONSOLE_PREFIX}/clients/new`;
+  if (path === `${ADMIN_CONSOLE_PREFIX}/users`) return `${ADMIN_CONSOLE_PREFIX}/users/new`;
+  const client = /^(\/admin\/clients\/[^/]+)(\/rotate-secret|\/delete)?$/.exec(path);
   if (client) return client[2] === '/delete' ? path : client[2] ? client[1]! : `${client[1]}/edit`;
   const user = /^(\/admin\/users\/[^/]+)\/.+$/.exec(path);
   if (user) return user[1]!;
@@ -48,6 +53,9 @@ export function consolePageOf(writePath: string): string {
   return RETURN_PATH.test(path) ? path : ADMIN_CONSOLE_PREFIX;
 }
 const AUDIT_PAGE_SIZE = 50;
+/** Users and clients a list page shows. */
+const LIST_PAGE_SIZE = 50;
+const MAX_PAGE = 2000;
 
 function field(ctx: Context, name: string): string {
   const value = (ctx.request.body as Record<string, unknown> | undefined)?.[name];
@@ -100,26 +108,35 @@ function clientFormOf(client: RegisteredClient | undefined): ClientForm {
   };
 }
 
-function clientFormFromBody(ctx: Context): ClientForm {
-  const body = (ctx.request.body ?? {}) as Record<string, unknown>;
-  const grants = body['grant-type'];
+/** The form as posted (or as kept in a draft): a request body, or the values of one. */
+type Posted = Readonly<Record<string, unknown>>;
+
+function text(values: Posted, name: string): string {
+  const value = values[name];
+  return typeof value === 'string' ? value : '';
+}
+
+function clientFormFrom(values: Posted): ClientForm {
+  const grants = values['grant-type'];
   return {
-    name: field(ctx, 'name'),
-    'redirect-uri': field(ctx, 'redirect-uri'),
-    'post-logout-redirect-uri': field(ctx, 'post-logout-redirect-uri'),
-    'backchannel-logout-uri': field(ctx, 'backchannel-logout-uri').trim(),
-    'backchannel-logout-session-required': field(ctx, 'backchannel-logout-session-required') === 'yes',
-    'min-acr': field(ctx, 'min-acr'),
+    name: text(values, 'name'),
+    'redirect-uri': text(values, 'redirect-uri'),
+    'post-logout-redirect-uri': text(values, 'post-logout-redirect-uri'),
+    'backchannel-logout-uri': text(values, 'backchannel-logout-uri').trim(),
+    'backchannel-logout-session-required': text(values, 'backchannel-logout-session-required') === 'yes',
+    'min-acr': text(values, 'min-acr'),
     'grant-type': (Array.isArray(grants) ? grants : [grants]).filter((g): g is string => typeof g === 'string'),
-    'client-type': field(ctx, 'client-type') === 'public' ? 'public' : 'confidential',
-    'token-endpoint-auth-method': field(ctx, 'token-endpoint-auth-method'),
-    'jwks-uri': field(ctx, 'jwks-uri').trim(),
-    'first-party': field(ctx, 'first-party') === 'yes',
-    admin: field(ctx, 'admin') === 'yes',
-    scope: field(ctx, 'scope'),
-    'id-token-signed-response-alg': field(ctx, 'id-token-signed-response-alg'),
+    'client-type': text(values, 'client-type') === 'public' ? 'public' : 'confidential',
+    'token-endpoint-auth-method': text(values, 'token-endpoint-auth-method'),
+    'jwks-uri': text(values, 'jwks-uri').trim(),
+    'first-party': text(values, 'first-party') === 'yes',
+    admin: text(values, 'admin') === 'yes',
+    scope: text(values, 'scope'),
+    'id-token-signed-response-alg': text(values, 'id-token-signed-response-alg'),
   };
 }
+
+const body = (ctx: Context): Posted => (ctx.request.body ?? {}) as Posted;
 
 /** The form as ClientService input: every field is given, so an edit sets exactly what the form shows. */
 function clientInputOf(form: ClientForm): ClientInput {
@@ -154,44 +171,26 @@ const USER_DONE = new Set(['created', 'disabled', 'enabled', 'admin-granted', 'a
 const CLIENT_DONE = new Set(['updated', 'deleted']);
 
 /**
- * The console's write guard: every write needs a recent second-factor check (or, for an admin without one, a recent
- * password check); otherwise the browser goes to the account pages' "Confirm it is you" and then back to the page.
- */
-export function consoleRecentAuthentication(deps: RecentAuthenticationDeps): Middleware {
-  return requireRecentAuthentication(deps, {
-    signedIn: (ctx) => {
-      const { user, session } = ctx.state.console as SignedIn;
-      return { userId: user.id, sessionUid: session.uid };
-    },
-    onStale: (ctx) => {
-      ctx.status = 303;
-      ctx.redirect(`/account/confirm?return_to=${encodeURIComponent(consolePageOf(ctx.path))}`);
-    },
-  });
-}
-
-/**
- * The admin console (/admin): server-rendered pages over the AdminService, the same service the admin API calls.
- * Reads and writes need a signed-in admin user (re-checked on every request); every write goes through ONE chain
- * (`write` below): form body, admin authorization, CSRF, then `writeGuards` (the step-up insertion point).
+ * The admin console (/admin): server-rendered pages over the AdminService, the same service the admin API calls, and
+ * behind the same authorization middleware (http/admin-auth.ts): a signed-in admin user, re-checked on every request;
+ * every write (POST) also passes its write guards there (the session's CSRF token, then a recent second-factor check).
+ * Pages with a write form ask for the recent check before they show the form, and a refused post keeps what was typed.
  */
 export function createAdminConsoleRouter(deps: AdminConsoleDeps): Router {
-  const { admin, signIn, csrf, renderView, text: t } = deps;
+  const { admin, authorization, signIn, csrf, drafts, renderView, text: t } = deps;
   const router = new Router({ prefix: ADMIN_CONSOLE_PREFIX });
   const form = bodyParser({ enableTypes: ['form'], formLimit: '32kb' });
 
-  const signedIn = (ctx: Context) => ctx.state.console as SignedIn;
-  const csrfScope = (ctx: Context) => `admin:${signedIn(ctx).session.uid}`;
-
   async function render(ctx: Context, view: string, model: Record<string, unknown>, status = 200) {
+    const token = authorization.csrfToken(ctx)!;
     ctx.status = status;
     ctx.type = 'html';
     ctx.body = await renderView(view, {
       t,
       section: undefined,
-      consoleUser: signedIn(ctx)?.user.email,
-      frameNav: { current: 'admin', admin: true },
-      csrf: csrf.token(ctx, csrfScope(ctx)),
+      consoleUser: adminUser(ctx).user.email,
+      frameNav: { current: 'admin', admin: true, signOut: { action: `${ADMIN_CONSOLE_PREFIX}/logout`, csrf: token, csrfField: CSRF_FIELD } },
+      csrf: token,
       csrfField: CSRF_FIELD,
       ...model,
     });
@@ -203,15 +202,42 @@ export function createAdminConsoleRouter(deps: AdminConsoleDeps): Router {
   }
 
   // A signed-in user who is not an administrator: a clear 403 page.
-  const forbidden = async (ctx: Context) => {
+  async function forbidden(ctx: Context) {
     ctx.status = 403;
     ctx.type = 'html';
-    ctx.body = await renderView('error', { title: t.console.forbiddenTitle, description: NOT_AN_ADMIN, error: 'access_denied', status: 403 });
+    ctx.body = await renderView('error', { title: t.console.forbiddenTitle, description: t.console.notAnAdmin, error: 'access_denied', status: 403 });
+  }
+
+  /** The console's door: sessions only; refusals as pages, sign-ins and "Confirm it is you". */
+  const door: AdminDoor = {
+    bearer: false,
+    submittedCsrf: formToken,
+    async refuse(ctx, refusal) {
+      const safe = SAFE_METHODS.has(ctx.method);
+      switch (refusal) {
+        case 'unauthenticated':
+          // A page comes back to itself after signing in; a form post to its page, having changed nothing.
+          return signIn.start(ctx, safe ? ctx.path : consolePageOf(ctx.path));
+        case 'not_an_admin':
+          return forbidden(ctx);
+        case 'stale': {
+          const page = safe ? ctx.path : consolePageOf(ctx.path);
+          // What the refused post typed comes back with its form after the confirmation.
+          if (!safe && FORM_PAGE.test(page)) drafts.keep(ctx, adminUser(ctx).session.uid, page);
+          return redirect(ctx, `/account/confirm?return_to=${encodeURIComponent(page)}`);
+        }
+        default:
+          throw new ForbiddenError(CSRF_MESSAGE);
+      }
+    },
   };
-  // Reads: a signed-in admin; a form post comes back to the console's start page after signing in, having changed nothing.
-  const read = requireAdminUser(signIn, { forbidden });
-  /** THE chain of every console write: body, admin authorization, CSRF, then the write guards (step-up goes there). */
-  const write: Middleware[] = [form, requireAdminUser(signIn, { forbidden, returnTo: () => ADMIN_CONSOLE_PREFIX }), csrf.verify(csrfScope), ...(deps.writeGuards ?? [])];
+  /** Reads, and (with the POST's form body read first) writes: THE chain, with its write guards, in admin-auth.ts. */
+  const authorized = authorization.require(door);
+  const write: Middleware[] = [form, authorized];
+  /** A page with a write form: the step-up first, so nothing typed is lost to it. */
+  const formPage: Middleware[] = [authorized, authorization.recentCheck(door)];
+  /** The values a refused post kept for this page, if any (taken once). */
+  const draftOf = (ctx: Context) => drafts.take(ctx, adminUser(ctx).session.uid, ctx.path);
 
   router.use(async (ctx, next) => {
     ctx.set('Cache-Control', 'no-store');
@@ -224,23 +250,56 @@ export function createAdminConsoleRouter(deps: AdminConsoleDeps): Router {
     ctx.body = await renderView('error', { title: t.console.signInFailedTitle, description: t.console.signInFailed[failure], error: failure, status: 400 });
   }));
 
-  router.get('/', read, (ctx) => redirect(ctx, `${ADMIN_CONSOLE_PREFIX}/clients`));
+  // Signing out (the frame's button): ends this browser's SSO session, as /account/logout does. Not an admin action,
+  // so no step-up; the form's CSRF token is still required.
+  router.post('/logout', form, async (ctx) => {
+    const found = await signIn.authenticate(ctx);
+    if (found) {
+      if (!csrf.matches(ctx, adminCsrfScope(found.session), formToken(ctx))) throw new ForbiddenError(CSRF_MESSAGE);
+      await deps.signOut.signOut(ctx, found);
+    } else {
+      deps.signOut.clearCookie(ctx);
+    }
+    ctx.type = 'html';
+    ctx.body = await renderView('logged-out', { signInAgain: ADMIN_CONSOLE_PREFIX });
+  });
+
+  router.get('/', authorized, (ctx) => redirect(ctx, `${ADMIN_CONSOLE_PREFIX}/clients`));
+
+  /** `?page=N` of a list (1-based), and the link to another page with the same filters. */
+  function paging(ctx: Context, filters: Record<string, string>) {
+    const page = Math.min(Math.max(1, Number(/^\d{1,4}$/.test(query(ctx, 'page')) ? query(ctx, 'page') : 1)), MAX_PAGE);
+    const link = (n: number) => `${ctx.path}?${new URLSearchParams({ ...Object.fromEntries(Object.entries(filters).filter(([, v]) => v)), page: String(n) }).toString()}`;
+    return { page, request: { limit: LIST_PAGE_SIZE, offset: (page - 1) * LIST_PAGE_SIZE }, link };
+  }
+
+  function pager(list: { page: number; link: (n: number) => string }, result: Page<unknown>) {
+    return {
+      first: result.offset + 1,
+      last: result.offset + result.items.length,
+      previous: list.page > 1 ? list.link(list.page - 1) : null,
+      next: result.more ? list.link(list.page + 1) : null,
+    };
+  }
 
   // Clients
 
-  router.get('/clients', read, async (ctx) => {
+  router.get('/clients', authorized, async (ctx) => {
     const q = query(ctx, 'q');
     const done = query(ctx, 'done');
+    const list = paging(ctx, { q });
+    const result = await admin.listClients(q, list.request);
     await render(ctx, 'admin-clients', {
       section: 'clients',
       q,
       done: CLIENT_DONE.has(done) ? done : undefined,
-      clients: await admin.listClients(q),
+      clients: result.items,
+      pager: pager(list, result),
       internalPrefix: INTERNAL_CLIENT_PREFIX,
     });
   });
 
-  async function renderClientForm(ctx: Context, options: { client?: RegisteredClient; values: ClientForm; error?: ValidationError }) {
+  async function renderClientForm(ctx: Context, options: { client?: RegisteredClient; values: ClientForm; error?: ValidationError; kept?: boolean }) {
     await render(
       ctx,
       'admin-client-form',
@@ -249,6 +308,7 @@ export function createAdminConsoleRouter(deps: AdminConsoleDeps): Router {
         client: options.client,
         values: options.values,
         options: CLIENT_OPTIONS,
+        kept: options.kept === true,
         errorField: options.error?.field,
         errorMessage: options.error?.message,
       },
@@ -266,10 +326,13 @@ export function createAdminConsoleRouter(deps: AdminConsoleDeps): Router {
     });
   }
 
-  router.get('/clients/new', read, (ctx) => renderClientForm(ctx, { values: clientFormOf(undefined) }));
+  router.get('/clients/new', ...formPage, async (ctx) => {
+    const kept = draftOf(ctx);
+    await renderClientForm(ctx, { values: kept ? clientFormFrom(kept) : clientFormOf(undefined), kept: kept !== undefined });
+  });
 
   router.post('/clients', ...write, async (ctx) => {
-    const values = clientFormFromBody(ctx);
+    const values = clientFormFrom(body(ctx));
     try {
       const { client, secret } = await admin.createClient(clientInputOf(values), adminActor(ctx));
       // The secret is in this response only (never in a URL, never stored in plain text): shown once.
@@ -280,19 +343,20 @@ export function createAdminConsoleRouter(deps: AdminConsoleDeps): Router {
     }
   });
 
-  router.get('/clients/:clientId', read, async (ctx) => {
+  router.get('/clients/:clientId', authorized, async (ctx) => {
     const done = query(ctx, 'done');
     await renderClient(ctx, await admin.getClient(ctx.params.clientId!), { done: CLIENT_DONE.has(done) ? done : undefined });
   });
 
-  router.get('/clients/:clientId/edit', read, async (ctx) => {
+  router.get('/clients/:clientId/edit', ...formPage, async (ctx) => {
     const client = await admin.getClient(ctx.params.clientId!);
-    await renderClientForm(ctx, { client, values: clientFormOf(client) });
+    const kept = draftOf(ctx);
+    await renderClientForm(ctx, { client, values: kept ? clientFormFrom(kept) : clientFormOf(client), kept: kept !== undefined });
   });
 
   router.post('/clients/:clientId', ...write, async (ctx) => {
     const client = await admin.getClient(ctx.params.clientId!);
-    const values = clientFormFromBody(ctx);
+    const values = clientFormFrom(body(ctx));
     try {
       const { client: updated, secret } = await admin.updateClient(client.clientId, clientInputOf(values), adminActor(ctx));
       if (secret) await renderClient(ctx, updated, { secret, done: 'updated' });
@@ -308,7 +372,7 @@ export function createAdminConsoleRouter(deps: AdminConsoleDeps): Router {
     await renderClient(ctx, client, { secret, done: 'rotated' });
   });
 
-  router.get('/clients/:clientId/delete', read, async (ctx) => {
+  router.get('/clients/:clientId/delete', authorized, async (ctx) => {
     await render(ctx, 'admin-client-delete', { section: 'clients', client: await admin.getClient(ctx.params.clientId!) });
   });
 
@@ -319,24 +383,26 @@ export function createAdminConsoleRouter(deps: AdminConsoleDeps): Router {
 
   // Users
 
-  async function renderUsers(ctx: Context, options: { values?: Record<string, string>; error?: ValidationError; status?: number } = {}) {
+  router.get('/users', authorized, async (ctx) => {
     const q = query(ctx, 'q');
+    const list = paging(ctx, { q });
+    const result = await admin.searchUsers(q, list.request);
+    await render(ctx, 'admin-users', { section: 'users', q, users: result.items, pager: pager(list, result) });
+  });
+
+  async function renderNewUser(ctx: Context, options: { values: { email: string; name: string }; error?: ValidationError; status?: number; kept?: boolean }) {
     await render(
       ctx,
-      'admin-users',
-      {
-        section: 'users',
-        q,
-        users: await admin.searchUsers(q),
-        values: options.values ?? { email: '', name: '' },
-        errorField: options.error?.field,
-        errorMessage: options.error?.message,
-      },
+      'admin-user-new',
+      { section: 'users', values: options.values, kept: options.kept === true, errorField: options.error?.field, errorMessage: options.error?.message },
       options.status ?? (options.error ? 400 : 200),
     );
   }
 
-  router.get('/users', read, (ctx) => renderUsers(ctx));
+  router.get('/users/new', ...formPage, async (ctx) => {
+    const kept = draftOf(ctx);
+    await renderNewUser(ctx, { values: { email: kept ? text(kept, 'email') : '', name: kept ? text(kept, 'name') : '' }, kept: kept !== undefined });
+  });
 
   router.post('/users', ...write, async (ctx) => {
     const values = { email: field(ctx, 'email'), name: field(ctx, 'name') };
@@ -346,17 +412,17 @@ export function createAdminConsoleRouter(deps: AdminConsoleDeps): Router {
     } catch (error) {
       if (!(error instanceof ValidationError) && !(error instanceof ConflictError)) throw error;
       const field = error instanceof ValidationError ? error.field : 'email';
-      await renderUsers(ctx, { values, error: new ValidationError(error.message, { field: field ?? 'email' }), status: error instanceof ValidationError ? 400 : 409 });
+      await renderNewUser(ctx, { values, error: new ValidationError(error.message, { field: field ?? 'email' }), status: error instanceof ValidationError ? 400 : 409 });
     }
   });
 
-  router.get('/users/:id', read, async (ctx) => {
+  router.get('/users/:id', authorized, async (ctx) => {
     const detail = await admin.getUser(ctx.params.id!);
     const done = query(ctx, 'done');
     await render(ctx, 'admin-user', {
       section: 'users',
       ...detail,
-      self: detail.user.id === signedIn(ctx).user.id,
+      self: detail.user.id === adminUser(ctx).user.id,
       done: USER_DONE.has(done) ? done : undefined,
     });
   });
@@ -379,7 +445,7 @@ export function createAdminConsoleRouter(deps: AdminConsoleDeps): Router {
 
   // Back-channel logout deliveries
 
-  router.get('/deliveries', read, async (ctx) => {
+  router.get('/deliveries', authorized, async (ctx) => {
     const filters = { client: query(ctx, 'client'), state: query(ctx, 'state') };
     let error: ValidationError | undefined;
     let deliveries: LogoutNotification[] = [];
@@ -391,7 +457,7 @@ export function createAdminConsoleRouter(deps: AdminConsoleDeps): Router {
       error = caught;
     }
     const summary = await admin.logoutDeliverySummary();
-    const names = new Map((await admin.listClients()).map((c) => [c.clientId, c.name]));
+    const names = await admin.clientNames();
     const done = query(ctx, 'done');
     await render(ctx, 'admin-deliveries', {
       section: 'deliveries',
@@ -412,26 +478,33 @@ export function createAdminConsoleRouter(deps: AdminConsoleDeps): Router {
 
   // Audit log
 
-  router.get('/audit', read, async (ctx) => {
+  router.get('/audit', authorized, async (ctx) => {
     const filters = { user: query(ctx, 'user'), client: query(ctx, 'client'), type: query(ctx, 'type'), since: query(ctx, 'since'), until: query(ctx, 'until') };
-    const page = Math.min(Math.max(1, Number(/^\d{1,4}$/.test(query(ctx, 'page')) ? query(ctx, 'page') : 1)), 2000);
+    const list = paging(ctx, filters);
+    const { page } = list;
     let error: ValidationError | undefined;
     const instant = (name: 'since' | 'until') => {
       if (!filters[name]) return undefined;
       const at = parseIsoInstant(filters[name]);
-      if (!at) error ??= new ValidationError('Give a date such as 2026-01-31 or 2026-01-31T12:00 (UTC).', { field: name });
+      if (!at) error ??= new ValidationError(t.audit.badDate, { field: name });
       return at;
     };
     const since = instant('since');
     const until = instant('until');
-    if (filters.type && !(AUDIT_EVENT_TYPES as readonly string[]).includes(filters.type)) error ??= new ValidationError('Choose an event type from the list.', { field: 'type' });
+    let type: AuditEventType | undefined;
+    try {
+      type = parseAuditTypeFilter(filters.type);
+    } catch (caught) {
+      if (!(caught instanceof ValidationError)) throw caught;
+      error ??= new ValidationError(t.audit.badType, { field: 'type' });
+    }
     let result: Awaited<ReturnType<AdminService['queryAudit']>> = { events: [], more: false };
     if (!error) {
       try {
         result = await admin.queryAudit({
           ...(filters.user ? { user: filters.user } : {}),
           ...(filters.client ? { clientId: filters.client } : {}),
-          ...(filters.type ? { types: [filters.type] } : {}),
+          ...(type ? { types: [type] } : {}),
           ...(since ? { since } : {}),
           ...(until ? { until } : {}),
           limit: AUDIT_PAGE_SIZE,
@@ -442,7 +515,6 @@ export function createAdminConsoleRouter(deps: AdminConsoleDeps): Router {
         error = new ValidationError(caught.message, { field: 'user' });
       }
     }
-    const pageLink = (n: number) => `${ADMIN_CONSOLE_PREFIX}/audit?${new URLSearchParams({ ...Object.fromEntries(Object.entries(filters).filter(([, v]) => v)), page: String(n) }).toString()}`;
     await render(
       ctx,
       'admin-audit',
@@ -452,8 +524,8 @@ export function createAdminConsoleRouter(deps: AdminConsoleDeps): Router {
         types: AUDIT_EVENT_TYPES,
         events: result.events,
         page,
-        newer: page > 1 ? pageLink(page - 1) : null,
-        older: result.more ? pageLink(page + 1) : null,
+        newer: page > 1 ? list.link(page - 1) : null,
+        older: result.more ? list.link(page + 1) : null,
         errorField: error?.field,
         errorMessage: error?.message,
       },

@@ -8,12 +8,14 @@ export const en = {
     mainNavigation: 'Main',
     account: 'Your account',
     console: 'Admin console',
+    signOut: 'Sign out',
   },
   console: {
     title: 'Admin console',
     sections: { clients: 'Clients', users: 'Users', deliveries: 'Logout deliveries', audit: 'Audit log' } as Record<string, string>,
     sectionNavigation: 'Admin console sections',
     forbiddenTitle: 'No access to the admin console',
+    notAnAdmin: 'Your account does not have access to the admin console. Ask an administrator to grant it (gatehouse users grant-admin EMAIL).',
     signInFailedTitle: 'Sign-in did not complete',
     signInFailed: {
       expired: 'This sign-in was not started in this browser, or it took too long and has expired.',
@@ -32,6 +34,14 @@ export const en = {
     no: 'No',
     fieldErrorPrefix: 'Error:',
     formHasErrors: 'The form has an error; see the field marked below. Nothing was saved.',
+    draftKept: 'Nothing was saved yet: you confirmed it is you, and what you had entered is back in the form. Check it and save again.',
+    pager: {
+      label: 'Pages',
+      showing: 'Showing {first} to {last}.',
+      more: 'There are more: refine the search, or see the next page.',
+      previous: 'Previous',
+      next: 'Next',
+    },
   },
   clients: {
     listTitle: 'Clients',
@@ -86,6 +96,7 @@ export const en = {
     admin: 'Admin',
     createTitle: 'Create a user',
     create: 'Create user',
+    newLink: 'Create a user',
     fields: {
       email: { label: 'Email' },
       name: { label: 'Name (optional)' },
@@ -156,6 +167,8 @@ export const en = {
     older: 'Older',
     pagination: 'Pages',
     page: 'Page',
+    badDate: 'Give a date such as 2026-01-31 or 2026-01-31T12:00 (UTC).',
+    badType: 'Choose an event type from the list.',
   },
 } as const;
 

@@ -18,6 +18,22 @@ export function auditRow(event: NewAuditEvent) {
   };
 }
 
+/** A transaction's client, as interactive transactions hand it to their callback. */
+export type Tx = Parameters<Parameters<Db['$transaction']>[0]>[0];
+
+/**
+ * Runs a write and appends its audit event in one transaction, so neither is kept without the other; without an event,
+ * just the write.
+ */
+export function writeWithAudit<T>(db: Db, audit: NewAuditEvent | undefined, write: (tx: Tx) => Promise<T>): Promise<T> {
+  if (!audit) return write(db);
+  return db.$transaction(async (tx) => {
+    const result = await write(tx);
+    await tx.auditEvent.create({ data: auditRow(audit) });
+    return result;
+  });
+}
+
 export class PrismaAuditLog implements AuditLog {
   constructor(private readonly db: Db) {}
 

@@ -8,7 +8,9 @@ import type {
   TokenEndpointAuthMethod,
 } from '../../domain/clients/client.js';
 import type { AcrLevel } from '../../domain/mfa/levels.js';
+import type { NewAuditEvent } from '../../domain/audit/audit.js';
 import type { SecretBox } from '../../domain/secret-box.js';
+import { writeWithAudit } from './audit-log.js';
 import type { Db } from './database.js';
 import { mapPrismaError } from './errors.js';
 
@@ -76,9 +78,9 @@ function toClient(row: ClientRow): RegisteredClient {
 export class PrismaClientRepository implements ClientRepository {
   constructor(private readonly db: Db, private readonly box: SecretBox) {}
 
-  async create(input: { clientId: string; secret: string | null; settings: ClientSettings }): Promise<RegisteredClient> {
+  async create(input: { clientId: string; secret: string | null; settings: ClientSettings }, audit?: NewAuditEvent): Promise<RegisteredClient> {
     try {
-      const row = await this.db.client.create({
+      const row = await writeWithAudit(this.db, audit, (tx) => tx.client.create({
         data: {
           clientId: input.clientId,
           name: input.settings.name,
@@ -88,7 +90,7 @@ export class PrismaClientRepository implements ClientRepository {
           metadata: toMetadata(input.settings),
           secretEncrypted: input.secret === null ? null : this.box.seal(input.secret),
         },
-      });
+      }));
       return toClient(row);
     } catch (error) {
       mapPrismaError(error, { conflict: `A client with id ${input.clientId} already exists.` });
@@ -106,9 +108,9 @@ export class PrismaClientRepository implements ClientRepository {
     return rows.map(toClient);
   }
 
-  async update(clientId: string, settings: ClientSettings, secret?: { secret: string | null }): Promise<RegisteredClient> {
+  async update(clientId: string, settings: ClientSettings, secret?: { secret: string | null }, audit?: NewAuditEvent): Promise<RegisteredClient> {
     try {
-      const row = await this.db.client.update({
+      const row = await writeWithAudit(this.db, audit, (tx) => tx.client.update({
         where: { clientId },
         data: {
           name: settings.name,
@@ -118,16 +120,16 @@ export class PrismaClientRepository implements ClientRepository {
           metadata: toMetadata(settings),
           ...(secret ? { secretEncrypted: secret.secret === null ? null : this.box.seal(secret.secret) } : {}),
         },
-      });
+      }));
       return toClient(row);
     } catch (error) {
       mapPrismaError(error, { notFound: `No client with id ${clientId}.` });
     }
   }
 
-  async delete(clientId: string): Promise<void> {
+  async delete(clientId: string, audit?: NewAuditEvent): Promise<void> {
     try {
-      await this.db.client.delete({ where: { clientId } });
+      await writeWithAudit(this.db, audit, (tx) => tx.client.delete({ where: { clientId } }));
     } catch (error) {
       mapPrismaError(error, { notFound: `No client with id ${clientId}.` });
     }

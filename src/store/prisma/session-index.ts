@@ -2,11 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { NewAuditEvent } from '../../domain/audit/audit.js';
 import type { EndSession, EndSessions, NewSession, SessionEndReason, SessionIndex, SessionLiveness, SessionUpdate, SsoSession } from '../../domain/sessions/session.js';
 import type { Db } from './database.js';
-import { auditRow } from './audit-log.js';
+import { auditRow, type Tx } from './audit-log.js';
 import { takesBackchannelLogout } from './client-repository.js';
 import { payloadKey } from './payload-store.js';
-
-type Tx = Parameters<Parameters<Db['$transaction']>[0]>[0];
 
 interface SessionRow {
   id: string;

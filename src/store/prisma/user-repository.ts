@@ -1,15 +1,20 @@
+import type { NewAuditEvent } from '../../domain/audit/audit.js';
 import type { NewUser, User, UserRepository, UserWithCredentials } from '../../domain/accounts/user.js';
+import { writeWithAudit, type Tx } from './audit-log.js';
 import type { Db } from './database.js';
 import { mapPrismaError } from './errors.js';
 
 const publicFields = { id: true, email: true, name: true, disabledAt: true, admin: true, createdAt: true, updatedAt: true } as const;
 
-export class PrismaUserRepository implements UserRepository {
-  constructor(private readonly db: Db) {}
+type Change = Partial<Pick<UserWithCredentials, 'passwordHash' | 'disabledAt' | 'admin' | 'name'>>;
 
-  async create(user: NewUser): Promise<User> {
+export class PrismaUserRepository implements UserRepository {
+  /** `provider` decides how a search ignores case (PostgreSQL compares case-sensitively unless told otherwise). */
+  constructor(private readonly db: Db, private readonly provider: 'sqlite' | 'postgresql') {}
+
+  async create(user: NewUser, audit?: NewAuditEvent): Promise<User> {
     try {
-      return await this.db.user.create({ data: user, select: publicFields });
+      return await writeWithAudit(this.db, audit, (tx) => tx.user.create({ data: user, select: publicFields }));
     } catch (error) {
       mapPrismaError(error, { conflict: `A user with email ${user.email} already exists.` });
     }
@@ -27,45 +32,40 @@ export class PrismaUserRepository implements UserRepository {
     return this.db.user.findMany({ select: publicFields, orderBy: { email: 'asc' } });
   }
 
-  async updatePasswordHash(id: string, passwordHash: string): Promise<User> {
+  private async change(id: string, data: Change, audit: NewAuditEvent | undefined): Promise<User> {
     try {
-      return await this.db.user.update({ where: { id }, data: { passwordHash }, select: publicFields });
+      return await writeWithAudit(this.db, audit, (tx: Tx) => tx.user.update({ where: { id }, data, select: publicFields }));
     } catch (error) {
       mapPrismaError(error, { notFound: 'No such user.' });
     }
   }
 
-  async setAdmin(id: string, admin: boolean): Promise<User> {
-    try {
-      return await this.db.user.update({ where: { id }, data: { admin }, select: publicFields });
-    } catch (error) {
-      mapPrismaError(error, { notFound: 'No such user.' });
-    }
+  updatePasswordHash(id: string, passwordHash: string, audit?: NewAuditEvent): Promise<User> {
+    return this.change(id, { passwordHash }, audit);
   }
 
-  async setName(id: string, name: string | null): Promise<User> {
-    try {
-      return await this.db.user.update({ where: { id }, data: { name }, select: publicFields });
-    } catch (error) {
-      mapPrismaError(error, { notFound: 'No such user.' });
-    }
+  setAdmin(id: string, admin: boolean, audit?: NewAuditEvent): Promise<User> {
+    return this.change(id, { admin }, audit);
   }
 
-  search(text: string, limit: number): Promise<User[]> {
+  setName(id: string, name: string | null, audit?: NewAuditEvent): Promise<User> {
+    return this.change(id, { name }, audit);
+  }
+
+  setDisabledAt(id: string, disabledAt: Date | null, audit?: NewAuditEvent): Promise<User> {
+    return this.change(id, { disabledAt }, audit);
+  }
+
+  search(text: string, limit: number, offset = 0): Promise<User[]> {
     const words = text.trim();
+    // SQLite's LIKE already ignores (ASCII) case; PostgreSQL needs ILIKE, which Prisma calls mode: 'insensitive'.
+    const insensitive = this.provider === 'postgresql' ? ({ mode: 'insensitive' } as unknown as object) : {};
     return this.db.user.findMany({
-      where: words ? { OR: [{ email: { contains: words.toLowerCase() } }, { name: { contains: words } }] } : {},
+      where: words ? { OR: [{ email: { contains: words.toLowerCase() } }, { name: { contains: words, ...insensitive } }] } : {},
       select: publicFields,
       orderBy: { email: 'asc' },
       take: limit,
+      ...(offset > 0 ? { skip: offset } : {}),
     });
-  }
-
-  async setDisabledAt(id: string, disabledAt: Date | null): Promise<User> {
-    try {
-      return await this.db.user.update({ where: { id }, data: { disabledAt }, select: publicFields });
-    } catch (error) {
-      mapPrismaError(error, { notFound: 'No such user.' });
-    }
   }
 }

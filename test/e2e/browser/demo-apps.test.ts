@@ -64,6 +64,8 @@ describeWithChromium('demo apps in Chromium: SSO, step-up, back-channel logout',
     await signInAtGatehouse(page, DEMO_USER.email, DEMO_USER.password);
     await page.waitForURL(`${appA.url}/`);
     await expect(stateOf(page)).resolves.toBe('signed-in');
+    // The app asked Gatehouse's userinfo endpoint who this is.
+    await expect(page.locator('#state').textContent()).resolves.toBe(`Signed in as ${DEMO_USER.email}.`);
     await expect(page.locator('#acr').textContent()).resolves.toBe('urn:gatehouse:loa:1');
     await screenshot(page, 'demo-app-a-signed-in');
 

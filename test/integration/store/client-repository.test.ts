@@ -118,6 +118,29 @@ describe.each(databaseKinds())('PrismaClientRepository on %s', (kind) => {
     for (const client of list) expect(client).not.toHaveProperty('secret');
   });
 
+  it('saves each change with its audit event in one transaction: an event that cannot be written undoes the change', async () => {
+    const event = (type: 'client.created' | 'client.updated' | 'client.deleted', at = new Date('2026-03-01T00:00:00Z')) => ({
+      at, type, actor: { type: 'admin' as const, id: 'cli' }, userId: null, sessionId: null, clientId: 'web', details: null,
+    });
+    await clients.create({ clientId: 'web', secret: CLIENT_SECRET, settings: SETTINGS }, event('client.created'));
+    await clients.update('web', { ...SETTINGS, name: 'Renamed' }, undefined, event('client.updated'));
+    expect((await store.db.auditEvent.findMany({ where: { clientId: 'web' }, orderBy: { type: 'asc' } })).map((e) => e.type)).toEqual(['client.created', 'client.updated']);
+
+    const broken = event('client.updated', new Date(Number.NaN));
+    await expect(clients.update('web', { ...SETTINGS, name: 'Half-saved' }, { secret: 'other-secret' }, broken)).rejects.toThrow();
+    expect(await clients.findById('web')).toMatchObject({ name: 'Renamed', secret: CLIENT_SECRET });
+    await expect(clients.delete('web', { ...event('client.deleted'), at: new Date(Number.NaN) })).rejects.toThrow();
+    expect(await clients.findById('web')).toBeDefined();
+    await expect(clients.create({ clientId: 'other', secret: null, settings: SETTINGS }, { ...event('client.created'), clientId: 'other', at: new Date(Number.NaN) })).rejects.toThrow();
+    expect(await clients.findById('other')).toBeUndefined();
+    expect(await store.db.auditEvent.count()).toBe(2);
+
+    await clients.delete('web', event('client.deleted'));
+    expect(await clients.findById('web')).toBeUndefined();
+    await expect(clients.delete('web', event('client.deleted'))).rejects.toThrow(NotFoundError);
+    expect(await store.db.auditEvent.count({ where: { type: 'client.deleted' } })).toBe(1);
+  });
+
   it('deletes a client, and reports a missing one as NotFoundError', async () => {
     await clients.create({ clientId: 'web', secret: null, settings: SETTINGS });
     await clients.delete('web');

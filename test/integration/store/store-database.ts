@@ -19,7 +19,7 @@ export async function openStoreDatabase(kind: DatabaseKind): Promise<StoreDataba
     db,
     database,
     async truncate() {
-      await db.$transaction([db.oidcPayload.deleteMany(), db.user.deleteMany(), db.client.deleteMany(), db.signingKey.deleteMany()]);
+      await db.$transaction([db.oidcPayload.deleteMany(), db.user.deleteMany(), db.client.deleteMany(), db.signingKey.deleteMany(), db.auditEvent.deleteMany()]);
     },
     async close() {
       await db.$disconnect();

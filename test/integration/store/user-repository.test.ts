@@ -5,7 +5,7 @@ import { ConflictError, NotFoundError } from '../../../src/domain/errors.js';
 import { PrismaUserRepository } from '../../../src/store/prisma/user-repository.js';
 import { TestClock } from '../../support/clock.js';
 import { databaseKinds } from '../../support/databases.js';
-import { CountingHasher, RecordingSessionTerminator, InMemoryAuditLog } from '../../support/fakes.js';
+import { CountingHasher, RecordingSessionTerminator } from '../../support/fakes.js';
 import { openStoreDatabase, type StoreDatabase } from './store-database.js';
 
 function newUser(email: string, overrides: Partial<NewUser> = {}): NewUser {
@@ -27,7 +27,7 @@ describe.each(databaseKinds())('PrismaUserRepository on %s', (kind) => {
 
   beforeAll(async () => {
     store = await openStoreDatabase(kind);
-    users = new PrismaUserRepository(store.db);
+    users = new PrismaUserRepository(store.db, kind);
   });
 
   afterAll(async () => {
@@ -57,6 +57,41 @@ describe.each(databaseKinds())('PrismaUserRepository on %s', (kind) => {
     expect((await users.search('EXAMPLE.ORG', 10)).map((u) => u.email)).toEqual(['bob@example.org']);
     expect((await users.search('Admin', 10)).map((u) => u.email)).toEqual(['alice@example.com']);
     expect((await users.search('', 1)).map((u) => u.email)).toEqual(['alice@example.com']);
+  });
+
+  it('searches names ignoring case on this database too, and pages with limit and offset', async () => {
+    await users.create(newUser('alice@example.com', { name: 'Alice Admin' }));
+    await users.create(newUser('bob@example.org', { name: 'Bob ADMINSON' }));
+    await users.create(newUser('carol@example.net', { name: 'carol' }));
+    expect((await users.search('admin', 10)).map((u) => u.email)).toEqual(['alice@example.com', 'bob@example.org']);
+    expect((await users.search('ADMIN', 10)).map((u) => u.email)).toEqual(['alice@example.com', 'bob@example.org']);
+    expect((await users.search('CAROL', 10)).map((u) => u.email)).toEqual(['carol@example.net']);
+    expect((await users.search('', 2)).map((u) => u.email)).toEqual(['alice@example.com', 'bob@example.org']);
+    expect((await users.search('', 2, 2)).map((u) => u.email)).toEqual(['carol@example.net']);
+    expect(await users.search('', 2, 3)).toEqual([]);
+  });
+
+  it('saves each change with its audit event in one transaction: an event that cannot be written undoes the change', async () => {
+    const event = (type: 'user.created' | 'user.admin_granted' | 'user.disabled', userId: string, at = new Date('2026-03-01T00:00:00Z')) => ({
+      at, type, actor: { type: 'admin' as const, id: 'cli' }, userId, sessionId: null, clientId: null, details: null,
+    });
+    const alice = newUser('alice@example.com');
+    await users.create(alice, event('user.created', alice.id));
+    await users.setAdmin(alice.id, true, event('user.admin_granted', alice.id));
+    expect((await store.db.auditEvent.findMany({ where: { userId: alice.id }, orderBy: { type: 'asc' } })).map((e) => e.type)).toEqual(['user.admin_granted', 'user.created']);
+
+    // An audit event with an impossible time fails to insert, after the change itself was written in the transaction.
+    const broken = event('user.disabled', alice.id, new Date(Number.NaN));
+    await expect(users.setDisabledAt(alice.id, new Date('2026-03-02T00:00:00Z'), broken)).rejects.toThrow();
+    expect((await users.findById(alice.id))!.disabledAt).toBeNull();
+    const bob = newUser('bob@example.com');
+    await expect(users.create(bob, event('user.created', bob.id, new Date(Number.NaN)))).rejects.toThrow();
+    expect(await users.findById(bob.id)).toBeUndefined();
+    expect(await store.db.auditEvent.count()).toBe(2);
+
+    // A change that fails writes no event either.
+    await expect(users.setAdmin('missing', true, event('user.admin_granted', 'missing'))).rejects.toThrow(NotFoundError);
+    expect(await store.db.auditEvent.count()).toBe(2);
   });
 
   it('returns undefined for unknown ids and emails', async () => {
@@ -103,7 +138,7 @@ describe.each(databaseKinds())('PrismaUserRepository on %s', (kind) => {
 
   describe('with AccountService', () => {
     it('refuses an email that differs from an existing one only by case as ConflictError', async () => {
-      const accounts = new AccountService({ users, hasher: new CountingHasher(), clock: new TestClock(), sessions: new RecordingSessionTerminator(), audit: new InMemoryAuditLog() });
+      const accounts = new AccountService({ users, hasher: new CountingHasher(), clock: new TestClock(), sessions: new RecordingSessionTerminator() });
       await accounts.createUser({ email: 'Alice@Example.com', password: 'long enough password' });
       await expect(accounts.createUser({ email: ' ALICE@example.COM ', password: 'another long password' })).rejects.toThrow(ConflictError);
       expect((await users.list()).map((u) => u.email)).toEqual(['alice@example.com']);
@@ -111,7 +146,7 @@ describe.each(databaseKinds())('PrismaUserRepository on %s', (kind) => {
 
     it('signs in a stored user and disables them with the clock time', async () => {
       const clock = new TestClock(new Date('2026-05-05T05:05:05.005Z'));
-      const accounts = new AccountService({ users, hasher: new CountingHasher(), clock, sessions: new RecordingSessionTerminator(), audit: new InMemoryAuditLog() });
+      const accounts = new AccountService({ users, hasher: new CountingHasher(), clock, sessions: new RecordingSessionTerminator() });
       const alice = await accounts.createUser({ email: 'alice@example.com', password: 'long enough password' });
       expect((await accounts.authenticate('ALICE@example.com', 'long enough password')).id).toBe(alice.id);
       expect((await accounts.disable('alice@example.com')).disabledAt).toEqual(clock.now());

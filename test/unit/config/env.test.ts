@@ -130,20 +130,23 @@ describe('loadConfig', () => {
       expect(loadConfig({}).brand).toEqual({ name: 'Gatehouse', logoUrl: undefined, primaryColor: '#1f5fbf' });
     });
 
-    it('takes a name, a logo (https URL or a path on the issuer) and a colour, normalised to #rrggbb', () => {
+    it('takes a name, a logo (an http(s) URL) and a colour, normalised to #rrggbb', () => {
       expect(loadConfig({ BRAND_NAME: ' Acme ID ', BRAND_LOGO_URL: 'https://cdn.acme.example/logo.svg', BRAND_PRIMARY_COLOR: '#036' }).brand).toEqual({
         name: 'Acme ID',
         logoUrl: 'https://cdn.acme.example/logo.svg',
         primaryColor: '#003366',
       });
-      expect(loadConfig({ BRAND_LOGO_URL: '/assets/logo.svg' }).brand.logoUrl).toBe('/assets/logo.svg');
+      expect(loadConfig({ BRAND_LOGO_URL: 'http://localhost:8080/logo.png' }).brand.logoUrl).toBe('http://localhost:8080/logo.png');
     });
 
     it.each([
       [{ BRAND_NAME: '<b>Acme</b>' }, 'BRAND_NAME', 'without < or >'],
       [{ BRAND_NAME: 'x'.repeat(61) }, 'BRAND_NAME', 'at most 60'],
-      [{ BRAND_LOGO_URL: 'javascript:alert(1)' }, 'BRAND_LOGO_URL', 'https URL or a path'],
-      [{ BRAND_LOGO_URL: '//evil.example/logo.png' }, 'BRAND_LOGO_URL', 'https URL or a path'],
+      [{ BRAND_LOGO_URL: 'javascript:alert(1)' }, 'BRAND_LOGO_URL', 'must be an http(s) URL'],
+      [{ BRAND_LOGO_URL: '//evil.example/logo.png' }, 'BRAND_LOGO_URL', 'must be an http(s) URL'],
+      // Gatehouse serves no such file: a path is refused rather than shown as a broken image.
+      [{ BRAND_LOGO_URL: '/assets/logo.svg' }, 'BRAND_LOGO_URL', 'does not serve files of its own'],
+      [{ BRAND_LOGO_URL: 'https://user:pw@cdn.example/logo.svg' }, 'BRAND_LOGO_URL', 'must not contain credentials'],
       [{ BRAND_PRIMARY_COLOR: 'blue' }, 'BRAND_PRIMARY_COLOR', 'hex colour'],
       [{ BRAND_PRIMARY_COLOR: '#ffee88' }, 'BRAND_PRIMARY_COLOR', 'too light for white text'],
     ])('refuses %j', (env, variable, message) => {

@@ -6,7 +6,7 @@ describe('consolePageOf (where "Confirm it is you" returns to after a refused co
     ['/admin/clients/abc123', '/admin/clients/abc123/edit'],
     ['/admin/clients/abc123/rotate-secret', '/admin/clients/abc123'],
     ['/admin/clients/abc123/delete', '/admin/clients/abc123/delete'],
-    ['/admin/users', '/admin/users'],
+    ['/admin/users', '/admin/users/new'],
     ['/admin/users/u-1/disable', '/admin/users/u-1'],
     ['/admin/users/u-1/sessions/s-9/end', '/admin/users/u-1'],
     ['/admin/anything/else/entirely', '/admin'],

@@ -1,7 +1,7 @@
 import { AccountService, normalizeEmail, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, validatePassword } from '../../../../src/domain/accounts/account-service.js';
 import { ConflictError, InvalidCredentialsError, NotFoundError, ValidationError } from '../../../../src/domain/errors.js';
 import { TestClock } from '../../../support/clock.js';
-import { CountingHasher, InMemoryUserRepository, RecordingSessionTerminator, InMemoryAuditLog } from '../../../support/fakes.js';
+import { CountingHasher, InMemoryUserRepository, RecordingSessionTerminator } from '../../../support/fakes.js';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -9,7 +9,7 @@ function setup() {
   const clock = new TestClock(new Date('2026-01-01T00:00:00Z'));
   const users = new InMemoryUserRepository(clock);
   const hasher = new CountingHasher();
-  const accounts = new AccountService({ users, hasher, clock, sessions: new RecordingSessionTerminator(), audit: new InMemoryAuditLog() });
+  const accounts = new AccountService({ users, hasher, clock, sessions: new RecordingSessionTerminator() });
   return { clock, users, hasher, accounts };
 }
 

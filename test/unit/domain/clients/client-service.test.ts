@@ -103,6 +103,26 @@ describe('resolveSettings', () => {
     });
   });
 
+  it('names a field in every refusal and words it for any door, never with a command-line flag', () => {
+    const refusals = [
+      refusal({ name: 'Web app' }),
+      refusal({ ...WEB, tokenEndpointAuthMethod: 'private_key_jwt' }),
+      refusal({ name: 'Job', grantTypes: ['client_credentials'], scope: 'admin' }),
+      refusal({ ...WEB, admin: true, grantTypes: ['authorization_code'] }),
+      refusal({ ...WEB, public: true, grantTypes: ['authorization_code', 'client_credentials'] }),
+      refusal({ ...WEB, minAcr: 'loa2' }),
+      refusal({ ...WEB, name: '' }),
+      refusal({ ...WEB, scope: 'email' }),
+    ];
+    for (const error of refusals) {
+      expect(error.field).toEqual(expect.any(String));
+      expect(error.message).not.toMatch(/--[a-z]/);
+    }
+    expect(refusals[0]!.message).toBe('The authorization_code grant needs at least one redirect URI.');
+    expect(refusals[1]!.message).toBe('private_key_jwt needs a JWKS URI (where the client publishes its keys).');
+    expect(refusals[2]!.message).toBe('Only an admin client may have the admin scope.');
+  });
+
   it('requires authorization_code alongside refresh_token', () => {
     const error = refusal({ ...WEB, grantTypes: ['refresh_token'] });
     expect(error.field).toBe('grant-type');
@@ -259,7 +279,7 @@ describe('ClientService', () => {
     const clock = new TestClock(new Date('2026-01-01T00:00:00Z'));
     const clients = new InMemoryClientRepository(clock);
     const validator = new RecordingValidator();
-    return { clock, clients, validator, service: new ClientService({ clients, validator }) };
+    return { clock, clients, validator, service: new ClientService({ clients, validator, clock }) };
   }
 
   describe('create', () => {
@@ -437,9 +457,11 @@ describe('ClientService', () => {
   describe('back-channel logout URI check', () => {
     it('checks the URI on create, and on update only when it changes', async () => {
       const checked: string[] = [];
-      const clients = new InMemoryClientRepository(new TestClock(new Date('2026-01-01T00:00:00Z')));
+      const clock = new TestClock(new Date('2026-01-01T00:00:00Z'));
+      const clients = new InMemoryClientRepository(clock);
       const service = new ClientService({
         clients,
+        clock,
         validator: new RecordingValidator(),
         checkBackchannelUri: async (uri) => {
           checked.push(uri);
