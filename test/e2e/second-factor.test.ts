@@ -96,15 +96,25 @@ describe.each(databaseKinds())('signing in with a second factor (%s)', (kind) =>
     expect(refused.html).toContain('That recovery code is not valid.');
   });
 
+  /** The text of the page's alert. */
+  const alertOf = (page: Page) => /role="alert"[^>]*>([^<]*)</.exec(page.html)?.[1]?.replace(/&#39;/g, "'");
+
+  /** The second-factor page of a new sign-in, with this time step's right code and a wrong one. */
+  async function secondStep(browser: Browser) {
+    const page = expectPage((await passwordStep(browser)).next);
+    const right = totpCode(secret, clock.now());
+    return { page, right, wrongCode: right === '123456' ? '654321' : '123456' };
+  }
+
   it('locks the factor after five wrong codes in a row, for fifteen minutes', async () => {
     const browser = new Browser(gatehouse.issuer);
-    let page: Page = expectPage((await passwordStep(browser)).next);
-    const right = totpCode(secret, clock.now());
-    const wrongCode = right === '123456' ? '654321' : '123456';
+    const { page: first, right, wrongCode } = await secondStep(browser);
+    let page = first;
     for (let i = 0; i < 5; i += 1) page = expectPage(await browser.submit(page, /\/otp$/, { code: wrongCode }));
     const locked = expectPage(await browser.submit(page, /\/otp$/, { code: right }));
     expect(locked.status).toBe(429);
     expect(locked.html).toContain('Too many wrong codes');
+    expect(locked.html).not.toContain('or use a recovery code');
     expect(await gatehouse.container.audit.list({ userId, types: ['mfa.locked'] })).toHaveLength(1);
 
     // While locked, the password step answers the same whether the password is right or wrong.
@@ -114,7 +124,7 @@ describe.each(databaseKinds())('signing in with a second factor (%s)', (kind) =>
       const url = oidc.buildAuthorizationUrl(app.config, { redirect_uri: app.redirectUri, scope: 'openid', code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()), code_challenge_method: 'S256' });
       const loginPage = expectPage(await probe.navigate(url));
       const answer = expectPage(await probe.submit(loginPage, /\/login$/, { login: 'ada@example.com', password }));
-      answers.push({ status: answer.status, message: /role="alert"[^>]*>([^<]*)</.exec(answer.html)?.[1] });
+      answers.push({ status: answer.status, message: alertOf(answer) });
     }
     expect(answers[0]).toEqual({ status: 429, message: expect.stringContaining('locked') });
     expect(answers[1]).toEqual(answers[0]);
@@ -123,6 +133,52 @@ describe.each(databaseKinds())('signing in with a second factor (%s)', (kind) =>
     const later = new Browser(gatehouse.issuer);
     const { next } = await passwordStep(later);
     expectRedirect(await later.submit(expectPage(next), /\/otp$/, { code: totpCode(secret, clock.now()) }));
+  });
+
+  it('counts wrong recovery codes toward the same lock as wrong codes, and refuses recovery codes while locked', async () => {
+    const browser = new Browser(gatehouse.issuer);
+    const { page: first, wrongCode } = await secondStep(browser);
+    let page = first;
+    for (let i = 0; i < 3; i += 1) page = expectPage(await browser.submit(page, /\/otp$/, { code: wrongCode }));
+    page = expectPage(await browser.submit(page, /\/otp$/, { recovery_code: 'aaaaa-aaaaa' }));
+    expect(page.status).toBe(401);
+    expect(alertOf(page)).toBe('That recovery code is not valid.');
+    // The fifth wrong attempt in a row, a recovery code, locks the factor.
+    page = expectPage(await browser.submit(page, /\/otp$/, { recovery_code: 'bbbbb-bbbbb' }));
+    expect(page.status).toBe(429);
+    expect(await gatehouse.container.audit.list({ userId, types: ['mfa.locked'] })).toHaveLength(1);
+    const failed = await gatehouse.container.audit.list({ userId, types: ['mfa.failed'] });
+    expect(failed.map((e) => (e.details as { method: string }).method).sort()).toEqual(['recovery', 'recovery', 'totp', 'totp', 'totp']);
+    expect(failed.every((e) => e.ip !== null)).toBe(true);
+
+    // Locked: a right recovery code is refused too, and stays unused. The page says what really helps.
+    const refused = expectPage(await browser.submit(page, /\/otp$/, { recovery_code: recoveryCodes[0]! }));
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBe(15 * 60);
+    expect(alertOf(refused)).toBe(
+      'Too many wrong codes: two-step verification for this account is locked. Try again in 15 minutes. If you cannot wait, an administrator can reset it (gatehouse users reset-mfa).',
+    );
+    expect(await gatehouse.container.mfa.status(userId)).toEqual({ enabled: true, recoveryCodesLeft: 10 });
+    expect(await gatehouse.container.sessions.listLive(userId)).toHaveLength(0);
+    expect(await gatehouse.container.audit.list({ userId, types: ['mfa.failed'] })).toHaveLength(5);
+  });
+
+  it('counts wrong codes at a step-up toward the lock', async () => {
+    await gatehouse.container.mfa.reset(userId, { type: 'admin', id: 'test' });
+    const browser = new Browser(gatehouse.issuer);
+    expectRedirect((await passwordStep(browser)).next);
+    const factor = await newFactorFor(userId, 'ada@example.com');
+    const { url } = await authorizationRequest(app, { acr_values: 'urn:gatehouse:loa:2' });
+    let page = expectPage(await browser.navigate(url));
+    expect(page.html).not.toContain('name="password"');
+    const right = totpCode(factor, clock.now());
+    for (let i = 0; i < 5; i += 1) page = expectPage(await browser.submit(page, /\/otp$/, i % 2 ? { recovery_code: 'ccccc-ccccc' } : { code: right === '123456' ? '654321' : '123456' }));
+    expect(page.status).toBe(429);
+    const refused = expectPage(await browser.submit(page, /\/otp$/, { code: right }));
+    expect(refused.status).toBe(429);
+    expect(alertOf(refused)).toContain('Try again in 15 minutes.');
+    expect(await gatehouse.container.audit.list({ userId, types: ['mfa.locked'] })).toHaveLength(1);
+    expect((await gatehouse.container.sessions.listLive(userId))[0]).toMatchObject({ acr: 'urn:gatehouse:loa:1' });
   });
 
   it('refuses a second-factor page altered to name another user', async () => {

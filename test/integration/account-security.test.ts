@@ -84,8 +84,8 @@ describe.each(databaseKinds())('account security page (%s)', (kind) => {
     for (const code of codes) expect(after.html).not.toContain(code);
     expect(expectPage(await browser.navigate('/account/security/setup')).url.pathname).toBe('/account/security');
     // A recovery code works once.
-    expect(await gatehouse.container.mfa.useRecoveryCode(userId, codes[0]!)).toBe(true);
-    expect(await gatehouse.container.mfa.useRecoveryCode(userId, codes[0]!)).toBe(false);
+    expect(await gatehouse.container.mfa.useRecoveryCode(userId, codes[0]!)).toEqual({ result: 'ok' });
+    expect(await gatehouse.container.mfa.useRecoveryCode(userId, codes[0]!)).toEqual({ result: 'invalid' });
   });
 
   /** Signs in, turns the authenticator app on at /account/security; the session itself was signed in with the password alone. */
@@ -114,7 +114,7 @@ describe.each(databaseKinds())('account security page (%s)', (kind) => {
     expect(asked.html).toContain('Confirm it is you');
     expect(asked.html).toContain('name="code"');
     expect(asked.html).not.toContain('name="password"');
-    expect(await gatehouse.container.mfa.useRecoveryCode(userId, first[9]!)).toBe(true);
+    expect(await gatehouse.container.mfa.useRecoveryCode(userId, first[9]!)).toEqual({ result: 'ok' });
 
     const wrong = expectPage(await browser.submit(asked, /\/account\/confirm$/, { code: wrongCodeFor(secret) }));
     expect(wrong.status).toBe(401);
@@ -132,7 +132,7 @@ describe.each(databaseKinds())('account security page (%s)', (kind) => {
 
     const fresh = shownRecoveryCodes(expectPage(await browser.submit(back, /\/recovery-codes$/)));
     expect(fresh).toHaveLength(10);
-    expect(await gatehouse.container.mfa.useRecoveryCode(userId, first[1]!)).toBe(false);
+    expect(await gatehouse.container.mfa.useRecoveryCode(userId, first[1]!)).toEqual({ result: 'invalid' });
 
     // Five minutes on, the check is stale again: turning the factor off asks again (a recovery code also does).
     clock.advance(5 * 60_000 + 1000);
@@ -147,6 +147,33 @@ describe.each(databaseKinds())('account security page (%s)', (kind) => {
     expect(await status(userId)).toEqual({ enabled: false, recoveryCodesLeft: 0 });
     const types = (await gatehouse.container.audit.list({ userId })).map((e) => e.type);
     expect(types).toEqual(expect.arrayContaining(['mfa.enrolled', 'mfa.recovery_codes_regenerated', 'mfa.disabled']));
+  });
+
+  it('counts wrong recovery codes and codes at "Confirm it is you" toward the lock, and refuses both while locked', async () => {
+    const { browser, userId, secret, codes } = await withFactor();
+    const security = expectPage(await browser.navigate('/account/security'));
+    let page = expectPage(await browser.submit(security, /\/recovery-codes$/));
+    expect(page.status).toBe(403);
+    for (let i = 0; i < 4; i += 1) {
+      page = expectPage(await browser.submit(page, /\/account\/confirm$/, { recovery_code: `zzzzz-zzzz${2 + i}` }));
+      expect(page.status).toBe(401);
+      expect(page.html).toContain('That recovery code is not valid.');
+    }
+    page = expectPage(await browser.submit(page, /\/account\/confirm$/, { code: wrongCodeFor(secret) }));
+    expect(page.status).toBe(429);
+    expect(await gatehouse.container.audit.list({ userId, types: ['mfa.failed'] })).toHaveLength(5);
+    expect(await gatehouse.container.audit.list({ userId, types: ['mfa.locked'] })).toHaveLength(1);
+    for (const attempt of [{ code: totpCode(secret, clock.now()) }, { recovery_code: codes[0]! }] as Record<string, string>[]) {
+      const refused = expectPage(await browser.submit(page, /\/account\/confirm$/, attempt));
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('retry-after')).toBe(String(15 * 60));
+      expect(refused.html).toContain('Try again in 15 minutes.');
+      expect(refused.html).toContain('gatehouse users reset-mfa');
+    }
+    // Nothing was confirmed and no recovery code was spent.
+    const [session] = await gatehouse.container.sessions.listLive(userId);
+    expect(session!.secondFactorAt).toBeNull();
+    expect(await status(userId)).toEqual({ enabled: true, recoveryCodesLeft: 10 });
   });
 
   it('changes the password of a user with two-step verification after a fresh code, without asking for the password', async () => {

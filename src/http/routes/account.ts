@@ -15,6 +15,7 @@ import type { SessionService } from '../../domain/sessions/session-service.js';
 import { providerCookieOptions } from '../../oidc/configuration.js';
 import { createFirstPartySignIn, type OidcSession, type SignedIn } from '../first-party-sign-in.js';
 import { CSRF_FIELD, type Csrf } from '../middleware/csrf.js';
+import { secondFactorRefusal } from '../second-factor.js';
 import { requireRecentAuthentication as requireRecentAuthenticationFor } from '../middleware/recent-authentication.js';
 import { ADMIN_RETURN_PATH } from './admin-console.js';
 import type { RenderView } from '../views.js';
@@ -339,17 +340,10 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
     const refuse = (error: string, status: number) => renderConfirm(ctx, { returnTo, secondFactor, error }, status);
     if (secondFactor) {
       const recovery = field(ctx, 'recovery_code').trim();
-      if (recovery) {
-        if (!(await deps.mfa.useRecoveryCode(user.id, recovery, actor))) return refuse('That recovery code is not valid.', 401);
-      } else {
-        const verification = await deps.mfa.verifyTotp(user.id, field(ctx, 'code').replace(/\s+/g, ''));
-        if (verification.result === 'locked') {
-          const seconds = Math.max(60, Math.ceil((verification.retryAt.getTime() - deps.clock.now().getTime()) / 1000));
-          ctx.set('Retry-After', String(seconds));
-          return refuse(`Too many wrong codes. Try again in ${Math.ceil(seconds / 60)} minutes, or use a recovery code.`, 429);
-        }
-        if (verification.result === 'replayed') return refuse('That code was already used. Wait for the next one.', 401);
-        if (verification.result !== 'ok') return refuse('That code is not right.', 401);
+      const verification = await deps.mfa.verifySecondFactor(user.id, { code: field(ctx, 'code'), recoveryCode: recovery }, actor);
+      if (verification.result !== 'ok') {
+        const refusal = secondFactorRefusal(ctx, verification, deps.clock.now(), recovery !== '');
+        return refuse(refusal.message, refusal.status);
       }
     } else {
       try {

@@ -157,6 +157,15 @@ export const en = {
     pagination: 'Pages',
     page: 'Page',
   },
+  secondFactor: {
+    wrongCode: 'That code is not right.',
+    wrongRecoveryCode: 'That recovery code is not valid.',
+    replayedCode: 'That code was already used. Wait for the next one.',
+    // While locked, recovery codes are refused too and so is a new sign-in: only time, or an administrator, helps.
+    locked: (minutes: number) =>
+      `Too many wrong codes: two-step verification for this account is locked. Try again in ${minutes} ${minutes === 1 ? 'minute' : 'minutes'}. ` +
+      'If you cannot wait, an administrator can reset it (gatehouse users reset-mfa).',
+  },
 } as const;
 
 export type Text = typeof en;
