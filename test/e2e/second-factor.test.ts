@@ -7,6 +7,8 @@ import { totpCode } from '../support/mfa-fakes.js';
 import { registerRelyingParty, type RelyingParty } from '../support/relying-party.js';
 
 const PASSWORD = 'correct horse battery staple';
+/** Who removes Ada's authenticator app where a test needs her without one (before she has any session). */
+const ADMIN = { type: 'admin' as const, id: 'test' };
 const STEP = 30_000;
 
 describe.each(databaseKinds())('signing in with a second factor (%s)', (kind) => {
@@ -164,7 +166,7 @@ describe.each(databaseKinds())('signing in with a second factor (%s)', (kind) =>
   });
 
   it('counts wrong codes at a step-up toward the lock', async () => {
-    await gatehouse.container.mfa.reset(userId, { type: 'admin', id: 'test' });
+    await gatehouse.container.mfa.reset(userId, ADMIN);
     const browser = new Browser(gatehouse.issuer);
     expectRedirect((await passwordStep(browser)).next);
     const factor = await newFactorFor(userId, 'ada@example.com');
@@ -200,7 +202,7 @@ describe.each(databaseKinds())('signing in with a second factor (%s)', (kind) =>
   });
 
   it('records a step-up when a second factor is added to a session signed in with the password alone', async () => {
-    await gatehouse.container.mfa.disable(userId);
+    await gatehouse.container.mfa.reset(userId, ADMIN);
     const browser = new Browser(gatehouse.issuer);
     const first = await passwordStep(browser);
     expectRedirect(first.next);
@@ -238,7 +240,7 @@ describe.each(databaseKinds())('signing in with a second factor (%s)', (kind) =>
   const LOA2 = { acr_values: 'urn:gatehouse:loa:2' };
 
   it('steps up a password-only session with the second factor alone: new level and amr, same auth_time, new cookie value', async () => {
-    await gatehouse.container.mfa.disable(userId);
+    await gatehouse.container.mfa.reset(userId, ADMIN);
     const browser = new Browser(gatehouse.issuer);
     const first = await passwordStep(browser);
     const signedIn = (await tokensFrom(expectRedirect(first.next), first.verifier, first.state)).claims()!;
@@ -276,7 +278,7 @@ describe.each(databaseKinds())('signing in with a second factor (%s)', (kind) =>
   });
 
   it('steps up for an essential acr claim (claims parameter) as for acr_values', async () => {
-    await gatehouse.container.mfa.disable(userId);
+    await gatehouse.container.mfa.reset(userId, ADMIN);
     const browser = new Browser(gatehouse.issuer);
     expectRedirect((await passwordStep(browser)).next);
     const factor = await newFactorFor(userId, 'ada@example.com');
@@ -337,7 +339,7 @@ describe.each(databaseKinds())('signing in with a second factor (%s)', (kind) =>
 
   it('makes max_age force a fresh sign-in once the last one is older', async () => {
     // oidc-provider measures max_age against the real time: the sign-in happens ten minutes back on the test clock.
-    await gatehouse.container.mfa.disable(userId);
+    await gatehouse.container.mfa.reset(userId, ADMIN);
     clock.advance(-10 * 60_000);
     const browser = new Browser(gatehouse.issuer);
     const first = await passwordStep(browser);

@@ -1,3 +1,4 @@
+import { ReauthenticationRequiredError } from '../../src/domain/errors.js';
 import { Browser, expectPage, findForm, type Page } from '../support/browser.js';
 import { TestClock } from '../support/clock.js';
 import { databaseKinds } from '../support/databases.js';
@@ -181,16 +182,95 @@ describe.each(databaseKinds())('account security page (%s)', (kind) => {
     const asked = expectPage(await browser.navigate('/account/password'));
     expect(asked.status).toBe(403);
     expect(asked.html).toContain('Confirm it is you');
-    // A forged post straight to the form changes nothing either.
-    const direct = expectPage(await browser.submit(asked, /\/account\/confirm$/, { code: wrongCodeFor(secret) }));
-    expect(direct.status).toBe(401);
-    const form = expectPage(await browser.submit(direct, /\/account\/confirm$/, { code: totpCode(secret, clock.now()) }));
+    // A wrong code on the confirmation page lets nothing through.
+    const wrong = expectPage(await browser.submit(asked, /\/account\/confirm$/, { code: wrongCodeFor(secret) }));
+    expect(wrong.status).toBe(401);
+    const form = expectPage(await browser.submit(wrong, /\/account\/confirm$/, { code: totpCode(secret, clock.now()) }));
     expect(form.url.pathname).toBe('/account/password');
     expect(form.html).not.toContain('current_password');
     const changed = expectPage(await browser.submit(form, /\/account\/password$/, { new_password: 'a completely new passphrase', confirm_password: 'a completely new passphrase' }));
     expect(changed.url.search).toBe('?done=changed');
     const user = await gatehouse.container.accounts.findActiveById(userId);
     await expect(gatehouse.container.accounts.authenticate(user!.email, 'a completely new passphrase')).resolves.toMatchObject({ id: userId });
+  });
+
+  it('refuses a password change posted straight to the form without a recent code, leaving the password unchanged', async () => {
+    const { browser, userId } = await withFactor();
+    const { email } = (await gatehouse.container.accounts.findActiveById(userId))!;
+    // A valid CSRF token of this session (any account form has one); even the right current password does not help.
+    const { hidden } = findForm(expectPage(await browser.navigate('/account')).html, /\/account\/profile$/);
+    const next = 'a completely new passphrase';
+    const response = await browser.request('/account/password', { form: { ...hidden, current_password: PASSWORD, new_password: next, confirm_password: next } });
+    expect(response.status).toBe(403);
+    expect(await response.text()).toContain('Confirm it is you');
+    await expect(gatehouse.container.accounts.authenticate(email, PASSWORD)).resolves.toMatchObject({ id: userId });
+    await expect(gatehouse.container.accounts.authenticate(email, next)).rejects.toThrow();
+    expect(await gatehouse.container.audit.list({ userId, types: ['user.password_changed'] })).toEqual([]);
+  });
+
+  it('enforces the rule in the services themselves: a stale session cannot change the password, the codes or the factor', async () => {
+    const { userId } = await withFactor();
+    const { container } = gatehouse;
+    const [session] = await container.sessions.listLive(userId);
+    const actor = { type: 'user' as const, id: userId };
+    const attempts = () => [
+      container.accounts.changeOwnPassword(userId, { currentPassword: PASSWORD }, 'a completely new passphrase', session!.id, actor),
+      container.mfa.regenerateRecoveryCodes(userId, session!.id, actor),
+      container.mfa.disable(userId, session!.id, actor),
+      container.accounts.endOwnSessions(userId, session!.id, { keepCurrent: false }, actor),
+    ];
+    for (const attempt of attempts()) await expect(attempt).rejects.toThrow(ReauthenticationRequiredError);
+    // A recent password check is not enough for a user with a second factor; another user's session counts for nothing.
+    await container.sessions.recordReauthentication({ id: session!.id, userId }, 'password', actor);
+    for (const attempt of attempts()) await expect(attempt).rejects.toThrow(ReauthenticationRequiredError);
+    const other = await signedIn();
+    const [otherSession] = await container.sessions.listLive(other.userId);
+    await container.sessions.recordReauthentication({ id: otherSession!.id, userId: other.userId }, 'second_factor', { type: 'user', id: other.userId });
+    await expect(container.mfa.disable(userId, otherSession!.id, actor)).rejects.toThrow(ReauthenticationRequiredError);
+    expect(await status(userId)).toEqual({ enabled: true, recoveryCodesLeft: 10 });
+    expect(await container.sessions.listLive(userId)).toHaveLength(1);
+
+    await container.sessions.recordReauthentication({ id: session!.id, userId }, 'second_factor', actor);
+    await expect(container.mfa.regenerateRecoveryCodes(userId, session!.id, actor)).resolves.toHaveLength(10);
+  });
+
+  it('logs a user with two-step verification out everywhere only after a recent code', async () => {
+    const { browser, userId, secret } = await withFactor();
+    const { email } = (await gatehouse.container.accounts.findActiveById(userId))!;
+    const elsewhere = new Browser(gatehouse.issuer);
+    const otp = expectPage(await elsewhere.submit(expectPage(await elsewhere.navigate('/account')), /\/login$/, { login: email, password: PASSWORD }));
+    expect(expectPage(await elsewhere.submit(otp, /\/otp$/, { code: totpCode(secret, clock.now()) })).url.pathname).toBe('/account');
+    clock.advance(STEP);
+    const live = async () => (await gatehouse.container.sessions.listLive(userId)).length;
+    expect(await live()).toBe(2);
+
+    // This session was signed in with the password alone: no second-factor check, so both ways are refused.
+    const sessionsPage = expectPage(await browser.navigate('/account/sessions'));
+    let asked: Page | undefined;
+    for (const action of [/\/end-others$/, /\/end-all$/]) {
+      asked = expectPage(await browser.submit(sessionsPage, action));
+      expect(asked.status).toBe(403);
+      expect(asked.html).toContain('name="code"');
+      expect(asked.html).not.toContain('name="password"');
+    }
+    expect(await live()).toBe(2);
+
+    // A fresh code: logging out everywhere else ends the other session.
+    const back = expectPage(await browser.submit(asked!, /\/account\/confirm$/, { code: totpCode(secret, clock.now()) }));
+    expect(back.url.pathname).toBe('/account/sessions');
+    const others = expectPage(await browser.submit(back, /\/end-others$/));
+    expect(others.url.search).toBe('?done=others-ended');
+    expect(await live()).toBe(1);
+
+    // Five minutes on the check is stale again: logging out everywhere is refused until a new code.
+    clock.advance(5 * 60_000 + 1000);
+    const stale = expectPage(await browser.submit(others, /\/end-all$/));
+    expect(stale.status).toBe(403);
+    expect(await live()).toBe(1);
+    const confirmed = expectPage(await browser.submit(stale, /\/account\/confirm$/, { code: totpCode(secret, clock.now()) }));
+    const out = expectPage(await browser.submit(confirmed, /\/end-all$/));
+    expect(out.status).toBe(200);
+    expect(await live()).toBe(0);
   });
 
   it('asks a user without two-step verification for the password again before logging out everywhere, after five minutes', async () => {
@@ -243,5 +323,44 @@ describe.each(databaseKinds())('account security page (%s)', (kind) => {
     const response = await browser.request('/account/security');
     expect(response.status).toBe(303);
     expect(response.headers.get('location')).toMatch(/\/auth\?/);
+  });
+});
+
+describe('REAUTHENTICATION_MAX_AGE', () => {
+  let gatehouse: TestGatehouse;
+  const clock = new TestClock();
+
+  beforeAll(async () => {
+    gatehouse = await startTestGatehouse('sqlite', { clock, env: { REAUTHENTICATION_MAX_AGE: '60' } });
+  });
+
+  afterAll(async () => {
+    await gatehouse?.stop();
+  });
+
+  it('is the window of a recent check: allowed at exactly its age, refused a moment later', async () => {
+    const user = await gatehouse.container.accounts.createUser({ email: 'window@example.com', password: PASSWORD });
+    const browser = new Browser(gatehouse.issuer);
+    const signedIn = expectPage(await browser.submit(expectPage(await browser.navigate('/account')), /\/login$/, { login: 'window@example.com', password: PASSWORD }));
+    expect(signedIn.url.pathname).toBe('/account');
+    // "Log out everywhere else", posted with this session's CSRF token: 303 when allowed, the confirmation page when not.
+    const { hidden } = findForm(signedIn.html, /\/account\/profile$/);
+    const endOthers = () => browser.request('/account/sessions/end-others', { form: hidden });
+    // 61 seconds after signing in: inside the default five minutes, but past this configuration's minute.
+    clock.advance(61_000);
+    const asked = await endOthers();
+    expect(asked.status).toBe(403);
+    expect(await asked.text()).toContain('name="password"');
+    const confirm = await browser.request('/account/confirm', { form: { ...hidden, return_to: '/account/sessions', password: PASSWORD } });
+    expect(confirm.status).toBe(303);
+    const [session] = await gatehouse.container.sessions.listLive(user.id);
+    expect(session!.passwordAt).toEqual(clock.now());
+
+    clock.advance(60_000);
+    const allowed = await endOthers();
+    expect(allowed.status).toBe(303);
+    expect(allowed.headers.get('location')).toBe('/account/sessions?done=others-ended');
+    clock.advance(1);
+    expect((await endOthers()).status).toBe(403);
   });
 });

@@ -1,5 +1,5 @@
 import { randomInt, timingSafeEqual } from 'node:crypto';
-import type { SessionTerminator } from '../accounts/account-service.js';
+import type { RecentAuthenticationCheck, SessionTerminator } from '../accounts/account-service.js';
 import type { Actor, AuditEventType, AuditLog } from '../audit/audit.js';
 import type { Clock } from '../clock.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
@@ -53,8 +53,11 @@ export interface MfaServiceDeps {
   readonly hasher: RecoveryCodeHasher;
   readonly clock: Clock;
   readonly audit: AuditLog;
-  /** Ends the user's sessions when an administrator resets their second factor. */
-  readonly sessions: SessionTerminator;
+  /**
+   * Ends the user's sessions when an administrator resets their second factor; tells whether a session checked the
+   * second factor recently enough for the user to renew the recovery codes or turn the factor off.
+   */
+  readonly sessions: SessionTerminator & RecentAuthenticationCheck;
   /** The issuer name authenticator apps show next to the account. */
   readonly issuerName: string;
 }
@@ -194,18 +197,27 @@ export class MfaService {
     return verification.result === 'ok' ? { result: 'ok', methods: ['otp'] } : verification;
   }
 
-  /** A new set of recovery codes; the old set stops working. */
-  async regenerateRecoveryCodes(userId: string, actor: Actor = self(userId)): Promise<string[]> {
+  /**
+   * A new set of recovery codes; the old set stops working. A sensitive action: session `currentSessionId` must have
+   * checked the second factor recently (ReauthenticationRequiredError otherwise).
+   */
+  async regenerateRecoveryCodes(userId: string, currentSessionId: string, actor: Actor = self(userId)): Promise<string[]> {
     const factor = await this.deps.factors.find(userId);
     if (!factor?.activatedAt) throw new NotFoundError('Two-step verification is not set up.');
+    await this.deps.sessions.assertRecentAuthentication(currentSessionId, userId, true);
     const codes = await this.replaceRecoveryCodes(userId, this.deps.clock.now());
     await this.record('mfa.recovery_codes_regenerated', actor, userId, { recoveryCodes: codes.length });
     return codes;
   }
 
-  /** Removes the authenticator app and the recovery codes. */
-  async disable(userId: string, actor: Actor = self(userId)): Promise<void> {
+  /**
+   * The user removes their authenticator app and recovery codes. For an active factor, a sensitive action: session
+   * `currentSessionId` must have checked the second factor recently (ReauthenticationRequiredError otherwise); an
+   * enrolment not yet proven protects nothing and simply goes.
+   */
+  async disable(userId: string, currentSessionId: string, actor: Actor = self(userId)): Promise<void> {
     const factor = await this.deps.factors.find(userId);
+    if (factor?.activatedAt) await this.deps.sessions.assertRecentAuthentication(currentSessionId, userId, true);
     await this.deps.recoveryCodes.deleteAll(userId);
     await this.deps.factors.delete(userId);
     if (factor?.activatedAt) await this.record('mfa.disabled', actor, userId);
@@ -228,6 +240,11 @@ export class MfaService {
     const factor = await this.deps.factors.find(userId);
     if (!factor?.activatedAt || !factor.lockedUntil) return null;
     return factor.lockedUntil > this.deps.clock.now() ? factor.lockedUntil : null;
+  }
+
+  /** Whether the user has an active second factor (the sensitive-action rule asks for it then). */
+  async hasSecondFactor(userId: string): Promise<boolean> {
+    return Boolean((await this.deps.factors.find(userId))?.activatedAt);
   }
 
   async status(userId: string): Promise<MfaStatus> {

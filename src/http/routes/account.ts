@@ -128,6 +128,8 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
         return;
       }
       ctx.state.account = found;
+      // Where "Confirm it is you" sends the browser back to, should a service refuse a sensitive action (http/errors.ts).
+      ctx.state.returnTo = options.returnTo ?? ctx.path;
       await next();
     };
   }
@@ -235,13 +237,13 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
 
   router.post('/sessions/end-others', form, requireSession({ returnTo: '/account/sessions' }), csrf.verify(csrfScope), requireRecentAuthentication('/account/sessions'), async (ctx) => {
     const { user, session } = current(ctx);
-    await sessions.endAllForUser(user.id, 'revoked_by_user', userActor(ctx, user.id), session.uid);
+    await accounts.endOwnSessions(user.id, session.uid, { keepCurrent: true }, userActor(ctx, user.id));
     redirect(ctx, '/account/sessions?done=others-ended');
   });
 
   router.post('/sessions/end-all', form, requireSession({ returnTo: '/account/sessions' }), csrf.verify(csrfScope), requireRecentAuthentication('/account/sessions'), async (ctx) => {
-    const { user } = current(ctx);
-    await sessions.endAllForUser(user.id, 'revoked_by_user', userActor(ctx, user.id));
+    const { user, session } = current(ctx);
+    await accounts.endOwnSessions(user.id, session.uid, { keepCurrent: false }, userActor(ctx, user.id));
     await signedOut(ctx, true);
   });
 
@@ -288,9 +290,8 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
   // Without two-step verification, the current password in the form is the fresh password check.
   router.post('/password', form, requireSession({ returnTo: '/account/password' }), csrf.verify(csrfScope), recentSecondFactorIfAny('/account/password'), async (ctx) => {
     const { user, session } = current(ctx);
-    const proof = (await deps.mfa.status(user.id)).enabled
-      ? { recentSecondFactor: true as const }
-      : { currentPassword: field(ctx, 'current_password') };
+    // The service decides what proves it is the user: this password, or (with two-step verification) a recent code.
+    const proof = { currentPassword: field(ctx, 'current_password') };
     const next = field(ctx, 'new_password');
     // A typing check of this form, before anything is verified or saved.
     if (next !== field(ctx, 'confirm_password')) {
@@ -391,6 +392,7 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
       requireRecentAuthentication,
       csrfFields,
       currentUser: (ctx) => current(ctx).user,
+      currentSessionId: (ctx) => current(ctx).session.uid,
       render,
       redirect,
       userActor,

@@ -35,8 +35,10 @@ describe.each(databaseKinds())('MFA repositories on %s', (kind) => {
   beforeEach(async () => {
     await store.db.$transaction([store.db.totpFactor.deleteMany(), store.db.recoveryCode.deleteMany()]);
     clock = new TestClock(new Date('2026-03-01T12:00:00.000Z'));
+    const sessions = new RecordingSessionTerminator();
+    sessions.recent.add(`session-1:${USER}:second-factor`);
     mfa = new MfaService({
-      sessions: new RecordingSessionTerminator(),
+      sessions,
       factors,
       recoveryCodes: codes,
       totp: new OtplibTotp(),
@@ -137,10 +139,10 @@ describe.each(databaseKinds())('MFA repositories on %s', (kind) => {
     const results = await Promise.all([mfa.useRecoveryCode(USER, recovery[0]!), mfa.useRecoveryCode(USER, recovery[0]!)]);
     expect(results.filter((r) => r.result === 'ok')).toHaveLength(1);
     expect(await mfa.status(USER)).toEqual({ enabled: true, recoveryCodesLeft: 9 });
-    await mfa.regenerateRecoveryCodes(USER);
+    await mfa.regenerateRecoveryCodes(USER, 'session-1');
     expect(await mfa.useRecoveryCode(USER, recovery[1]!)).toEqual({ result: 'invalid' });
     expect(await store.db.recoveryCode.count({ where: { userId: USER } })).toBe(10);
-    await mfa.disable(USER);
+    await mfa.disable(USER, 'session-1');
     expect(await store.db.recoveryCode.count()).toBe(0);
     expect(await store.db.totpFactor.count()).toBe(0);
   });

@@ -1,5 +1,5 @@
 import { RecordingSessionTerminator } from '../../../support/fakes.js';
-import { ConflictError, ValidationError } from '../../../../src/domain/errors.js';
+import { ConflictError, ReauthenticationRequiredError, ValidationError } from '../../../../src/domain/errors.js';
 import { LOCK_DURATION_MS, MfaService } from '../../../../src/domain/mfa/mfa-service.js';
 import { HmacRecoveryCodeHasher } from '../../../../src/infra/hmac-code-hasher.js';
 import { OtplibTotp } from '../../../../src/infra/otplib-totp.js';
@@ -17,15 +17,20 @@ describe('MfaService', () => {
   let codes: InMemoryRecoveryCodeRepository;
   let audit: InMemoryAuditLog;
   let mfa: MfaService;
+  let sessions: RecordingSessionTerminator;
+  /** The session a test acts in, marked as having checked the second factor recently. */
+  const SESSION = 'session-1';
 
   beforeEach(() => {
+    sessions = new RecordingSessionTerminator();
+    sessions.recent.add(`${SESSION}:${USER}:second-factor`);
     // The start of a time step, so "one step later" is unambiguous.
     clock = new TestClock(new Date('2026-03-01T12:00:00.000Z'));
     factors = new InMemoryTotpFactorRepository();
     codes = new InMemoryRecoveryCodeRepository();
     audit = new InMemoryAuditLog();
     mfa = new MfaService({
-      sessions: new RecordingSessionTerminator(),
+      sessions,
       factors,
       recoveryCodes: codes,
       totp: new OtplibTotp(),
@@ -199,7 +204,7 @@ describe('MfaService', () => {
     it('regeneration invalidates the old set', async () => {
       const { recovery } = await enrolled();
       await mfa.useRecoveryCode(USER, recovery[0]!);
-      const fresh = await mfa.regenerateRecoveryCodes(USER);
+      const fresh = await mfa.regenerateRecoveryCodes(USER, SESSION);
       expect(fresh).toHaveLength(10);
       expect(fresh.filter((c) => recovery.includes(c))).toEqual([]);
       // Four of the old codes (a fifth wrong code in a row would lock the factor).
@@ -277,7 +282,7 @@ describe('MfaService', () => {
     it('checks no more than five guesses of a concurrent burst', async () => {
       const totp = new CountingTotp();
       mfa = new MfaService({
-        sessions: new RecordingSessionTerminator(), factors, recoveryCodes: codes, totp,
+        sessions, factors, recoveryCodes: codes, totp,
         hasher: new HmacRecoveryCodeHasher(Buffer.alloc(32, 7)), clock, audit, issuerName: 'Gatehouse',
       });
       const { secret } = await enrolled();
@@ -289,9 +294,29 @@ describe('MfaService', () => {
     });
   });
 
+  it('renews recovery codes and turns the factor off only for a session that checked the second factor recently', async () => {
+    const { recovery } = await enrolled();
+    for (const stale of ['other-session', 'password-only']) {
+      if (stale === 'password-only') sessions.recent.add(`${stale}:${USER}`);
+      await expect(mfa.regenerateRecoveryCodes(USER, stale)).rejects.toThrow(ReauthenticationRequiredError);
+      await expect(mfa.disable(USER, stale)).rejects.toThrow(ReauthenticationRequiredError);
+    }
+    expect(await mfa.status(USER)).toEqual({ enabled: true, recoveryCodesLeft: 10 });
+    expect(await mfa.useRecoveryCode(USER, recovery[0]!)).toEqual({ result: 'ok' });
+    expect(types()).not.toContain('mfa.recovery_codes_regenerated');
+    expect(sessions.checks.every((c) => c.userId === USER && c.userHasSecondFactor)).toBe(true);
+    // A set-up never proven protects nothing: removing it needs no check.
+    await mfa.disable(USER, SESSION);
+    await mfa.startEnrolment(USER, EMAIL);
+    sessions.checks.length = 0;
+    await mfa.disable(USER, 'other-session');
+    expect(sessions.checks).toEqual([]);
+    expect(factors.rows.get(USER)).toBeUndefined();
+  });
+
   it('disable removes the factor and the codes', async () => {
     const { secret, recovery } = await enrolled();
-    await mfa.disable(USER);
+    await mfa.disable(USER, SESSION);
     expect(await mfa.status(USER)).toEqual({ enabled: false, recoveryCodesLeft: 0 });
     expect(await mfa.verifyTotp(USER, totpCode(secret, clock.now()))).toEqual({ result: 'invalid' });
     expect(await mfa.useRecoveryCode(USER, recovery[0]!)).toEqual({ result: 'invalid' });
