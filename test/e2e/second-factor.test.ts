@@ -183,6 +183,22 @@ describe.each(databaseKinds())('signing in with a second factor (%s)', (kind) =>
     expect((await gatehouse.container.sessions.listLive(userId))[0]).toMatchObject({ acr: 'urn:gatehouse:loa:1' });
   });
 
+  it('accepts the second step for five minutes after the password, on the injected clock, and not a moment longer', async () => {
+    const onTime = new Browser(gatehouse.issuer);
+    const { page: inTime } = await secondStep(onTime);
+    clock.advance(5 * 60_000);
+    expectRedirect(await onTime.submit(inTime, /\/otp$/, { code: totpCode(secret, clock.now()) }));
+
+    clock.advance(STEP);
+    const late = new Browser(gatehouse.issuer);
+    const { page: tooLate } = await secondStep(late);
+    clock.advance(5 * 60_000 + 1);
+    const expired = expectPage(await late.submit(tooLate, /\/otp$/, { code: totpCode(secret, clock.now()) }));
+    expect(expired.status).toBe(403);
+    expect(expired.html).toContain('This page has expired. Sign in again.');
+    expect(await gatehouse.container.sessions.listLive(userId)).toHaveLength(1);
+  });
+
   it('refuses a second-factor page altered to name another user', async () => {
     const browser = new Browser(gatehouse.issuer);
     const page = expectPage((await passwordStep(browser)).next);

@@ -151,7 +151,7 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
    * interaction by an HMAC, and valid for a few minutes.
    */
   function ticketFields(ctx: Context, interaction: Interaction, kind: string, proof: Proof) {
-    const expires = Date.now() + TICKET_MS;
+    const expires = clock.now().getTime() + TICKET_MS;
     const fields: TicketFields = {
       userId: proof.user.id,
       remember: proof.remember ? 'yes' : 'no',
@@ -173,7 +173,7 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
     const expected = Buffer.from(csrf.token(ctx, ticketScope(kind, interaction.uid, fields)));
     const ticket = Buffer.from(field(ctx, 'ticket'));
     const expires = Number(fields.expires);
-    if (!Number.isFinite(expires) || expires < Date.now() || expected.length !== ticket.length || !timingSafeEqual(expected, ticket)) {
+    if (!Number.isFinite(expires) || expires < clock.now().getTime() || expected.length !== ticket.length || !timingSafeEqual(expected, ticket)) {
       throw new ForbiddenError('This page has expired. Sign in again.');
     }
     const user = await accounts.findActiveById(fields.userId);
