@@ -306,6 +306,43 @@ describe.each(databaseKinds())('signing in with a second factor (%s)', (kind) =>
     expect((await tokensFrom(redirect, verifier, state)).claims()!.acr).toBe('urn:gatehouse:loa:2');
   });
 
+  it('lets a higher level satisfy a lower request: an essential acr of loa:1, or acr_values naming both levels, for a loa:2 session', async () => {
+    const loa1 = { id_token: { acr: { essential: true, value: 'urn:gatehouse:loa:1' } } };
+    const loa1Values = { id_token: { acr: { essential: true, values: ['urn:gatehouse:loa:1'] } } };
+    // A new sign-in asked for loa:1 by a user with an authenticator app: password and code once, no endless loop.
+    const browser = new Browser(gatehouse.issuer);
+    const { url, verifier, state } = await authorizationRequest(app, { claims: JSON.stringify(loa1) });
+    const login = expectPage(await browser.navigate(url));
+    const otp = expectPage(await browser.submit(login, /\/login$/, { login: 'ada@example.com', password: PASSWORD }));
+    const redirect = expectRedirect(await browser.submit(otp, /\/otp$/, { code: totpCode(secret, clock.now()) }));
+    expect((await tokensFrom(redirect, verifier, state)).claims()!).toMatchObject({ acr: 'urn:gatehouse:loa:2', amr: ['pwd', 'otp'] });
+
+    // Within that loa:2 session, loa:1 requests of every form are answered silently, at loa:2.
+    const requests: Record<string, string>[] = [
+      { claims: JSON.stringify(loa1) },
+      { claims: JSON.stringify(loa1Values) },
+      { acr_values: 'urn:gatehouse:loa:1 urn:gatehouse:loa:2' },
+      { acr_values: 'urn:gatehouse:loa:1' },
+    ];
+    for (const extra of requests) {
+      const answer = await app.authorize(browser, { ...extra, prompt: 'none', scope: 'openid' });
+      expect(answer).toHaveProperty('tokens');
+      expect((answer as { tokens: oidc.TokenEndpointResponseHelpers }).tokens.claims()!.acr).toBe('urn:gatehouse:loa:2');
+    }
+  });
+
+  it('accepts a loa:1 session for acr_values naming both levels, steps it up for an essential loa:2 among unknown values, refuses an unknown one', async () => {
+    const browser = new Browser(gatehouse.issuer);
+    expectRedirect((await passwordStep(browser, 'bob@example.com')).next);
+    const both = await app.authorize(browser, { acr_values: 'urn:gatehouse:loa:1 urn:gatehouse:loa:2', prompt: 'none', scope: 'openid' });
+    expect((both as { tokens: oidc.TokenEndpointResponseHelpers }).tokens.claims()!.acr).toBe('urn:gatehouse:loa:1');
+    const essential = JSON.stringify({ id_token: { acr: { essential: true, values: ['urn:example:unknown', 'urn:gatehouse:loa:2'] } } });
+    expect(await app.authorize(browser, { claims: essential, prompt: 'none', scope: 'openid' })).toEqual({ error: 'login_required' });
+    // An essential acr no level of Gatehouse can meet is an error for the application, not a sign-in that never ends.
+    const unknown = JSON.stringify({ id_token: { acr: { essential: true, value: 'urn:example:unknown' } } });
+    expect(await app.authorize(browser, { claims: unknown, scope: 'openid' })).toEqual({ error: 'invalid_request' });
+  });
+
   it('leads a user without an authenticator app through enrolment when the app requires loa:2, then on to the app', async () => {
     const bob = (await gatehouse.container.accounts.getByEmail('bob@example.com')).id;
     const browser = new Browser(gatehouse.issuer);
@@ -373,5 +410,34 @@ describe.each(databaseKinds())('signing in with a second factor (%s)', (kind) =>
     const after = (await tokensFrom(again, verifier, state)).claims()!;
     expect(after.auth_time).toBe(Math.floor(clock.now().getTime() / 1000));
     expect(after.auth_time! - before.auth_time!).toBeGreaterThanOrEqual(600);
+  });
+
+  it('makes max_age ask a user with an authenticator app for the password and the code again, with a new auth_time', async () => {
+    // As above, the first sign-in happens ten minutes back (with an app set up then, so its codes are not "used").
+    await gatehouse.container.mfa.reset(userId, ADMIN);
+    clock.advance(-10 * 60_000);
+    const factor = await newFactorFor(userId, 'ada@example.com');
+    const browser = new Browser(gatehouse.issuer);
+    const first = await passwordStep(browser);
+    const firstRedirect = expectRedirect(await browser.submit(expectPage(first.next), /\/otp$/, { code: totpCode(factor, clock.now()) }));
+    const before = (await tokensFrom(firstRedirect, first.verifier, first.state)).claims()!;
+    expect(before.acr).toBe('urn:gatehouse:loa:2');
+    clock.advance(10 * 60_000 - STEP);
+
+    expect(await app.authorize(browser, { max_age: '60', prompt: 'none', scope: 'openid' })).toEqual({ error: 'login_required' });
+    const { url, verifier, state } = await authorizationRequest(app, { max_age: '60' });
+    const login = expectPage(await browser.navigate(url));
+    expect(login.html).toContain('name="password"');
+    // The password alone is not the end of it: the code is asked again too.
+    const otp = expectPage(await browser.submit(login, /\/login$/, { login: 'ada@example.com', password: PASSWORD }));
+    expect(otp.html).toContain('name="code"');
+    expect(otp.html).not.toContain('asks you to confirm it is you');
+    const again = expectRedirect(await browser.submit(otp, /\/otp$/, { code: totpCode(factor, clock.now()) }));
+    const after = (await tokensFrom(again, verifier, state)).claims()!;
+    expect(after).toMatchObject({ acr: 'urn:gatehouse:loa:2', amr: ['pwd', 'otp'] });
+    expect(after.auth_time).toBe(Math.floor(clock.now().getTime() / 1000));
+    expect(after.auth_time! - before.auth_time!).toBeGreaterThanOrEqual(540);
+    const authTime = new Date(after.auth_time! * 1000);
+    expect(await gatehouse.container.sessions.listLive(userId)).toEqual([expect.objectContaining({ authTime, passwordAt: authTime, secondFactorAt: authTime })]);
   });
 });
