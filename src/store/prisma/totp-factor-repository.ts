@@ -2,7 +2,13 @@ import type { AttemptReservation, TotpFactor, TotpFactorRepository } from '../..
 import type { SecretBox } from '../../domain/secret-box.js';
 import type { Db } from './database.js';
 
-/** TOTP factors with the shared secret sealed by the SecretBox (AES-256-GCM); only this class sees it in clear. */
+/** The SecretBox context of a user's TOTP secret: the ciphertext opens only in that user's row. */
+const secretContext = (userId: string) => `totp:${userId}`;
+
+/**
+ * TOTP factors with the shared secret sealed by the SecretBox (AES-256-GCM, bound to the user id as associated data);
+ * only this class sees it in clear.
+ */
 export class PrismaTotpFactorRepository implements TotpFactorRepository {
   constructor(private readonly db: Db, private readonly box: SecretBox) {}
 
@@ -10,11 +16,16 @@ export class PrismaTotpFactorRepository implements TotpFactorRepository {
     const row = await this.db.totpFactor.findUnique({ where: { userId } });
     if (!row) return undefined;
     const { secretEncrypted, ...rest } = row;
-    return { ...rest, secret: this.box.open(secretEncrypted) };
+    const secret = this.box.open(secretEncrypted, secretContext(userId));
+    if (!this.box.isBound(secretEncrypted)) {
+      // Sealed before secrets were bound to their user: bound now (only if the row still holds that value).
+      await this.db.totpFactor.updateMany({ where: { userId, secretEncrypted }, data: { secretEncrypted: this.box.seal(secret, secretContext(userId)) } });
+    }
+    return { ...rest, secret };
   }
 
   async savePending(userId: string, secret: string, createdAt: Date): Promise<boolean> {
-    const secretEncrypted = this.box.seal(secret);
+    const secretEncrypted = this.box.seal(secret, secretContext(userId));
     return this.db.$transaction(async (tx) => {
       const existing = await tx.totpFactor.findUnique({ where: { userId } });
       if (existing?.activatedAt) return false;

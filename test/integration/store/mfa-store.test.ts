@@ -53,15 +53,34 @@ describe.each(databaseKinds())('MFA repositories on %s', (kind) => {
     const { secret } = await mfa.startEnrolment(USER, 'ada@example.com');
     const recovery = await mfa.activate(USER, totpCode(secret, clock.now()));
     const raw = await store.db.totpFactor.findUniqueOrThrow({ where: { userId: USER } });
-    expect(raw.secretEncrypted).toMatch(/^v1\./);
+    expect(raw.secretEncrypted).toMatch(/^v2\./);
     expect(JSON.stringify(raw)).not.toContain(secret);
-    expect(new AesGcmSecretBox(SECRET).open(raw.secretEncrypted)).toBe(secret);
+    expect(new AesGcmSecretBox(SECRET).open(raw.secretEncrypted, `totp:${USER}`)).toBe(secret);
     expect((await factors.find(USER))!.secret).toBe(secret);
     const rawCodes = JSON.stringify(await store.db.recoveryCode.findMany());
     for (const code of recovery) expect(rawCodes).not.toContain(code.replace('-', ''));
     await expect(new PrismaTotpFactorRepository(store.db, new AesGcmSecretBox('another-secret-with-enough-characters-9999')).find(USER)).rejects.toThrow(
       SecretMismatchError,
     );
+  });
+
+  it('binds the secret to its user: a ciphertext copied into another user\'s row does not open', async () => {
+    const { secret } = await mfa.startEnrolment(USER, 'ada@example.com');
+    await mfa.activate(USER, totpCode(secret, clock.now()));
+    const { secretEncrypted } = await store.db.totpFactor.findUniqueOrThrow({ where: { userId: USER } });
+    await factors.savePending('user-2', 'MFRGGZDFMZTWQ2LK', clock.now());
+    await store.db.totpFactor.update({ where: { userId: 'user-2' }, data: { secretEncrypted, activatedAt: clock.now() } });
+    await expect(factors.find('user-2')).rejects.toThrow(SecretMismatchError);
+  });
+
+  it('still reads a secret sealed before it was bound to its user, and binds it on that read', async () => {
+    const box = new AesGcmSecretBox(SECRET);
+    await store.db.totpFactor.create({ data: { userId: USER, secretEncrypted: box.seal('JBSWY3DPEHPK3PXP'), createdAt: clock.now(), activatedAt: clock.now() } });
+    expect((await factors.find(USER))!.secret).toBe('JBSWY3DPEHPK3PXP');
+    const { secretEncrypted } = await store.db.totpFactor.findUniqueOrThrow({ where: { userId: USER } });
+    expect(box.isBound(secretEncrypted)).toBe(true);
+    expect(box.open(secretEncrypted, `totp:${USER}`)).toBe('JBSWY3DPEHPK3PXP');
+    expect((await factors.find(USER))!.secret).toBe('JBSWY3DPEHPK3PXP');
   });
 
   it('keeps the repository contracts: pending replacement, one activation, replay refusal, removal', async () => {
