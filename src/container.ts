@@ -118,13 +118,6 @@ export async function createContainer(config: Config, options: ContainerOptions)
         reauthenticationMaxAgeMs: config.sessions.reauthenticationMaxAge * 1000,
       },
     });
-    const accounts = new AccountService({ users, hasher: new Argon2PasswordHasher(), clock, sessions });
-    const passwordAttempts = new PasswordAttempts({
-      throttle: new RateLimiterLoginThrottle({ limits: config.loginThrottle, keyPrefix: config.redisKeyPrefix, ...(redis ? { redis } : {}) }),
-      audit,
-      clock,
-      findUserId: async (email) => (await users.findByEmail(email))?.id,
-    });
     const mfa = new MfaService({
       factors: new PrismaTotpFactorRepository(db, box),
       recoveryCodes: new PrismaRecoveryCodeRepository(db),
@@ -134,6 +127,14 @@ export async function createContainer(config: Config, options: ContainerOptions)
       audit,
       sessions,
       issuerName: config.brand.name,
+    });
+    // The sensitive-action rule needs to know who has a second factor.
+    const accounts = new AccountService({ users, hasher: new Argon2PasswordHasher(), clock, sessions, secondFactor: mfa });
+    const passwordAttempts = new PasswordAttempts({
+      throttle: new RateLimiterLoginThrottle({ limits: config.loginThrottle, keyPrefix: config.redisKeyPrefix, ...(redis ? { redis } : {}) }),
+      audit,
+      clock,
+      findUserId: async (email) => (await users.findByEmail(email))?.id,
     });
     const renderView = createViewRenderer({ productName: config.brand.name, logoUrl: config.brand.logoUrl ?? null, t: en }, config.nodeEnv === 'production');
 

@@ -62,6 +62,20 @@ export class TooManyAttemptsError extends AppError {
   }
 }
 
+/**
+ * A sensitive action (password change, recovery codes, turning two-step verification off, logging out everywhere)
+ * needs the session to have proven its user recently: a second-factor check when `secondFactor`, else a password check.
+ */
+export class ReauthenticationRequiredError extends AppError {
+  readonly status = 403;
+  readonly oauthError = 'access_denied';
+  constructor(readonly secondFactor: boolean) {
+    super(secondFactor
+      ? 'Confirm it is you first: this change needs a recent two-step verification.'
+      : 'Confirm it is you first: this change needs your password again.');
+  }
+}
+
 /** A configured secret cannot open data sealed with another one. */
 export class SecretMismatchError extends AppError {
   readonly status = 500;

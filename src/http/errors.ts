@@ -1,6 +1,6 @@
 import type { Middleware } from 'koa';
 import { errors as oidcErrors } from 'oidc-provider';
-import { AppError } from '../domain/errors.js';
+import { AppError, ReauthenticationRequiredError } from '../domain/errors.js';
 import type { Logger } from '../infra/logger.js';
 import type { RenderView } from './views.js';
 
@@ -30,7 +30,14 @@ export function mapHttpError(error: unknown): MappedError {
   return GENERIC;
 }
 
-/** Errors from Gatehouse's own routes become an HTML page, or OAuth-style JSON for API clients. */
+/** The account pages' "Confirm it is you" (it sends the browser back to `return_to`, an account or console page). */
+export const CONFIRM_PATH = '/account/confirm';
+
+/**
+ * Errors from Gatehouse's own routes become an HTML page, or OAuth-style JSON for API clients; a browser refused a
+ * sensitive action for want of a recent check goes to "Confirm it is you" (`ctx.state.returnTo`, else the path, is
+ * where it comes back to).
+ */
 export function errorHandler(options: { renderView: RenderView; logger: Logger }): Middleware {
   return async (ctx, next) => {
     try {
@@ -40,8 +47,16 @@ export function errorHandler(options: { renderView: RenderView; logger: Logger }
       const log = (ctx.state.log as Logger | undefined) ?? options.logger;
       if (mapped.status >= 500) log.error({ err: error }, 'request failed');
       else log.info({ error: mapped.error, status: mapped.status, reason: (error as AppError).debug === undefined ? undefined : 'see debug' }, 'request refused');
+      const json = ctx.accepts('html', 'json') === 'json' || ctx.path.startsWith('/admin/api/');
+      if (error instanceof ReauthenticationRequiredError && !json) {
+        // A sensitive action refused by the service itself: the browser confirms it is the user, then comes back.
+        const returnTo = typeof ctx.state.returnTo === 'string' ? ctx.state.returnTo : ctx.path;
+        ctx.status = 303;
+        ctx.redirect(`${CONFIRM_PATH}?return_to=${encodeURIComponent(returnTo)}`);
+        return;
+      }
       ctx.status = mapped.status;
-      if (ctx.accepts('html', 'json') === 'json' || ctx.path.startsWith('/admin/api/')) {
+      if (json) {
         ctx.body = { error: mapped.error, error_description: mapped.description };
       } else {
         ctx.type = 'html';

@@ -41,7 +41,10 @@ function createLimiter(options: LoginThrottleOptions, kind: 'account' | 'ip', po
 
 const retryAfter = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 
-/** The login throttle over rate-limiter-flexible: one limiter per account (normalised email), one per IP. */
+/**
+ * The login throttle over rate-limiter-flexible: one limiter per account (normalised email), one per IP. A limiter's
+ * points are the attempts allowed in the window; each attempt takes one before its password is verified.
+ */
 export class RateLimiterLoginThrottle implements LoginThrottle {
   private readonly account: Limiter;
   private readonly ip: Limiter;
@@ -55,27 +58,32 @@ export class RateLimiterLoginThrottle implements LoginThrottle {
     return key.ip ? [[this.account, key.account], [this.ip, key.ip]] : [[this.account, key.account]];
   }
 
-  async check(key: LoginThrottleKey): Promise<LoginThrottleDecision> {
-    let wait = 0;
-    for (const [{ limiter, points }, id] of this.pairs(key)) {
-      const res = await limiter.get(id);
-      if (res && res.consumedPoints >= points) wait = Math.max(wait, res.msBeforeNext);
+  async reserve(key: LoginThrottleKey): Promise<LoginThrottleDecision> {
+    const taken: [Limiter, string][] = [];
+    for (const pair of this.pairs(key)) {
+      try {
+        // consume() is atomic in memory and in Redis (one script): concurrent attempts each get their own count.
+        await pair[0].limiter.consume(pair[1]);
+        taken.push(pair);
+      } catch (rejection) {
+        // Refused by one limiter: the points the others took are given back, as no attempt is made.
+        await this.giveBack(taken);
+        // Past the limit, consume() rejects with the state; anything else is a store failure.
+        if (!(rejection instanceof RateLimiterRes)) throw rejection;
+        // Not blocked yet (the attempts that reached the limit are still being verified): the one that fails blocks the
+        // key for the block duration, the one that succeeds frees it; either way, no longer than the block duration.
+        return { allowed: false, retryAfterSeconds: retryAfter(Math.min(rejection.msBeforeNext, this.options.limits.blockDuration * 1000)) };
+      }
     }
-    return wait > 0 ? { allowed: false, retryAfterSeconds: retryAfter(wait) } : { allowed: true };
+    return { allowed: true };
   }
 
   async recordFailure(key: LoginThrottleKey): Promise<LoginThrottleDecision> {
     let wait = 0;
     for (const [{ limiter, points }, id] of this.pairs(key)) {
-      let res: RateLimiterRes;
-      try {
-        res = await limiter.consume(id);
-      } catch (rejection) {
-        // Past the limit: consume() rejects with the state; anything else is a store failure.
-        if (!(rejection instanceof RateLimiterRes)) throw rejection;
-        res = rejection;
-      }
-      if (res.consumedPoints >= points) {
+      // The failure's point was taken by reserve(); attempts still being verified count too.
+      const res = await limiter.get(id);
+      if (res && res.consumedPoints >= points) {
         // The limit is reached: refuse for the whole block duration, from now.
         await limiter.block(id, this.options.limits.blockDuration);
         wait = Math.max(wait, this.options.limits.blockDuration * 1000);
@@ -85,7 +93,21 @@ export class RateLimiterLoginThrottle implements LoginThrottle {
   }
 
   async recordSuccess(key: LoginThrottleKey): Promise<void> {
+    // The account starts again from nothing; the IP counts failures only, so it gets this attempt's point back.
     await this.account.limiter.delete(key.account);
+    if (key.ip) await this.giveBack([[this.ip, key.ip]]);
+  }
+
+  async release(key: LoginThrottleKey): Promise<void> {
+    await this.giveBack(this.pairs(key));
+  }
+
+  private async giveBack(pairs: readonly [Limiter, string][]): Promise<void> {
+    for (const [{ limiter }, id] of pairs) {
+      // Only a count that still exists: a reward on an expired one would start the next window below zero.
+      const res = await limiter.get(id);
+      if (res && res.consumedPoints > 0) await limiter.reward(id, 1);
+    }
   }
 }
 

@@ -11,7 +11,7 @@ import { createAdapterFactory } from './adapter.js';
 import { FIRST_PARTY_METADATA, MIN_ACR_METADATA } from './client-metadata.js';
 
 import { ACR_LEVELS, ACR_PASSWORD, ACR_SECOND_FACTOR } from '../domain/mfa/levels.js';
-import { buildInteractionPolicy } from './interaction-policy.js';
+import { assertAcrClaim, buildInteractionPolicy } from './interaction-policy.js';
 
 export { ACR_PASSWORD, ACR_SECOND_FACTOR };
 
@@ -128,7 +128,7 @@ export function buildOidcConfiguration(config: Config, deps: OidcDeps): Configur
       userinfo: { enabled: true },
       clientCredentials: { enabled: true },
       // The claims parameter lets a client demand a level as an essential acr claim (see interaction-policy.ts).
-      claimsParameter: { enabled: true },
+      claimsParameter: { enabled: true, assertClaimsParameter: (_ctx, claims) => assertAcrClaim(claims) },
       backchannelLogout: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,

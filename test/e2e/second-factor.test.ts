@@ -7,6 +7,8 @@ import { totpCode } from '../support/mfa-fakes.js';
 import { registerRelyingParty, type RelyingParty } from '../support/relying-party.js';
 
 const PASSWORD = 'correct horse battery staple';
+/** Who removes Ada's authenticator app where a test needs her without one (before she has any session). */
+const ADMIN = { type: 'admin' as const, id: 'test' };
 const STEP = 30_000;
 
 describe.each(databaseKinds())('signing in with a second factor (%s)', (kind) => {
@@ -96,15 +98,25 @@ describe.each(databaseKinds())('signing in with a second factor (%s)', (kind) =>
     expect(refused.html).toContain('That recovery code is not valid.');
   });
 
+  /** The text of the page's alert. */
+  const alertOf = (page: Page) => /role="alert"[^>]*>([^<]*)</.exec(page.html)?.[1]?.replace(/&#39;/g, "'");
+
+  /** The second-factor page of a new sign-in, with this time step's right code and a wrong one. */
+  async function secondStep(browser: Browser) {
+    const page = expectPage((await passwordStep(browser)).next);
+    const right = totpCode(secret, clock.now());
+    return { page, right, wrongCode: right === '123456' ? '654321' : '123456' };
+  }
+
   it('locks the factor after five wrong codes in a row, for fifteen minutes', async () => {
     const browser = new Browser(gatehouse.issuer);
-    let page: Page = expectPage((await passwordStep(browser)).next);
-    const right = totpCode(secret, clock.now());
-    const wrongCode = right === '123456' ? '654321' : '123456';
+    const { page: first, right, wrongCode } = await secondStep(browser);
+    let page = first;
     for (let i = 0; i < 5; i += 1) page = expectPage(await browser.submit(page, /\/otp$/, { code: wrongCode }));
     const locked = expectPage(await browser.submit(page, /\/otp$/, { code: right }));
     expect(locked.status).toBe(429);
     expect(locked.html).toContain('Too many wrong codes');
+    expect(locked.html).not.toContain('or use a recovery code');
     expect(await gatehouse.container.audit.list({ userId, types: ['mfa.locked'] })).toHaveLength(1);
 
     // While locked, the password step answers the same whether the password is right or wrong.
@@ -114,7 +126,7 @@ describe.each(databaseKinds())('signing in with a second factor (%s)', (kind) =>
       const url = oidc.buildAuthorizationUrl(app.config, { redirect_uri: app.redirectUri, scope: 'openid', code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()), code_challenge_method: 'S256' });
       const loginPage = expectPage(await probe.navigate(url));
       const answer = expectPage(await probe.submit(loginPage, /\/login$/, { login: 'ada@example.com', password }));
-      answers.push({ status: answer.status, message: /role="alert"[^>]*>([^<]*)</.exec(answer.html)?.[1] });
+      answers.push({ status: answer.status, message: alertOf(answer) });
     }
     expect(answers[0]).toEqual({ status: 429, message: expect.stringContaining('locked') });
     expect(answers[1]).toEqual(answers[0]);
@@ -123,6 +135,68 @@ describe.each(databaseKinds())('signing in with a second factor (%s)', (kind) =>
     const later = new Browser(gatehouse.issuer);
     const { next } = await passwordStep(later);
     expectRedirect(await later.submit(expectPage(next), /\/otp$/, { code: totpCode(secret, clock.now()) }));
+  });
+
+  it('counts wrong recovery codes toward the same lock as wrong codes, and refuses recovery codes while locked', async () => {
+    const browser = new Browser(gatehouse.issuer);
+    const { page: first, wrongCode } = await secondStep(browser);
+    let page = first;
+    for (let i = 0; i < 3; i += 1) page = expectPage(await browser.submit(page, /\/otp$/, { code: wrongCode }));
+    page = expectPage(await browser.submit(page, /\/otp$/, { recovery_code: 'aaaaa-aaaaa' }));
+    expect(page.status).toBe(401);
+    expect(alertOf(page)).toBe('That recovery code is not valid.');
+    // The fifth wrong attempt in a row, a recovery code, locks the factor.
+    page = expectPage(await browser.submit(page, /\/otp$/, { recovery_code: 'bbbbb-bbbbb' }));
+    expect(page.status).toBe(429);
+    expect(await gatehouse.container.audit.list({ userId, types: ['mfa.locked'] })).toHaveLength(1);
+    const failed = await gatehouse.container.audit.list({ userId, types: ['mfa.failed'] });
+    expect(failed.map((e) => (e.details as { method: string }).method).sort()).toEqual(['recovery', 'recovery', 'totp', 'totp', 'totp']);
+    expect(failed.every((e) => e.ip !== null)).toBe(true);
+
+    // Locked: a right recovery code is refused too, and stays unused. The page says what really helps.
+    const refused = expectPage(await browser.submit(page, /\/otp$/, { recovery_code: recoveryCodes[0]! }));
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBe(15 * 60);
+    expect(alertOf(refused)).toBe(
+      'Too many wrong codes: two-step verification for this account is locked. Try again in 15 minutes. If you cannot wait, an administrator can reset it (gatehouse users reset-mfa).',
+    );
+    expect(await gatehouse.container.mfa.status(userId)).toEqual({ enabled: true, recoveryCodesLeft: 10 });
+    expect(await gatehouse.container.sessions.listLive(userId)).toHaveLength(0);
+    expect(await gatehouse.container.audit.list({ userId, types: ['mfa.failed'] })).toHaveLength(5);
+  });
+
+  it('counts wrong codes at a step-up toward the lock', async () => {
+    await gatehouse.container.mfa.reset(userId, ADMIN);
+    const browser = new Browser(gatehouse.issuer);
+    expectRedirect((await passwordStep(browser)).next);
+    const factor = await newFactorFor(userId, 'ada@example.com');
+    const { url } = await authorizationRequest(app, { acr_values: 'urn:gatehouse:loa:2' });
+    let page = expectPage(await browser.navigate(url));
+    expect(page.html).not.toContain('name="password"');
+    const right = totpCode(factor, clock.now());
+    for (let i = 0; i < 5; i += 1) page = expectPage(await browser.submit(page, /\/otp$/, i % 2 ? { recovery_code: 'ccccc-ccccc' } : { code: right === '123456' ? '654321' : '123456' }));
+    expect(page.status).toBe(429);
+    const refused = expectPage(await browser.submit(page, /\/otp$/, { code: right }));
+    expect(refused.status).toBe(429);
+    expect(alertOf(refused)).toContain('Try again in 15 minutes.');
+    expect(await gatehouse.container.audit.list({ userId, types: ['mfa.locked'] })).toHaveLength(1);
+    expect((await gatehouse.container.sessions.listLive(userId))[0]).toMatchObject({ acr: 'urn:gatehouse:loa:1' });
+  });
+
+  it('accepts the second step for five minutes after the password, on the injected clock, and not a moment longer', async () => {
+    const onTime = new Browser(gatehouse.issuer);
+    const { page: inTime } = await secondStep(onTime);
+    clock.advance(5 * 60_000);
+    expectRedirect(await onTime.submit(inTime, /\/otp$/, { code: totpCode(secret, clock.now()) }));
+
+    clock.advance(STEP);
+    const late = new Browser(gatehouse.issuer);
+    const { page: tooLate } = await secondStep(late);
+    clock.advance(5 * 60_000 + 1);
+    const expired = expectPage(await late.submit(tooLate, /\/otp$/, { code: totpCode(secret, clock.now()) }));
+    expect(expired.status).toBe(403);
+    expect(expired.html).toContain('This page has expired. Sign in again.');
+    expect(await gatehouse.container.sessions.listLive(userId)).toHaveLength(1);
   });
 
   it('refuses a second-factor page altered to name another user', async () => {
@@ -144,7 +218,7 @@ describe.each(databaseKinds())('signing in with a second factor (%s)', (kind) =>
   });
 
   it('records a step-up when a second factor is added to a session signed in with the password alone', async () => {
-    await gatehouse.container.mfa.disable(userId);
+    await gatehouse.container.mfa.reset(userId, ADMIN);
     const browser = new Browser(gatehouse.issuer);
     const first = await passwordStep(browser);
     expectRedirect(first.next);
@@ -182,7 +256,7 @@ describe.each(databaseKinds())('signing in with a second factor (%s)', (kind) =>
   const LOA2 = { acr_values: 'urn:gatehouse:loa:2' };
 
   it('steps up a password-only session with the second factor alone: new level and amr, same auth_time, new cookie value', async () => {
-    await gatehouse.container.mfa.disable(userId);
+    await gatehouse.container.mfa.reset(userId, ADMIN);
     const browser = new Browser(gatehouse.issuer);
     const first = await passwordStep(browser);
     const signedIn = (await tokensFrom(expectRedirect(first.next), first.verifier, first.state)).claims()!;
@@ -220,7 +294,7 @@ describe.each(databaseKinds())('signing in with a second factor (%s)', (kind) =>
   });
 
   it('steps up for an essential acr claim (claims parameter) as for acr_values', async () => {
-    await gatehouse.container.mfa.disable(userId);
+    await gatehouse.container.mfa.reset(userId, ADMIN);
     const browser = new Browser(gatehouse.issuer);
     expectRedirect((await passwordStep(browser)).next);
     const factor = await newFactorFor(userId, 'ada@example.com');
@@ -230,6 +304,43 @@ describe.each(databaseKinds())('signing in with a second factor (%s)', (kind) =>
     expect(otp.html).not.toContain('name="password"');
     const redirect = expectRedirect(await browser.submit(otp, /\/otp$/, { code: totpCode(factor, clock.now()) }));
     expect((await tokensFrom(redirect, verifier, state)).claims()!.acr).toBe('urn:gatehouse:loa:2');
+  });
+
+  it('lets a higher level satisfy a lower request: an essential acr of loa:1, or acr_values naming both levels, for a loa:2 session', async () => {
+    const loa1 = { id_token: { acr: { essential: true, value: 'urn:gatehouse:loa:1' } } };
+    const loa1Values = { id_token: { acr: { essential: true, values: ['urn:gatehouse:loa:1'] } } };
+    // A new sign-in asked for loa:1 by a user with an authenticator app: password and code once, no endless loop.
+    const browser = new Browser(gatehouse.issuer);
+    const { url, verifier, state } = await authorizationRequest(app, { claims: JSON.stringify(loa1) });
+    const login = expectPage(await browser.navigate(url));
+    const otp = expectPage(await browser.submit(login, /\/login$/, { login: 'ada@example.com', password: PASSWORD }));
+    const redirect = expectRedirect(await browser.submit(otp, /\/otp$/, { code: totpCode(secret, clock.now()) }));
+    expect((await tokensFrom(redirect, verifier, state)).claims()!).toMatchObject({ acr: 'urn:gatehouse:loa:2', amr: ['pwd', 'otp'] });
+
+    // Within that loa:2 session, loa:1 requests of every form are answered silently, at loa:2.
+    const requests: Record<string, string>[] = [
+      { claims: JSON.stringify(loa1) },
+      { claims: JSON.stringify(loa1Values) },
+      { acr_values: 'urn:gatehouse:loa:1 urn:gatehouse:loa:2' },
+      { acr_values: 'urn:gatehouse:loa:1' },
+    ];
+    for (const extra of requests) {
+      const answer = await app.authorize(browser, { ...extra, prompt: 'none', scope: 'openid' });
+      expect(answer).toHaveProperty('tokens');
+      expect((answer as { tokens: oidc.TokenEndpointResponseHelpers }).tokens.claims()!.acr).toBe('urn:gatehouse:loa:2');
+    }
+  });
+
+  it('accepts a loa:1 session for acr_values naming both levels, steps it up for an essential loa:2 among unknown values, refuses an unknown one', async () => {
+    const browser = new Browser(gatehouse.issuer);
+    expectRedirect((await passwordStep(browser, 'bob@example.com')).next);
+    const both = await app.authorize(browser, { acr_values: 'urn:gatehouse:loa:1 urn:gatehouse:loa:2', prompt: 'none', scope: 'openid' });
+    expect((both as { tokens: oidc.TokenEndpointResponseHelpers }).tokens.claims()!.acr).toBe('urn:gatehouse:loa:1');
+    const essential = JSON.stringify({ id_token: { acr: { essential: true, values: ['urn:example:unknown', 'urn:gatehouse:loa:2'] } } });
+    expect(await app.authorize(browser, { claims: essential, prompt: 'none', scope: 'openid' })).toEqual({ error: 'login_required' });
+    // An essential acr no level of Gatehouse can meet is an error for the application, not a sign-in that never ends.
+    const unknown = JSON.stringify({ id_token: { acr: { essential: true, value: 'urn:example:unknown' } } });
+    expect(await app.authorize(browser, { claims: unknown, scope: 'openid' })).toEqual({ error: 'invalid_request' });
   });
 
   it('leads a user without an authenticator app through enrolment when the app requires loa:2, then on to the app', async () => {
@@ -281,7 +392,7 @@ describe.each(databaseKinds())('signing in with a second factor (%s)', (kind) =>
 
   it('makes max_age force a fresh sign-in once the last one is older', async () => {
     // oidc-provider measures max_age against the real time: the sign-in happens ten minutes back on the test clock.
-    await gatehouse.container.mfa.disable(userId);
+    await gatehouse.container.mfa.reset(userId, ADMIN);
     clock.advance(-10 * 60_000);
     const browser = new Browser(gatehouse.issuer);
     const first = await passwordStep(browser);
@@ -299,5 +410,34 @@ describe.each(databaseKinds())('signing in with a second factor (%s)', (kind) =>
     const after = (await tokensFrom(again, verifier, state)).claims()!;
     expect(after.auth_time).toBe(Math.floor(clock.now().getTime() / 1000));
     expect(after.auth_time! - before.auth_time!).toBeGreaterThanOrEqual(600);
+  });
+
+  it('makes max_age ask a user with an authenticator app for the password and the code again, with a new auth_time', async () => {
+    // As above, the first sign-in happens ten minutes back (with an app set up then, so its codes are not "used").
+    await gatehouse.container.mfa.reset(userId, ADMIN);
+    clock.advance(-10 * 60_000);
+    const factor = await newFactorFor(userId, 'ada@example.com');
+    const browser = new Browser(gatehouse.issuer);
+    const first = await passwordStep(browser);
+    const firstRedirect = expectRedirect(await browser.submit(expectPage(first.next), /\/otp$/, { code: totpCode(factor, clock.now()) }));
+    const before = (await tokensFrom(firstRedirect, first.verifier, first.state)).claims()!;
+    expect(before.acr).toBe('urn:gatehouse:loa:2');
+    clock.advance(10 * 60_000 - STEP);
+
+    expect(await app.authorize(browser, { max_age: '60', prompt: 'none', scope: 'openid' })).toEqual({ error: 'login_required' });
+    const { url, verifier, state } = await authorizationRequest(app, { max_age: '60' });
+    const login = expectPage(await browser.navigate(url));
+    expect(login.html).toContain('name="password"');
+    // The password alone is not the end of it: the code is asked again too.
+    const otp = expectPage(await browser.submit(login, /\/login$/, { login: 'ada@example.com', password: PASSWORD }));
+    expect(otp.html).toContain('name="code"');
+    expect(otp.html).not.toContain('asks you to confirm it is you');
+    const again = expectRedirect(await browser.submit(otp, /\/otp$/, { code: totpCode(factor, clock.now()) }));
+    const after = (await tokensFrom(again, verifier, state)).claims()!;
+    expect(after).toMatchObject({ acr: 'urn:gatehouse:loa:2', amr: ['pwd', 'otp'] });
+    expect(after.auth_time).toBe(Math.floor(clock.now().getTime() / 1000));
+    expect(after.auth_time! - before.auth_time!).toBeGreaterThanOrEqual(540);
+    const authTime = new Date(after.auth_time! * 1000);
+    expect(await gatehouse.container.sessions.listLive(userId)).toEqual([expect.objectContaining({ authTime, passwordAt: authTime, secondFactorAt: authTime })]);
   });
 });

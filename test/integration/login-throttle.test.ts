@@ -88,6 +88,23 @@ describe.each(throttleStores())('password attempt throttling (%s)', (store) => {
     expect(bobPage.url.pathname).toBe('/account');
   });
 
+  it('verifies no more passwords than the limit when guesses arrive at once', async () => {
+    const ada = await newUser('ada@example.com');
+    const browsers = Array.from({ length: 10 }, () => new Browser(gatehouse.issuer, USER_AGENT));
+    const pages: Page[] = [];
+    for (const browser of browsers) pages.push(await loginPage(browser));
+    // Ten wrong passwords posted together: each is counted before it is verified, so three are checked.
+    const answers = await Promise.all(browsers.map((browser, i) => attempt(browser, pages[i]!, 'ada@example.com', WRONG)));
+    expect(answers.filter((page) => page.status === 401)).toHaveLength(3);
+    for (const page of answers.filter((p) => p.status !== 401)) expectThrottled(page);
+    const audited = (await events(ada.id)).map((e) => e.type);
+    expect(audited.filter((t) => t === 'login.failed')).toHaveLength(3);
+    expect(audited.filter((t) => t === 'login.throttled')).toHaveLength(7);
+    // And the right password is refused now too.
+    const late = new Browser(gatehouse.issuer);
+    expectThrottled(await attempt(late, await loginPage(late), 'ada@example.com', PASSWORD));
+  });
+
   it('answers an unknown account exactly as a known one', async () => {
     const browser = new Browser(gatehouse.issuer);
     let page = await failures(browser, 'nobody@example.com', 3);

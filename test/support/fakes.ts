@@ -1,4 +1,4 @@
-import type { SessionTerminator } from '../../src/domain/accounts/account-service.js';
+import type { RecentAuthenticationCheck, SecondFactorStatus, SessionTerminator } from '../../src/domain/accounts/account-service.js';
 import type { Actor, AuditEvent, AuditLog, AuditQuery, NewAuditEvent } from '../../src/domain/audit/audit.js';
 import type { SessionEndReason } from '../../src/domain/sessions/session.js';
 // Small in-memory implementations of the domain ports, for unit tests. They keep the documented contracts of the
@@ -14,7 +14,7 @@ import type {
   RegisteredClient,
 } from '../../src/domain/clients/client.js';
 import type { Clock } from '../../src/domain/clock.js';
-import { ConflictError, NotFoundError, ValidationError } from '../../src/domain/errors.js';
+import { ConflictError, NotFoundError, ReauthenticationRequiredError, ValidationError } from '../../src/domain/errors.js';
 import type { PrivateSigningKey, SigningKeyRecord, SigningKeyStore } from '../../src/domain/keys/signing-keys.js';
 
 function publicUser({ passwordHash: _omitted, ...user }: UserWithCredentials): User {
@@ -177,9 +177,20 @@ export class InMemorySigningKeyStore implements SigningKeyStore {
   }
 }
 
-/** Records which users had their sessions ended, and why. */
-export class RecordingSessionTerminator implements SessionTerminator {
+/**
+ * Records which users had their sessions ended, and why; and answers the sensitive-action rule for the sessions a test
+ * marks as recently checked (`recent`), recording what was asked.
+ */
+export class RecordingSessionTerminator implements SessionTerminator, RecentAuthenticationCheck {
   readonly calls: { userId: string; reason: SessionEndReason; actor: Actor; exceptId: string | undefined }[] = [];
+  /** `${sessionId}:${userId}` pairs (with `:second-factor` when that check was made) the rule lets through. */
+  readonly recent = new Set<string>();
+  readonly checks: { sessionId: string; userId: string; userHasSecondFactor: boolean }[] = [];
+
+  async assertRecentAuthentication(sessionId: string, userId: string, userHasSecondFactor: boolean): Promise<void> {
+    this.checks.push({ sessionId, userId, userHasSecondFactor });
+    if (!this.recent.has(`${sessionId}:${userId}${userHasSecondFactor ? ':second-factor' : ''}`)) throw new ReauthenticationRequiredError(userHasSecondFactor);
+  }
 
   async endAllForUser(userId: string, reason: SessionEndReason, actor: Actor, exceptId?: string): Promise<number> {
     this.calls.push({ userId, reason, actor, exceptId });
@@ -199,5 +210,14 @@ export class InMemoryAuditLog implements AuditLog {
       .filter((e) => (!query.userId || e.userId === query.userId) && (!query.since || e.at >= query.since))
       .reverse()
       .slice(0, query.limit ?? 100);
+  }
+}
+
+/** Which users have an active second factor, as a test sets it. */
+export class FixedSecondFactorStatus implements SecondFactorStatus {
+  readonly enabled = new Set<string>();
+
+  async hasSecondFactor(userId: string): Promise<boolean> {
+    return this.enabled.has(userId);
   }
 }

@@ -1,5 +1,7 @@
 import { generateSync } from 'otplib';
-import type { RecoveryCodeRepository, StoredRecoveryCode, TotpFactor, TotpFactorRepository } from '../../src/domain/mfa/mfa.js';
+import { HmacRecoveryCodeHasher } from '../../src/infra/hmac-code-hasher.js';
+import { OtplibTotp } from '../../src/infra/otplib-totp.js';
+import type { AttemptReservation, RecoveryCodeRepository, StoredRecoveryCode, TotpFactor, TotpFactorRepository } from '../../src/domain/mfa/mfa.js';
 
 // In-memory second-factor repositories with the contracts of the Prisma ones (test/integration/store/mfa-store.test.ts).
 
@@ -30,15 +32,20 @@ export class InMemoryTotpFactorRepository implements TotpFactorRepository {
     return true;
   }
 
-  async recordFailure(userId: string): Promise<number> {
-    const row = this.rows.get(userId)!;
-    this.rows.set(userId, { ...row, failedAttempts: row.failedAttempts + 1 });
-    return row.failedAttempts + 1;
+  // One synchronous step per call, so concurrent calls are as atomic as the Prisma repository's conditional updates.
+  async reserveAttempt(userId: string, input: { now: Date; maxAttempts: number; lockUntil: Date }): Promise<AttemptReservation> {
+    const row = this.rows.get(userId);
+    if (!row?.activatedAt) return { reserved: false, lockedUntil: null };
+    if (row.lockedUntil && row.lockedUntil > input.now) return { reserved: false, lockedUntil: row.lockedUntil };
+    const attempt = row.lockedUntil ? 1 : row.failedAttempts + 1;
+    const locks = attempt >= input.maxAttempts;
+    this.rows.set(userId, { ...row, failedAttempts: attempt, lockedUntil: locks ? input.lockUntil : null });
+    return { reserved: true, attempt, locks };
   }
 
-  async lock(userId: string, until: Date): Promise<void> {
-    const row = this.rows.get(userId)!;
-    this.rows.set(userId, { ...row, lockedUntil: until, failedAttempts: 0 });
+  async clearFailures(userId: string): Promise<void> {
+    const row = this.rows.get(userId);
+    if (row) this.rows.set(userId, { ...row, failedAttempts: 0, lockedUntil: null });
   }
 
   async delete(userId: string): Promise<boolean> {
@@ -84,4 +91,24 @@ export class InMemoryRecoveryCodeRepository implements RecoveryCodeRepository {
 export function totpCode(secret: string, at: Date | number): string {
   const ms = typeof at === 'number' ? at : at.getTime();
   return generateSync({ secret, algorithm: 'sha1', digits: 6, period: 30, epoch: Math.floor(ms / 1000) });
+}
+
+/** The real TOTP algorithm, counting the codes it checks (how many guesses were evaluated). */
+export class CountingTotp extends OtplibTotp {
+  checked = 0;
+
+  override verify(secret: string, code: string, atStep: number): number | null {
+    this.checked += 1;
+    return super.verify(secret, code, atStep);
+  }
+}
+
+/** The real recovery-code hasher, counting the codes it hashes (each checked recovery code is hashed once). */
+export class CountingRecoveryCodeHasher extends HmacRecoveryCodeHasher {
+  hashed = 0;
+
+  override hash(code: string): string {
+    this.hashed += 1;
+    return super.hash(code);
+  }
 }

@@ -48,21 +48,35 @@ export interface SessionTerminator {
   endAllForUser(userId: string, reason: SessionEndReason, actor: Actor, exceptId?: string): Promise<number>;
 }
 
+/** The rule of sensitive actions (SessionService): a recent enough check in the session the request comes from. */
+export interface RecentAuthenticationCheck {
+  /** Throws ReauthenticationRequiredError unless the session proved its user recently (a second-factor check when the user has one, else the password). */
+  assertRecentAuthentication(sessionId: string, userId: string, userHasSecondFactor: boolean): Promise<void>;
+}
+
+/** Whether a user has an active second factor (MfaService). */
+export interface SecondFactorStatus {
+  hasSecondFactor(userId: string): Promise<boolean>;
+}
+
 export interface AccountServiceDeps {
   readonly users: UserRepository;
   readonly hasher: PasswordHasher;
   readonly clock: Clock;
-  readonly sessions: SessionTerminator;
+  readonly sessions: SessionTerminator & RecentAuthenticationCheck;
+  readonly secondFactor: SecondFactorStatus;
 }
 
 /** The operator at the command line. */
 export const CLI_ADMIN: Actor = { type: 'admin', id: 'cli' };
 
 /**
- * What proves a password change is the user's own: the current password, or a second-factor check the caller has
- * verified as recent (users with two-step verification are not asked for their password again).
+ * What proves a password change is the user's own. A user without a second factor types the current password; a user
+ * with one is not asked for it again: the service requires instead a recent second-factor check in the session.
  */
-export type PasswordChangeProof = { readonly currentPassword: string } | { readonly recentSecondFactor: true };
+export interface PasswordChangeProof {
+  readonly currentPassword?: string;
+}
 
 export class AccountService {
   // Verifying against this hash when the user does not exist makes unknown users cost what known ones cost.
@@ -139,13 +153,18 @@ export class AccountService {
   }
 
   /**
-   * A user changes their own password, proving the current one: every other session ends with its refresh tokens;
-   * the current session survives (the caller rotates its cookie).
+   * A user changes their own password in session `currentSessionId`, proving it is them: with a second factor, a
+   * recent second-factor check in that session (ReauthenticationRequiredError otherwise), else the current password.
+   * Every other session ends with its refresh tokens; the current session survives (the caller rotates its cookie).
    */
   async changeOwnPassword(userId: string, proof: PasswordChangeProof, newPassword: string, currentSessionId: string, actor: Actor): Promise<User> {
     const known = await this.deps.users.findById(userId);
     const user = known ? await this.deps.users.findByEmail(known.email) : undefined;
-    const currentPassword = 'currentPassword' in proof ? proof.currentPassword.slice(0, PASSWORD_MAX_LENGTH) : undefined;
+    let currentPassword: string | undefined = (proof.currentPassword ?? '').slice(0, PASSWORD_MAX_LENGTH);
+    if (user && (await this.deps.secondFactor.hasSecondFactor(user.id))) {
+      await this.deps.sessions.assertRecentAuthentication(currentSessionId, user.id, true);
+      currentPassword = undefined;
+    }
     const matches = currentPassword === undefined || (await this.deps.hasher.verify(user?.passwordHash ?? (await this.dummy()), currentPassword));
     if (!user || !matches || user.disabledAt) throw new ValidationError('The current password is not right.', { field: 'current_password' });
     const unchanged = currentPassword !== undefined
@@ -166,6 +185,15 @@ export class AccountService {
     const updated = await this.deps.users.updatePasswordHash(user.id, hash, this.event('user.password_changed', actor, user.id, { by: 'user' }));
     await this.deps.sessions.endAllForUser(user.id, 'password_changed', actor, currentSessionId);
     return updated;
+  }
+
+  /**
+   * "Log out everywhere": ends every session of the user, or every one but the current (`keepCurrent`), with their
+   * tokens. A sensitive action: the current session must have proven its user recently (ReauthenticationRequiredError).
+   */
+  async endOwnSessions(userId: string, currentSessionId: string, options: { readonly keepCurrent: boolean }, actor: Actor): Promise<number> {
+    await this.deps.sessions.assertRecentAuthentication(currentSessionId, userId, await this.deps.secondFactor.hasSecondFactor(userId));
+    return this.deps.sessions.endAllForUser(userId, 'revoked_by_user', actor, options.keepCurrent ? currentSessionId : undefined);
   }
 
   /** Whether this is the active user's current password (a re-check before a sensitive change). */

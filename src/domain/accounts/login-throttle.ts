@@ -11,14 +11,20 @@ export interface LoginThrottleKey {
 
 export type LoginThrottleDecision = { readonly allowed: true } | { readonly allowed: false; readonly retryAfterSeconds: number };
 
-/** Counts failed password attempts per account and per IP, and refuses further attempts for a while past a limit. */
+/**
+ * Counts password attempts per account and per IP, and refuses further attempts for a while past a limit. An attempt
+ * is counted (reserved) before its password is verified, so concurrent attempts can never exceed the limit; what the
+ * verification then shows decides whether the point stays counted.
+ */
 export interface LoginThrottle {
-  /** Whether an attempt may be made now (nothing is counted). */
-  check(key: LoginThrottleKey): Promise<LoginThrottleDecision>;
-  /** Counts a failed attempt; refused when this failure reached a limit (the next attempt will be refused). */
+  /** Counts an attempt, atomically, before it is made; refused (nothing counted) when a limit is already reached. */
+  reserve(key: LoginThrottleKey): Promise<LoginThrottleDecision>;
+  /** The reserved attempt failed: it stays counted; refused when a limit is now reached (the next attempt will be refused). */
   recordFailure(key: LoginThrottleKey): Promise<LoginThrottleDecision>;
-  /** A proven password clears the account's count (not the IP's). */
+  /** The reserved attempt proved the password: the account's count is cleared, the IP's point given back. */
   recordSuccess(key: LoginThrottleKey): Promise<void>;
+  /** The reserved attempt was neither a failure nor a success (it stopped on another error): its points are given back. */
+  release(key: LoginThrottleKey): Promise<void>;
 }
 
 /** The account part of a throttle key: the normalised email, or the trimmed, lower-cased input when it is not one. */
@@ -50,8 +56,9 @@ export interface PasswordAttempt {
 }
 
 /**
- * Runs one password verification under the throttle: refused attempts never reach the verification (and answer the
- * same whether the account exists or not); failures are counted and audited; a success clears the account's count.
+ * Runs one password verification under the throttle: the attempt is counted first, so refused attempts never reach the
+ * verification (and answer the same whether the account exists or not) and a burst of concurrent attempts gets no more
+ * verified than the limit allows; failures stay counted and are audited; a success clears the account's count.
  */
 export class PasswordAttempts {
   constructor(private readonly deps: PasswordAttemptsDeps) {}
@@ -66,16 +73,19 @@ export class PasswordAttempts {
     isFailure: (error: unknown) => boolean,
   ): Promise<T> {
     const key: LoginThrottleKey = { account: accountThrottleKey(input.login), ip: input.ip || null };
-    const before = await this.deps.throttle.check(key);
-    if (!before.allowed) {
-      await this.record('login.throttled', key, input, { retryAfterSeconds: before.retryAfterSeconds });
-      throw new TooManyAttemptsError(before.retryAfterSeconds);
+    const reserved = await this.deps.throttle.reserve(key);
+    if (!reserved.allowed) {
+      await this.record('login.throttled', key, input, { retryAfterSeconds: reserved.retryAfterSeconds });
+      throw new TooManyAttemptsError(reserved.retryAfterSeconds);
     }
     let result: T;
     try {
       result = await verify();
     } catch (error) {
-      if (!isFailure(error)) throw error;
+      if (!isFailure(error)) {
+        await this.deps.throttle.release(key);
+        throw error;
+      }
       const after = await this.deps.throttle.recordFailure(key);
       await this.record('login.failed', key, input, after.allowed ? null : { limitReached: true, retryAfterSeconds: after.retryAfterSeconds });
       throw error;

@@ -44,6 +44,7 @@ export const AUDIT_EVENT_TYPES = [
   'mfa.recovery_codes_regenerated',
   'mfa.recovery_code_used',
   'mfa.locked',
+  'mfa.failed',
   'logout.delivery_failed',
   'logout.delivery_retried',
 ] as const;

@@ -1,16 +1,16 @@
 import { randomInt, timingSafeEqual } from 'node:crypto';
-import type { SessionTerminator } from '../accounts/account-service.js';
+import type { RecentAuthenticationCheck, SessionTerminator } from '../accounts/account-service.js';
 import type { Actor, AuditEventType, AuditLog } from '../audit/audit.js';
 import type { Clock } from '../clock.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import type { RecoveryCodeHasher, RecoveryCodeRepository, TotpAlgorithm, TotpFactorRepository } from './mfa.js';
 
 export const RECOVERY_CODE_COUNT = 10;
-/** Wrong TOTP codes in a row that lock the factor. */
+/** Second-factor attempts (TOTP or recovery codes, wherever they are typed) in a row without success that lock the factor. */
 export const MAX_FAILED_ATTEMPTS = 5;
 export const LOCK_DURATION_MS = 15 * 60 * 1000;
 
-// Recovery codes: 10 characters from 32 unambiguous ones (50 bits), shown as xxxxx-xxxxx.
+// Recovery codes: 10 characters from 31 unambiguous ones (10 × log2 31 ≈ 49.5 bits), shown as xxxxx-xxxxx.
 const RECOVERY_ALPHABET = 'abcdefghjkmnpqrstuvwxyz23456789';
 const RECOVERY_LENGTH = 10;
 
@@ -27,6 +27,20 @@ export type TotpVerification =
   | { readonly result: 'locked'; readonly retryAt: Date }
   | { readonly result: 'replayed' };
 
+/** A recovery code is single-use: a used one is simply not valid (there is no replay to tell apart). */
+export type RecoveryCodeVerification = Exclude<TotpVerification, { readonly result: 'replayed' }>;
+
+/** One second-factor attempt: a recovery code when one is given, else a code from the authenticator app. */
+export interface SecondFactorAttempt {
+  readonly code?: string;
+  readonly recoveryCode?: string;
+}
+
+export type SecondFactorVerification =
+  /** Proven; `methods` are the amr values it adds (otp, and recovery for a recovery code). */
+  | { readonly result: 'ok'; readonly methods: readonly string[] }
+  | Exclude<TotpVerification, { readonly result: 'ok' }>;
+
 export interface MfaStatus {
   readonly enabled: boolean;
   readonly recoveryCodesLeft: number;
@@ -39,10 +53,23 @@ export interface MfaServiceDeps {
   readonly hasher: RecoveryCodeHasher;
   readonly clock: Clock;
   readonly audit: AuditLog;
-  /** Ends the user's sessions when an administrator resets their second factor. */
-  readonly sessions: SessionTerminator;
+  /**
+   * Ends the user's sessions when an administrator resets their second factor; tells whether a session checked the
+   * second factor recently enough for the user to renew the recovery codes or turn the factor off.
+   */
+  readonly sessions: SessionTerminator & RecentAuthenticationCheck;
   /** The issuer name authenticator apps show next to the account. */
   readonly issuerName: string;
+}
+
+interface ReservedAttempt {
+  readonly reserved: true;
+  /** When the attempt was counted: the time its code is checked against. */
+  readonly at: Date;
+  /** Until when the factor is locked if this attempt is the last one allowed and fails. */
+  readonly lockUntil: Date;
+  readonly attempt: number;
+  readonly locks: boolean;
 }
 
 /** The user acting on their own account, when the caller names no other actor. */
@@ -74,7 +101,9 @@ function sameHash(a: string, b: string): boolean {
 
 /**
  * A second factor: an authenticator app (TOTP, RFC 6238) proven once at enrolment, and single-use recovery codes for
- * when the app is lost. A TOTP code is accepted at most once; five wrong ones in a row lock the factor for 15 minutes.
+ * when the app is lost. A TOTP code is accepted at most once. Five attempts in a row that do not prove the user (wrong
+ * or replayed TOTP codes and wrong recovery codes alike, at sign-in, step-up or "Confirm it is you") lock the factor
+ * for 15 minutes; each attempt is counted before it is checked, so concurrent guesses get no more than five.
  */
 export class MfaService {
   constructor(private readonly deps: MfaServiceDeps) {}
@@ -116,56 +145,79 @@ export class MfaService {
     return codes;
   }
 
-  /** Checks a code from the user's active authenticator app. */
-  async verifyTotp(userId: string, code: string): Promise<TotpVerification> {
+  /**
+   * Checks a code from the user's active authenticator app. Like every second-factor attempt, it is counted before it
+   * is checked (see `reserve`), so it is refused unchecked while the factor is locked.
+   */
+  async verifyTotp(userId: string, code: string, actor: Actor = self(userId)): Promise<TotpVerification> {
     const factor = await this.deps.factors.find(userId);
     if (!factor?.activatedAt) return { result: 'invalid' };
-    const now = this.deps.clock.now();
-    if (factor.lockedUntil && factor.lockedUntil > now) return { result: 'locked', retryAt: factor.lockedUntil };
+    const attempt = await this.reserve(userId);
+    if (!attempt.reserved) return attempt.refusal;
     const normalized = normalizeTotpCode(code);
-    const step = normalized === undefined ? null : this.deps.totp.verify(factor.secret, normalized, this.deps.totp.stepAt(now));
-    if (step === null) {
-      const failures = await this.deps.factors.recordFailure(userId);
-      if (failures < MAX_FAILED_ATTEMPTS) return { result: 'invalid' };
-      const retryAt = new Date(now.getTime() + LOCK_DURATION_MS);
-      await this.deps.factors.lock(userId, retryAt);
-      await this.record('mfa.locked', self(userId), userId, { failedAttempts: failures, lockedUntil: retryAt.toISOString() });
-      return { result: 'locked', retryAt };
-    }
-    if (factor.lastUsedStep !== null && step <= factor.lastUsedStep) return { result: 'replayed' };
+    const step = normalized === undefined ? null : this.deps.totp.verify(factor.secret, normalized, this.deps.totp.stepAt(attempt.at));
+    if (step === null) return this.failed(userId, 'totp', 'invalid', attempt, actor);
+    if (factor.lastUsedStep !== null && step <= factor.lastUsedStep) return this.failed(userId, 'totp', 'replayed', attempt, actor);
     // The conditional write settles a race between two requests carrying the same code: one of them wins.
-    if (!(await this.deps.factors.recordSuccess(userId, step))) return { result: 'replayed' };
+    if (!(await this.deps.factors.recordSuccess(userId, step))) return this.failed(userId, 'totp', 'replayed', attempt, actor);
     return { result: 'ok' };
   }
 
-  /** Spends one recovery code; true when it was an unused code of this user with an active factor. */
-  async useRecoveryCode(userId: string, code: string, actor: Actor = self(userId)): Promise<boolean> {
+  /**
+   * Spends one recovery code of a user with an active factor. A wrong one counts toward the same lock as wrong TOTP
+   * codes, and none is checked while the factor is locked.
+   */
+  async useRecoveryCode(userId: string, code: string, actor: Actor = self(userId)): Promise<RecoveryCodeVerification> {
     const factor = await this.deps.factors.find(userId);
-    if (!factor?.activatedAt) return false;
+    if (!factor?.activatedAt) return { result: 'invalid' };
+    const attempt = await this.reserve(userId);
+    if (!attempt.reserved) return attempt.refusal;
     const normalized = normalizeRecoveryCode(code);
     const unused = await this.deps.recoveryCodes.listUnused(userId);
     const hash = this.deps.hasher.hash(normalized ?? '');
     // Every stored hash is compared, in constant time, whichever matches.
     let match: string | undefined;
     for (const stored of unused) if (sameHash(stored.codeHash, hash)) match = stored.id;
-    if (normalized === undefined || match === undefined) return false;
-    if (!(await this.deps.recoveryCodes.markUsed(match, this.deps.clock.now()))) return false;
+    if (normalized === undefined || match === undefined || !(await this.deps.recoveryCodes.markUsed(match, this.deps.clock.now()))) {
+      return this.failed(userId, 'recovery', 'invalid', attempt, actor);
+    }
+    await this.deps.factors.clearFailures(userId);
     await this.record('mfa.recovery_code_used', actor, userId, { recoveryCodesLeft: unused.length - 1 });
-    return true;
+    return { result: 'ok' };
   }
 
-  /** A new set of recovery codes; the old set stops working. */
-  async regenerateRecoveryCodes(userId: string, actor: Actor = self(userId)): Promise<string[]> {
+  /** The second step of a sign-in, a step-up or a "Confirm it is you": a recovery code when given, else a TOTP code. */
+  async verifySecondFactor(userId: string, input: SecondFactorAttempt, actor: Actor = self(userId)): Promise<SecondFactorVerification> {
+    const recoveryCode = input.recoveryCode?.trim();
+    if (recoveryCode) {
+      const verification = await this.useRecoveryCode(userId, recoveryCode, actor);
+      return verification.result === 'ok' ? { result: 'ok', methods: ['otp', 'recovery'] } : verification;
+    }
+    const verification = await this.verifyTotp(userId, input.code ?? '', actor);
+    return verification.result === 'ok' ? { result: 'ok', methods: ['otp'] } : verification;
+  }
+
+  /**
+   * A new set of recovery codes; the old set stops working. A sensitive action: session `currentSessionId` must have
+   * checked the second factor recently (ReauthenticationRequiredError otherwise).
+   */
+  async regenerateRecoveryCodes(userId: string, currentSessionId: string, actor: Actor = self(userId)): Promise<string[]> {
     const factor = await this.deps.factors.find(userId);
     if (!factor?.activatedAt) throw new NotFoundError('Two-step verification is not set up.');
+    await this.deps.sessions.assertRecentAuthentication(currentSessionId, userId, true);
     const codes = await this.replaceRecoveryCodes(userId, this.deps.clock.now());
     await this.record('mfa.recovery_codes_regenerated', actor, userId, { recoveryCodes: codes.length });
     return codes;
   }
 
-  /** Removes the authenticator app and the recovery codes. */
-  async disable(userId: string, actor: Actor = self(userId)): Promise<void> {
+  /**
+   * The user removes their authenticator app and recovery codes. For an active factor, a sensitive action: session
+   * `currentSessionId` must have checked the second factor recently (ReauthenticationRequiredError otherwise); an
+   * enrolment not yet proven protects nothing and simply goes.
+   */
+  async disable(userId: string, currentSessionId: string, actor: Actor = self(userId)): Promise<void> {
     const factor = await this.deps.factors.find(userId);
+    if (factor?.activatedAt) await this.deps.sessions.assertRecentAuthentication(currentSessionId, userId, true);
     await this.deps.recoveryCodes.deleteAll(userId);
     await this.deps.factors.delete(userId);
     if (factor?.activatedAt) await this.record('mfa.disabled', actor, userId);
@@ -190,10 +242,40 @@ export class MfaService {
     return factor.lockedUntil > this.deps.clock.now() ? factor.lockedUntil : null;
   }
 
+  /** Whether the user has an active second factor (the sensitive-action rule asks for it then). */
+  async hasSecondFactor(userId: string): Promise<boolean> {
+    return Boolean((await this.deps.factors.find(userId))?.activatedAt);
+  }
+
   async status(userId: string): Promise<MfaStatus> {
     const factor = await this.deps.factors.find(userId);
     if (!factor?.activatedAt) return { enabled: false, recoveryCodesLeft: 0 };
     return { enabled: true, recoveryCodesLeft: await this.deps.recoveryCodes.countUnused(userId) };
+  }
+
+  /** Counts an attempt before it is checked (atomically, in the repository); refused while the factor is locked. */
+  private async reserve(userId: string): Promise<ReservedAttempt | { readonly reserved: false; readonly refusal: RecoveryCodeVerification }> {
+    const at = this.deps.clock.now();
+    const lockUntil = new Date(at.getTime() + LOCK_DURATION_MS);
+    const reservation = await this.deps.factors.reserveAttempt(userId, { now: at, maxAttempts: MAX_FAILED_ATTEMPTS, lockUntil });
+    if (!reservation.reserved) {
+      return { reserved: false, refusal: reservation.lockedUntil ? { result: 'locked', retryAt: reservation.lockedUntil } : { result: 'invalid' } };
+    }
+    return { reserved: true, at, lockUntil, attempt: reservation.attempt, locks: reservation.locks };
+  }
+
+  /** A counted attempt that did not prove the user: audited; the last one allowed in a row reports the lock it set. */
+  private async failed<R extends 'invalid' | 'replayed'>(
+    userId: string,
+    method: 'totp' | 'recovery',
+    reason: R,
+    attempt: ReservedAttempt,
+    actor: Actor,
+  ): Promise<{ readonly result: R } | { readonly result: 'locked'; readonly retryAt: Date }> {
+    await this.record('mfa.failed', actor, userId, { method, reason, attempt: attempt.attempt });
+    if (!attempt.locks) return { result: reason };
+    await this.record('mfa.locked', actor, userId, { failedAttempts: attempt.attempt, lockedUntil: attempt.lockUntil.toISOString() });
+    return { result: 'locked', retryAt: attempt.lockUntil };
   }
 
   private enrolment(secret: string, accountName: string): Enrolment {

@@ -10,11 +10,17 @@ export interface TotpFactor {
   readonly activatedAt: Date | null;
   /** The highest time step accepted so far (replays of it or of earlier steps are refused). */
   readonly lastUsedStep: number | null;
-  /** Wrong codes in a row since the last success or lock. */
+  /** Second-factor attempts in a row (counted before they are checked) since the last success or expired lock. */
   readonly failedAttempts: number;
   readonly lockedUntil: Date | null;
   readonly createdAt: Date;
 }
+
+export type AttemptReservation =
+  /** The attempt may be checked; `locks` when it is the last one allowed (the factor is locked already). */
+  | { readonly reserved: true; readonly attempt: number; readonly locks: boolean }
+  /** Refused unchecked: locked until `lockedUntil`, or (null) there is no active factor. */
+  | { readonly reserved: false; readonly lockedUntil: Date | null };
 
 export interface TotpFactorRepository {
   find(userId: string): Promise<TotpFactor | undefined>;
@@ -27,10 +33,15 @@ export interface TotpFactorRepository {
    * code is accepted at most once even by concurrent requests); false when it was not.
    */
   recordSuccess(userId: string, step: number): Promise<boolean>;
-  /** Counts one more wrong code; returns the count after it. */
-  recordFailure(userId: string): Promise<number>;
-  /** Locks the factor until `until` and starts the failure count again. */
-  lock(userId: string, until: Date): Promise<void>;
+  /**
+   * Counts one second-factor attempt (TOTP or recovery code) of an active factor BEFORE it is checked, atomically, so
+   * concurrent attempts can never be more than `maxAttempts` in a row: refused, with nothing counted, while the factor
+   * is locked (or not active). The attempt that brings the count to `maxAttempts` locks the factor until `lockUntil`
+   * at once; its success (recordSuccess, clearFailures) lifts the lock again. A lock past its time starts a new count.
+   */
+  reserveAttempt(userId: string, input: { readonly now: Date; readonly maxAttempts: number; readonly lockUntil: Date }): Promise<AttemptReservation>;
+  /** A recovery code proved the user: the attempts in a row start again from zero and any lock is lifted. */
+  clearFailures(userId: string): Promise<void>;
   /** Removes the factor (active or not); false when there was none. */
   delete(userId: string): Promise<boolean>;
 }

@@ -1,7 +1,7 @@
 import type { Actor, AuditEventType, AuditLog, NewAuditEvent } from '../audit/audit.js';
 import { SYSTEM } from '../audit/audit.js';
 import type { Clock } from '../clock.js';
-import { NotFoundError } from '../errors.js';
+import { NotFoundError, ReauthenticationRequiredError } from '../errors.js';
 import type {
   RequestMeta,
   SessionClient,
@@ -175,6 +175,17 @@ export class SessionService {
     if (!checkedAt) return false;
     const age = this.deps.clock.now().getTime() - checkedAt.getTime();
     return age >= 0 && age <= this.deps.policy.reauthenticationMaxAgeMs;
+  }
+
+  /**
+   * The rule of sensitive actions, for the services that perform them: passes only when `sessionId` is a live session
+   * of `userId` that proved its user within the window (see recentlyAuthenticated); otherwise throws
+   * ReauthenticationRequiredError, saying which check is needed.
+   */
+  async assertRecentAuthentication(sessionId: string, userId: string, userHasSecondFactor: boolean): Promise<void> {
+    const session = await this.deps.index.find(sessionId);
+    const live = session && !session.endedAt && session.userId === userId && !expiredReason(session, this.deps.clock.now());
+    if (!live || !this.recentlyAuthenticated(session, userHasSecondFactor)) throw new ReauthenticationRequiredError(userHasSecondFactor);
   }
 
   /** Records that the user of a live session just proved their password or second factor again. */

@@ -16,6 +16,8 @@ export interface AccountPageKit {
   requireRecentAuthentication(returnTo: string): Middleware;
   csrfFields(ctx: Context): Record<string, string>;
   currentUser(ctx: Context): User;
+  /** The uid of this browser's SSO session (the services check sensitive actions against it). */
+  currentSessionId(ctx: Context): string;
   render(ctx: Context, view: string, model: Record<string, unknown>, status?: number): Promise<void>;
   redirect(ctx: Context, location: string): void;
   userActor(ctx: Context, userId: string): Actor;
@@ -123,7 +125,7 @@ export function addSecurityRoutes(router: Router, kit: AccountPageKit, deps: Sec
     const user = kit.currentUser(ctx);
     let codes: string[];
     try {
-      codes = await mfa.regenerateRecoveryCodes(user.id, kit.userActor(ctx, user.id));
+      codes = await mfa.regenerateRecoveryCodes(user.id, kit.currentSessionId(ctx), kit.userActor(ctx, user.id));
     } catch (error) {
       if (!(error instanceof NotFoundError)) throw error;
       kit.redirect(ctx, '/account/security');
@@ -134,7 +136,7 @@ export function addSecurityRoutes(router: Router, kit: AccountPageKit, deps: Sec
 
   sensitivePost('/security/disable', async (ctx) => {
     const user = kit.currentUser(ctx);
-    await mfa.disable(user.id, kit.userActor(ctx, user.id));
+    await mfa.disable(user.id, kit.currentSessionId(ctx), kit.userActor(ctx, user.id));
     kit.redirect(ctx, '/account/security?done=disabled');
   });
 }

@@ -16,6 +16,7 @@ import { providerCookieOptions } from '../../oidc/configuration.js';
 import { createFirstPartySignIn, type OidcSession, type SignedIn } from '../first-party-sign-in.js';
 import { createSessionSignOut } from '../sign-out.js';
 import { CSRF_FIELD, type Csrf } from '../middleware/csrf.js';
+import { secondFactorRefusal } from '../second-factor.js';
 import { requireRecentAuthentication as requireRecentAuthenticationFor } from '../middleware/recent-authentication.js';
 import { ADMIN_RETURN_PATH } from './admin-console.js';
 import type { RenderView } from '../views.js';
@@ -126,6 +127,8 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
         return;
       }
       ctx.state.account = found;
+      // Where "Confirm it is you" sends the browser back to, should a service refuse a sensitive action (http/errors.ts).
+      ctx.state.returnTo = options.returnTo ?? ctx.path;
       await next();
     };
   }
@@ -235,13 +238,13 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
 
   router.post('/sessions/end-others', form, requireSession({ returnTo: '/account/sessions' }), csrf.verify(csrfScope), requireRecentAuthentication('/account/sessions'), async (ctx) => {
     const { user, session } = current(ctx);
-    await sessions.endAllForUser(user.id, 'revoked_by_user', userActor(ctx, user.id), session.uid);
+    await accounts.endOwnSessions(user.id, session.uid, { keepCurrent: true }, userActor(ctx, user.id));
     redirect(ctx, '/account/sessions?done=others-ended');
   });
 
   router.post('/sessions/end-all', form, requireSession({ returnTo: '/account/sessions' }), csrf.verify(csrfScope), requireRecentAuthentication('/account/sessions'), async (ctx) => {
-    const { user } = current(ctx);
-    await sessions.endAllForUser(user.id, 'revoked_by_user', userActor(ctx, user.id));
+    const { user, session } = current(ctx);
+    await accounts.endOwnSessions(user.id, session.uid, { keepCurrent: false }, userActor(ctx, user.id));
     await signedOut(ctx, true);
   });
 
@@ -288,9 +291,8 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
   // Without two-step verification, the current password in the form is the fresh password check.
   router.post('/password', form, requireSession({ returnTo: '/account/password' }), csrf.verify(csrfScope), recentSecondFactorIfAny('/account/password'), async (ctx) => {
     const { user, session } = current(ctx);
-    const proof = (await deps.mfa.status(user.id)).enabled
-      ? { recentSecondFactor: true as const }
-      : { currentPassword: field(ctx, 'current_password') };
+    // The service decides what proves it is the user: this password, or (with two-step verification) a recent code.
+    const proof = { currentPassword: field(ctx, 'current_password') };
     const next = field(ctx, 'new_password');
     // A typing check of this form, before anything is verified or saved.
     if (next !== field(ctx, 'confirm_password')) {
@@ -340,17 +342,10 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
     const refuse = (error: string, status: number) => renderConfirm(ctx, { returnTo, secondFactor, error }, status);
     if (secondFactor) {
       const recovery = field(ctx, 'recovery_code').trim();
-      if (recovery) {
-        if (!(await deps.mfa.useRecoveryCode(user.id, recovery, actor))) return refuse('That recovery code is not valid.', 401);
-      } else {
-        const verification = await deps.mfa.verifyTotp(user.id, field(ctx, 'code').replace(/\s+/g, ''));
-        if (verification.result === 'locked') {
-          const seconds = Math.max(60, Math.ceil((verification.retryAt.getTime() - deps.clock.now().getTime()) / 1000));
-          ctx.set('Retry-After', String(seconds));
-          return refuse(`Too many wrong codes. Try again in ${Math.ceil(seconds / 60)} minutes, or use a recovery code.`, 429);
-        }
-        if (verification.result === 'replayed') return refuse('That code was already used. Wait for the next one.', 401);
-        if (verification.result !== 'ok') return refuse('That code is not right.', 401);
+      const verification = await deps.mfa.verifySecondFactor(user.id, { code: field(ctx, 'code'), recoveryCode: recovery }, actor);
+      if (verification.result !== 'ok') {
+        const refusal = secondFactorRefusal(ctx, verification, deps.clock.now(), recovery !== '');
+        return refuse(refusal.message, refusal.status);
       }
     } else {
       try {
@@ -397,6 +392,7 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
       requireRecentAuthentication,
       csrfFields,
       currentUser: (ctx) => current(ctx).user,
+      currentSessionId: (ctx) => current(ctx).session.uid,
       render,
       redirect,
       userActor,

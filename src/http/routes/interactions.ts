@@ -14,6 +14,7 @@ import type { User } from '../../domain/accounts/user.js';
 import type { Logger } from '../../infra/logger.js';
 import { levelOf } from '../../domain/mfa/levels.js';
 import { SECOND_FACTOR_REQUIRED, STEP_UP_REASONS } from '../../oidc/interaction-policy.js';
+import { secondFactorLocked, secondFactorRefusal } from '../second-factor.js';
 import { totpSetupModel } from '../totp-display.js';
 import { CSRF_FIELD, type Csrf } from '../middleware/csrf.js';
 import type { RenderView } from '../views.js';
@@ -150,7 +151,7 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
    * interaction by an HMAC, and valid for a few minutes.
    */
   function ticketFields(ctx: Context, interaction: Interaction, kind: string, proof: Proof) {
-    const expires = Date.now() + TICKET_MS;
+    const expires = clock.now().getTime() + TICKET_MS;
     const fields: TicketFields = {
       userId: proof.user.id,
       remember: proof.remember ? 'yes' : 'no',
@@ -172,7 +173,7 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
     const expected = Buffer.from(csrf.token(ctx, ticketScope(kind, interaction.uid, fields)));
     const ticket = Buffer.from(field(ctx, 'ticket'));
     const expires = Number(fields.expires);
-    if (!Number.isFinite(expires) || expires < Date.now() || expected.length !== ticket.length || !timingSafeEqual(expected, ticket)) {
+    if (!Number.isFinite(expires) || expires < clock.now().getTime() || expected.length !== ticket.length || !timingSafeEqual(expected, ticket)) {
       throw new ForbiddenError('This page has expired. Sign in again.');
     }
     const user = await accounts.findActiveById(fields.userId);
@@ -275,9 +276,7 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
     // attacker who caused the lock whether the password they try is right.
     const lockedUntil = await secondFactorLockedUntil(login);
     if (lockedUntil) {
-      const minutes = Math.max(1, Math.ceil((lockedUntil.getTime() - clock.now().getTime()) / 60_000));
-      ctx.set('Retry-After', String(minutes * 60));
-      await renderLogin(ctx, interaction, { login: login.slice(0, 254), error: `Two-step verification for this account is locked after too many wrong codes. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`, status: 429 });
+      await renderLogin(ctx, interaction, { login: login.slice(0, 254), error: secondFactorLocked(ctx, lockedUntil, clock.now()), status: 429 });
       return;
     }
     let user: User;
@@ -309,26 +308,13 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
     const proof = await readTicket(ctx, interaction, 'otp');
     const { user } = proof;
     const recovery = field(ctx, 'recovery_code').trim();
-    if (recovery) {
-      if (await mfa.useRecoveryCode(user.id, recovery, userActor(ctx, user.id))) {
-        await completeLogin(ctx, interaction, { ...proof, methods: withMethod(proof.methods, 'otp', 'recovery') });
-      } else {
-        await renderSecondFactor(ctx, interaction, proof, 'That recovery code is not valid.', 401);
-      }
+    const verification = await mfa.verifySecondFactor(user.id, { code: field(ctx, 'code'), recoveryCode: recovery }, userActor(ctx, user.id));
+    if (verification.result === 'ok') {
+      await completeLogin(ctx, interaction, { ...proof, methods: withMethod(proof.methods, ...verification.methods) });
       return;
     }
-    const verification = await mfa.verifyTotp(user.id, field(ctx, 'code').replace(/\s+/g, ''));
-    if (verification.result === 'ok') {
-      await completeLogin(ctx, interaction, { ...proof, methods: withMethod(proof.methods, 'otp') });
-    } else if (verification.result === 'locked') {
-      const minutes = Math.max(1, Math.ceil((verification.retryAt.getTime() - clock.now().getTime()) / 60_000));
-      ctx.set('Retry-After', String(minutes * 60));
-      await renderSecondFactor(ctx, interaction, proof, `Too many wrong codes. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}, or use a recovery code.`, 429);
-    } else if (verification.result === 'replayed') {
-      await renderSecondFactor(ctx, interaction, proof, 'That code was already used. Wait for the next one.', 401);
-    } else {
-      await renderSecondFactor(ctx, interaction, proof, 'That code is not right.', 401);
-    }
+    const refusal = secondFactorRefusal(ctx, verification, clock.now(), recovery !== '');
+    await renderSecondFactor(ctx, interaction, proof, refusal.message, refusal.status);
   });
 
   // Enrolment inside the sign-in: the first code from the new app turns the factor on and proves it.

@@ -170,6 +170,15 @@ export const en = {
     badDate: 'Give a date such as 2026-01-31 or 2026-01-31T12:00 (UTC).',
     badType: 'Choose an event type from the list.',
   },
+  secondFactor: {
+    wrongCode: 'That code is not right.',
+    wrongRecoveryCode: 'That recovery code is not valid.',
+    replayedCode: 'That code was already used. Wait for the next one.',
+    // While locked, recovery codes are refused too and so is a new sign-in: only time, or an administrator, helps.
+    locked: (minutes: number) =>
+      `Too many wrong codes: two-step verification for this account is locked. Try again in ${minutes} ${minutes === 1 ? 'minute' : 'minutes'}. ` +
+      'If you cannot wait, an administrator can reset it (gatehouse users reset-mfa).',
+  },
 } as const;
 
 export type Text = typeof en;

@@ -1,8 +1,14 @@
-import type { TotpFactor, TotpFactorRepository } from '../../domain/mfa/mfa.js';
+import type { AttemptReservation, TotpFactor, TotpFactorRepository } from '../../domain/mfa/mfa.js';
 import type { SecretBox } from '../../domain/secret-box.js';
 import type { Db } from './database.js';
 
-/** TOTP factors with the shared secret sealed by the SecretBox (AES-256-GCM); only this class sees it in clear. */
+/** The SecretBox context of a user's TOTP secret: the ciphertext opens only in that user's row. */
+const secretContext = (userId: string) => `totp:${userId}`;
+
+/**
+ * TOTP factors with the shared secret sealed by the SecretBox (AES-256-GCM, bound to the user id as associated data);
+ * only this class sees it in clear.
+ */
 export class PrismaTotpFactorRepository implements TotpFactorRepository {
   constructor(private readonly db: Db, private readonly box: SecretBox) {}
 
@@ -10,11 +16,16 @@ export class PrismaTotpFactorRepository implements TotpFactorRepository {
     const row = await this.db.totpFactor.findUnique({ where: { userId } });
     if (!row) return undefined;
     const { secretEncrypted, ...rest } = row;
-    return { ...rest, secret: this.box.open(secretEncrypted) };
+    const secret = this.box.open(secretEncrypted, secretContext(userId));
+    if (!this.box.isBound(secretEncrypted)) {
+      // Sealed before secrets were bound to their user: bound now (only if the row still holds that value).
+      await this.db.totpFactor.updateMany({ where: { userId, secretEncrypted }, data: { secretEncrypted: this.box.seal(secret, secretContext(userId)) } });
+    }
+    return { ...rest, secret };
   }
 
   async savePending(userId: string, secret: string, createdAt: Date): Promise<boolean> {
-    const secretEncrypted = this.box.seal(secret);
+    const secretEncrypted = this.box.seal(secret, secretContext(userId));
     return this.db.$transaction(async (tx) => {
       const existing = await tx.totpFactor.findUnique({ where: { userId } });
       if (existing?.activatedAt) return false;
@@ -47,13 +58,45 @@ export class PrismaTotpFactorRepository implements TotpFactorRepository {
     return count === 1;
   }
 
-  async recordFailure(userId: string): Promise<number> {
-    const row = await this.db.totpFactor.update({ where: { userId }, data: { failedAttempts: { increment: 1 } }, select: { failedAttempts: true } });
-    return row.failedAttempts;
+  async reserveAttempt(userId: string, input: { now: Date; maxAttempts: number; lockUntil: Date }): Promise<AttemptReservation> {
+    const { now, maxAttempts, lockUntil } = input;
+    const active = { userId, activatedAt: { not: null } };
+    const select = { failedAttempts: true } as const;
+    // Each step is one conditional UPDATE, which the database applies to the row's latest version (PostgreSQL
+    // re-checks the condition after waiting for a concurrent writer; SQLite has one writer at a time). Nothing reads
+    // the count first, so concurrent attempts cannot all see "not locked yet". A step fails only because another
+    // request changed the row meanwhile; the steps are then tried again.
+    for (let round = 0; round < 3; round += 1) {
+      // A lock past its time: this attempt is the first of a new count.
+      const restarted = await this.db.totpFactor.updateManyAndReturn({
+        where: { ...active, lockedUntil: { lte: now } },
+        data: { failedAttempts: 1, lockedUntil: maxAttempts <= 1 ? lockUntil : null },
+        select,
+      });
+      if (restarted.length === 1) return { reserved: true, attempt: 1, locks: maxAttempts <= 1 };
+      // Below the last allowed attempt: count it.
+      const counted = await this.db.totpFactor.updateManyAndReturn({
+        where: { ...active, lockedUntil: null, failedAttempts: { lt: maxAttempts - 1 } },
+        data: { failedAttempts: { increment: 1 } },
+        select,
+      });
+      if (counted.length === 1) return { reserved: true, attempt: counted[0]!.failedAttempts, locks: false };
+      // The last allowed attempt locks the factor as it is counted; its success lifts the lock.
+      const last = await this.db.totpFactor.updateMany({
+        where: { ...active, lockedUntil: null, failedAttempts: { gte: maxAttempts - 1 } },
+        data: { failedAttempts: maxAttempts, lockedUntil: lockUntil },
+      });
+      if (last.count === 1) return { reserved: true, attempt: maxAttempts, locks: true };
+      const row = await this.db.totpFactor.findUnique({ where: { userId }, select: { activatedAt: true, lockedUntil: true } });
+      if (!row?.activatedAt) return { reserved: false, lockedUntil: null };
+      if (row.lockedUntil && row.lockedUntil > now) return { reserved: false, lockedUntil: row.lockedUntil };
+    }
+    // Other requests kept changing the row under this one: refuse it unchecked; it may be tried again at once.
+    return { reserved: false, lockedUntil: now };
   }
 
-  async lock(userId: string, until: Date): Promise<void> {
-    await this.db.totpFactor.updateMany({ where: { userId }, data: { lockedUntil: until, failedAttempts: 0 } });
+  async clearFailures(userId: string): Promise<void> {
+    await this.db.totpFactor.updateMany({ where: { userId }, data: { failedAttempts: 0, lockedUntil: null } });
   }
 
   async delete(userId: string): Promise<boolean> {

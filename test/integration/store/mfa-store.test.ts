@@ -9,7 +9,7 @@ import { PrismaTotpFactorRepository } from '../../../src/store/prisma/totp-facto
 import { TestClock } from '../../support/clock.js';
 import { databaseKinds } from '../../support/databases.js';
 import { InMemoryAuditLog } from '../../support/fakes.js';
-import { totpCode } from '../../support/mfa-fakes.js';
+import { CountingRecoveryCodeHasher, CountingTotp, totpCode } from '../../support/mfa-fakes.js';
 import { openStoreDatabase, type StoreDatabase } from './store-database.js';
 
 const SECRET = 'store-test-secret-with-enough-characters-0123';
@@ -35,8 +35,10 @@ describe.each(databaseKinds())('MFA repositories on %s', (kind) => {
   beforeEach(async () => {
     await store.db.$transaction([store.db.totpFactor.deleteMany(), store.db.recoveryCode.deleteMany()]);
     clock = new TestClock(new Date('2026-03-01T12:00:00.000Z'));
+    const sessions = new RecordingSessionTerminator();
+    sessions.recent.add(`session-1:${USER}:second-factor`);
     mfa = new MfaService({
-      sessions: new RecordingSessionTerminator(),
+      sessions,
       factors,
       recoveryCodes: codes,
       totp: new OtplibTotp(),
@@ -51,9 +53,9 @@ describe.each(databaseKinds())('MFA repositories on %s', (kind) => {
     const { secret } = await mfa.startEnrolment(USER, 'ada@example.com');
     const recovery = await mfa.activate(USER, totpCode(secret, clock.now()));
     const raw = await store.db.totpFactor.findUniqueOrThrow({ where: { userId: USER } });
-    expect(raw.secretEncrypted).toMatch(/^v1\./);
+    expect(raw.secretEncrypted).toMatch(/^v2\./);
     expect(JSON.stringify(raw)).not.toContain(secret);
-    expect(new AesGcmSecretBox(SECRET).open(raw.secretEncrypted)).toBe(secret);
+    expect(new AesGcmSecretBox(SECRET).open(raw.secretEncrypted, `totp:${USER}`)).toBe(secret);
     expect((await factors.find(USER))!.secret).toBe(secret);
     const rawCodes = JSON.stringify(await store.db.recoveryCode.findMany());
     for (const code of recovery) expect(rawCodes).not.toContain(code.replace('-', ''));
@@ -62,7 +64,26 @@ describe.each(databaseKinds())('MFA repositories on %s', (kind) => {
     );
   });
 
-  it('keeps the repository contracts: pending replacement, one activation, replay refusal, failures and lock', async () => {
+  it('binds the secret to its user: a ciphertext copied into another user\'s row does not open', async () => {
+    const { secret } = await mfa.startEnrolment(USER, 'ada@example.com');
+    await mfa.activate(USER, totpCode(secret, clock.now()));
+    const { secretEncrypted } = await store.db.totpFactor.findUniqueOrThrow({ where: { userId: USER } });
+    await factors.savePending('user-2', 'MFRGGZDFMZTWQ2LK', clock.now());
+    await store.db.totpFactor.update({ where: { userId: 'user-2' }, data: { secretEncrypted, activatedAt: clock.now() } });
+    await expect(factors.find('user-2')).rejects.toThrow(SecretMismatchError);
+  });
+
+  it('still reads a secret sealed before it was bound to its user, and binds it on that read', async () => {
+    const box = new AesGcmSecretBox(SECRET);
+    await store.db.totpFactor.create({ data: { userId: USER, secretEncrypted: box.seal('JBSWY3DPEHPK3PXP'), createdAt: clock.now(), activatedAt: clock.now() } });
+    expect((await factors.find(USER))!.secret).toBe('JBSWY3DPEHPK3PXP');
+    const { secretEncrypted } = await store.db.totpFactor.findUniqueOrThrow({ where: { userId: USER } });
+    expect(box.isBound(secretEncrypted)).toBe(true);
+    expect(box.open(secretEncrypted, `totp:${USER}`)).toBe('JBSWY3DPEHPK3PXP');
+    expect((await factors.find(USER))!.secret).toBe('JBSWY3DPEHPK3PXP');
+  });
+
+  it('keeps the repository contracts: pending replacement, one activation, replay refusal, removal', async () => {
     expect(await factors.savePending(USER, 'AAAA', clock.now())).toBe(true);
     expect(await factors.savePending(USER, 'BBBB', clock.now())).toBe(true);
     expect((await factors.find(USER))!.secret).toBe('BBBB');
@@ -73,27 +94,74 @@ describe.each(databaseKinds())('MFA repositories on %s', (kind) => {
     expect(await factors.recordSuccess(USER, 101)).toBe(true);
     // Two concurrent acceptances of one step: exactly one wins.
     expect((await Promise.all([factors.recordSuccess(USER, 102), factors.recordSuccess(USER, 102)])).filter(Boolean)).toHaveLength(1);
-    expect(await factors.recordFailure(USER)).toBe(1);
-    expect(await factors.recordFailure(USER)).toBe(2);
-    const until = new Date(clock.now().getTime() + 60_000);
-    await factors.lock(USER, until);
-    expect(await factors.find(USER)).toMatchObject({ secret: 'BBBB', lastUsedStep: 102, failedAttempts: 0, lockedUntil: until });
-    expect(await factors.recordSuccess(USER, 103)).toBe(true);
-    expect(await factors.find(USER)).toMatchObject({ lockedUntil: null, failedAttempts: 0 });
     expect(await factors.delete(USER)).toBe(true);
     expect(await factors.find(USER)).toBeUndefined();
   });
+
+  it('reserves second-factor attempts: five in a row, the fifth locking at once, a success or an expired lock starting again', async () => {
+    const now = clock.now();
+    const lockUntil = new Date(now.getTime() + 60_000);
+    const reserve = (at: Date = now) => factors.reserveAttempt(USER, { now: at, maxAttempts: 5, lockUntil });
+    // No factor, or one not active yet: nothing to count.
+    expect(await reserve()).toEqual({ reserved: false, lockedUntil: null });
+    await factors.savePending(USER, 'AAAA', now);
+    expect(await reserve()).toEqual({ reserved: false, lockedUntil: null });
+    await factors.activate(USER, now, 100);
+    for (let attempt = 1; attempt <= 4; attempt += 1) expect(await reserve()).toEqual({ reserved: true, attempt, locks: false });
+    expect(await reserve()).toEqual({ reserved: true, attempt: 5, locks: true });
+    expect(await factors.find(USER)).toMatchObject({ failedAttempts: 5, lockedUntil: lockUntil });
+    expect(await reserve()).toEqual({ reserved: false, lockedUntil: lockUntil });
+    // A success (the fifth attempt was right, say) lifts the lock.
+    expect(await factors.recordSuccess(USER, 101)).toBe(true);
+    expect(await factors.find(USER)).toMatchObject({ failedAttempts: 0, lockedUntil: null });
+    for (let i = 0; i < 5; i += 1) await reserve();
+    await factors.clearFailures(USER);
+    expect(await reserve()).toEqual({ reserved: true, attempt: 1, locks: false });
+    for (let i = 0; i < 4; i += 1) await reserve();
+    // Once the lock is over, the next attempt is the first of a new count.
+    expect(await reserve(new Date(lockUntil.getTime() - 1))).toEqual({ reserved: false, lockedUntil: lockUntil });
+    expect(await reserve(lockUntil)).toEqual({ reserved: true, attempt: 1, locks: false });
+    expect(await factors.find(USER)).toMatchObject({ failedAttempts: 1, lockedUntil: null });
+  });
+
+  it('checks at most five guesses of a concurrent burst of TOTP and recovery codes before the lock', async () => {
+    const totp = new CountingTotp();
+    const hasher = new CountingRecoveryCodeHasher(Buffer.alloc(32, 3));
+    const audit = new InMemoryAuditLog();
+    const counted = new MfaService({ sessions: new RecordingSessionTerminator(), factors, recoveryCodes: codes, totp, hasher, clock, audit, issuerName: 'Gatehouse' });
+    const { secret } = await counted.startEnrolment(USER, 'ada@example.com');
+    const recovery = await counted.activate(USER, totpCode(secret, clock.now()));
+    clock.advance(30_000);
+    const valid = new Set([-1, 0, 1].map((d) => totpCode(secret, clock.now().getTime() + d * 30_000)));
+    const wrong = ['000000', '111111', '222222', '333333'].find((c) => !valid.has(c))!;
+    totp.checked = 0;
+    hasher.hashed = 0;
+    const burst = await Promise.all(
+      Array.from({ length: 24 }, (_, i) => (i % 2 === 0 ? counted.verifyTotp(USER, wrong) : counted.useRecoveryCode(USER, `zzzz${i % 10}-zzzzz`))),
+    );
+    expect(totp.checked + hasher.hashed).toBe(5);
+    expect(burst.filter((r) => r.result !== 'locked')).toHaveLength(4);
+    expect(audit.events.filter((e) => e.type === 'mfa.failed')).toHaveLength(5);
+    expect(audit.events.filter((e) => e.type === 'mfa.locked')).toHaveLength(1);
+    // Locked: the right recovery code is refused unchecked and stays unused.
+    const row = await store.db.totpFactor.findUniqueOrThrow({ where: { userId: USER } });
+    expect(row.lockedUntil!.getTime()).toBeGreaterThan(clock.now().getTime());
+    expect(await counted.useRecoveryCode(USER, recovery[0]!)).toEqual({ result: 'locked', retryAt: row.lockedUntil });
+    expect(totp.checked + hasher.hashed).toBe(5);
+    expect(await counted.status(USER)).toEqual({ enabled: true, recoveryCodesLeft: 10 });
+  });
+
 
   it('uses a recovery code once, even when two requests race, and regeneration replaces the set', async () => {
     const { secret } = await mfa.startEnrolment(USER, 'ada@example.com');
     const recovery = await mfa.activate(USER, totpCode(secret, clock.now()));
     const results = await Promise.all([mfa.useRecoveryCode(USER, recovery[0]!), mfa.useRecoveryCode(USER, recovery[0]!)]);
-    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(results.filter((r) => r.result === 'ok')).toHaveLength(1);
     expect(await mfa.status(USER)).toEqual({ enabled: true, recoveryCodesLeft: 9 });
-    await mfa.regenerateRecoveryCodes(USER);
-    expect(await mfa.useRecoveryCode(USER, recovery[1]!)).toBe(false);
+    await mfa.regenerateRecoveryCodes(USER, 'session-1');
+    expect(await mfa.useRecoveryCode(USER, recovery[1]!)).toEqual({ result: 'invalid' });
     expect(await store.db.recoveryCode.count({ where: { userId: USER } })).toBe(10);
-    await mfa.disable(USER);
+    await mfa.disable(USER, 'session-1');
     expect(await store.db.recoveryCode.count()).toBe(0);
     expect(await store.db.totpFactor.count()).toBe(0);
   });

@@ -48,8 +48,32 @@ describe('AesGcmSecretBox', () => {
     expect(() => box.open([version, nonce, ciphertext, shortTag].join('.'))).toThrow(SecretMismatchError);
   });
 
-  it.each(['', 'plaintext', 'v1.only.three', 'v2.a.b.c'])('refuses the malformed value %j with SecretMismatchError', (value) => {
+  it.each(['', 'plaintext', 'v1.only.three', 'v2.a.b.c', 'v3.a.b.c'])('refuses the malformed value %j with SecretMismatchError', (value) => {
     expect(() => box.open(value)).toThrow(SecretMismatchError);
+    expect(() => box.open(value, 'totp:user-1')).toThrow(SecretMismatchError);
+  });
+
+  describe('with a context (associated data)', () => {
+    it('opens only under the context it was sealed with', () => {
+      const sealed = box.seal('JBSWY3DPEHPK3PXP', 'totp:user-1');
+      expect(sealed).toMatch(/^v2\.[\w-]+\.[\w-]*\.[\w-]+$/);
+      expect(box.isBound(sealed)).toBe(true);
+      expect(box.open(sealed, 'totp:user-1')).toBe('JBSWY3DPEHPK3PXP');
+      expect(() => box.open(sealed, 'totp:user-2')).toThrow(SecretMismatchError);
+      expect(() => box.open(sealed, 'totp:user-2')).toThrow(/belongs to another record/);
+      expect(() => box.open(sealed)).toThrow(SecretMismatchError);
+    });
+
+    it('still opens a value sealed without one (written before contexts existed), whatever the context', () => {
+      const legacy = box.seal('JBSWY3DPEHPK3PXP');
+      expect(box.isBound(legacy)).toBe(false);
+      expect(box.open(legacy, 'totp:user-1')).toBe('JBSWY3DPEHPK3PXP');
+    });
+
+    it('refuses a bound value relabelled as one without a context', () => {
+      const relabelled = box.seal('JBSWY3DPEHPK3PXP', 'totp:user-1').replace(/^v2\./, 'v1.');
+      expect(() => box.open(relabelled, 'totp:user-2')).toThrow(SecretMismatchError);
+    });
   });
 });
 

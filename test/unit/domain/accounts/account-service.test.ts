@@ -1,7 +1,7 @@
 import { AccountService, normalizeEmail, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, validatePassword } from '../../../../src/domain/accounts/account-service.js';
-import { ConflictError, InvalidCredentialsError, NotFoundError, ValidationError } from '../../../../src/domain/errors.js';
+import { ConflictError, InvalidCredentialsError, NotFoundError, ReauthenticationRequiredError, ValidationError } from '../../../../src/domain/errors.js';
 import { TestClock } from '../../../support/clock.js';
-import { CountingHasher, InMemoryUserRepository, RecordingSessionTerminator } from '../../../support/fakes.js';
+import { CountingHasher, FixedSecondFactorStatus, InMemoryUserRepository, RecordingSessionTerminator } from '../../../support/fakes.js';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -9,8 +9,10 @@ function setup() {
   const clock = new TestClock(new Date('2026-01-01T00:00:00Z'));
   const users = new InMemoryUserRepository(clock);
   const hasher = new CountingHasher();
-  const accounts = new AccountService({ users, hasher, clock, sessions: new RecordingSessionTerminator() });
-  return { clock, users, hasher, accounts };
+  const sessions = new RecordingSessionTerminator();
+  const secondFactor = new FixedSecondFactorStatus();
+  const accounts = new AccountService({ users, hasher, clock, sessions, secondFactor });
+  return { clock, users, hasher, accounts, sessions, secondFactor };
 }
 
 /** The error an operation rejects with; fails the test when it resolves. */
@@ -279,6 +281,63 @@ describe('AccountService', () => {
       await accounts.createUser({ email: 'bob@example.com', password: PASSWORD });
       await accounts.createUser({ email: 'alice@example.com', password: PASSWORD });
       expect((await accounts.list()).map((u) => u.email)).toEqual(['alice@example.com', 'bob@example.com']);
+    });
+  });
+
+  describe('sensitive actions of the user (the recent-authentication rule is checked here, not trusted from the caller)', () => {
+    const SESSION = 'session-1';
+    const actor = (id: string) => ({ type: 'user' as const, id });
+
+    it('changes the password of a user with a second factor only after a recent second-factor check in that session', async () => {
+      const { accounts, sessions, secondFactor } = setup();
+      const user = await accounts.createUser({ email: 'ada@example.com', password: PASSWORD });
+      secondFactor.enabled.add(user.id);
+      // No recent check: refused, whatever password is given, and nothing changes.
+      for (const proof of [{}, { currentPassword: PASSWORD }]) {
+        const error = await rejection(accounts.changeOwnPassword(user.id, proof, 'a brand new passphrase', SESSION, actor(user.id)));
+        expect(error).toBeInstanceOf(ReauthenticationRequiredError);
+        expect((error as ReauthenticationRequiredError).secondFactor).toBe(true);
+      }
+      await expect(accounts.authenticate('ada@example.com', PASSWORD)).resolves.toMatchObject({ id: user.id });
+      expect(sessions.calls).toEqual([]);
+      // A recent password check is not enough for a user with a second factor.
+      sessions.recent.add(`${SESSION}:${user.id}`);
+      await expect(accounts.changeOwnPassword(user.id, {}, 'a brand new passphrase', SESSION, actor(user.id))).rejects.toThrow(ReauthenticationRequiredError);
+      sessions.recent.add(`${SESSION}:${user.id}:second-factor`);
+      await accounts.changeOwnPassword(user.id, {}, 'a brand new passphrase', SESSION, actor(user.id));
+      await expect(accounts.authenticate('ada@example.com', 'a brand new passphrase')).resolves.toMatchObject({ id: user.id });
+      expect(sessions.calls).toEqual([expect.objectContaining({ userId: user.id, reason: 'password_changed', exceptId: SESSION })]);
+    });
+
+    it('changes the password of a user without a second factor with the current password', async () => {
+      const { accounts, sessions } = setup();
+      const user = await accounts.createUser({ email: 'bob@example.com', password: PASSWORD });
+      expect(await rejection(accounts.changeOwnPassword(user.id, {}, 'a brand new passphrase', SESSION, actor(user.id)))).toMatchObject({ field: 'current_password' });
+      await accounts.changeOwnPassword(user.id, { currentPassword: PASSWORD }, 'a brand new passphrase', SESSION, actor(user.id));
+      expect(sessions.checks).toEqual([]);
+    });
+
+    it('logs out everywhere only after a recent check of the kind the user needs', async () => {
+      const { accounts, sessions, secondFactor } = setup();
+      const ada = await accounts.createUser({ email: 'ada@example.com', password: PASSWORD });
+      const bob = await accounts.createUser({ email: 'bob@example.com', password: PASSWORD });
+      secondFactor.enabled.add(ada.id);
+      await expect(accounts.endOwnSessions(ada.id, SESSION, { keepCurrent: true }, actor(ada.id))).rejects.toThrow(ReauthenticationRequiredError);
+      sessions.recent.add(`${SESSION}:${ada.id}`);
+      await expect(accounts.endOwnSessions(ada.id, SESSION, { keepCurrent: false }, actor(ada.id))).rejects.toThrow(ReauthenticationRequiredError);
+      expect(sessions.calls).toEqual([]);
+      sessions.recent.add(`${SESSION}:${ada.id}:second-factor`);
+      await accounts.endOwnSessions(ada.id, SESSION, { keepCurrent: true }, actor(ada.id));
+      await accounts.endOwnSessions(ada.id, SESSION, { keepCurrent: false }, actor(ada.id));
+      // Without a second factor, a recent password check is what counts.
+      await expect(accounts.endOwnSessions(bob.id, SESSION, { keepCurrent: false }, actor(bob.id))).rejects.toThrow(ReauthenticationRequiredError);
+      sessions.recent.add(`${SESSION}:${bob.id}`);
+      await accounts.endOwnSessions(bob.id, SESSION, { keepCurrent: false }, actor(bob.id));
+      expect(sessions.calls).toEqual([
+        expect.objectContaining({ userId: ada.id, reason: 'revoked_by_user', exceptId: SESSION }),
+        expect.objectContaining({ userId: ada.id, reason: 'revoked_by_user', exceptId: undefined }),
+        expect.objectContaining({ userId: bob.id, reason: 'revoked_by_user', exceptId: undefined }),
+      ]);
     });
   });
 });

@@ -1,11 +1,11 @@
 import { RecordingSessionTerminator } from '../../../support/fakes.js';
-import { ConflictError, ValidationError } from '../../../../src/domain/errors.js';
+import { ConflictError, ReauthenticationRequiredError, ValidationError } from '../../../../src/domain/errors.js';
 import { LOCK_DURATION_MS, MfaService } from '../../../../src/domain/mfa/mfa-service.js';
 import { HmacRecoveryCodeHasher } from '../../../../src/infra/hmac-code-hasher.js';
 import { OtplibTotp } from '../../../../src/infra/otplib-totp.js';
 import { TestClock } from '../../../support/clock.js';
 import { InMemoryAuditLog } from '../../../support/fakes.js';
-import { InMemoryRecoveryCodeRepository, InMemoryTotpFactorRepository, totpCode } from '../../../support/mfa-fakes.js';
+import { CountingTotp, InMemoryRecoveryCodeRepository, InMemoryTotpFactorRepository, totpCode } from '../../../support/mfa-fakes.js';
 
 const USER = 'user-1';
 const EMAIL = 'ada@example.com';
@@ -17,15 +17,20 @@ describe('MfaService', () => {
   let codes: InMemoryRecoveryCodeRepository;
   let audit: InMemoryAuditLog;
   let mfa: MfaService;
+  let sessions: RecordingSessionTerminator;
+  /** The session a test acts in, marked as having checked the second factor recently. */
+  const SESSION = 'session-1';
 
   beforeEach(() => {
+    sessions = new RecordingSessionTerminator();
+    sessions.recent.add(`${SESSION}:${USER}:second-factor`);
     // The start of a time step, so "one step later" is unambiguous.
     clock = new TestClock(new Date('2026-03-01T12:00:00.000Z'));
     factors = new InMemoryTotpFactorRepository();
     codes = new InMemoryRecoveryCodeRepository();
     audit = new InMemoryAuditLog();
     mfa = new MfaService({
-      sessions: new RecordingSessionTerminator(),
+      sessions,
       factors,
       recoveryCodes: codes,
       totp: new OtplibTotp(),
@@ -155,8 +160,8 @@ describe('MfaService', () => {
       for (let i = 0; i < 4; i += 1) expect(await mfa.verifyTotp(USER, wrong())).toEqual({ result: 'invalid' });
       const retryAt = new Date(clock.now().getTime() + LOCK_DURATION_MS);
       expect(await mfa.verifyTotp(USER, wrong())).toEqual({ result: 'locked', retryAt });
-      expect(types()).toEqual(['mfa.enrolled', 'mfa.locked']);
-      expect(audit.events[1]).toMatchObject({ userId: USER, details: { lockedUntil: retryAt.toISOString() } });
+      expect(types()).toEqual(['mfa.enrolled', ...Array(5).fill('mfa.failed'), 'mfa.locked']);
+      expect(audit.events[6]).toMatchObject({ userId: USER, details: { failedAttempts: 5, lockedUntil: retryAt.toISOString() } });
       // Locked: even the right code is refused, without counting.
       expect(await mfa.verifyTotp(USER, totpCode(secret, clock.now()))).toEqual({ result: 'locked', retryAt });
       clock.advance(LOCK_DURATION_MS - 1000);
@@ -185,35 +190,136 @@ describe('MfaService', () => {
   describe('recovery codes', () => {
     it('accepts each code once, in any case and with or without the dash', async () => {
       const { recovery } = await enrolled();
-      expect(await mfa.useRecoveryCode(USER, recovery[0]!)).toBe(true);
-      expect(await mfa.useRecoveryCode(USER, recovery[0]!)).toBe(false);
-      expect(await mfa.useRecoveryCode(USER, ` ${recovery[1]!.replace('-', '').toUpperCase()} `)).toBe(true);
-      expect(await mfa.useRecoveryCode(USER, 'aaaaa-aaaaa')).toBe(false);
-      expect(await mfa.useRecoveryCode(USER, '')).toBe(false);
-      expect(await mfa.useRecoveryCode('someone-else', recovery[2]!)).toBe(false);
+      expect(await mfa.useRecoveryCode(USER, recovery[0]!)).toEqual({ result: 'ok' });
+      expect(await mfa.useRecoveryCode(USER, recovery[0]!)).toEqual({ result: 'invalid' });
+      expect(await mfa.useRecoveryCode(USER, ` ${recovery[1]!.replace('-', '').toUpperCase()} `)).toEqual({ result: 'ok' });
+      expect(await mfa.useRecoveryCode(USER, 'aaaaa-aaaaa')).toEqual({ result: 'invalid' });
+      expect(await mfa.useRecoveryCode(USER, '')).toEqual({ result: 'invalid' });
+      expect(await mfa.useRecoveryCode('someone-else', recovery[2]!)).toEqual({ result: 'invalid' });
       expect(await mfa.status(USER)).toEqual({ enabled: true, recoveryCodesLeft: 8 });
-      expect(types()).toEqual(['mfa.enrolled', 'mfa.recovery_code_used', 'mfa.recovery_code_used']);
+      // Each wrong code is audited; the user without a factor has nothing to count.
+      expect(types()).toEqual(['mfa.enrolled', 'mfa.recovery_code_used', 'mfa.failed', 'mfa.recovery_code_used', 'mfa.failed', 'mfa.failed']);
     });
 
     it('regeneration invalidates the old set', async () => {
       const { recovery } = await enrolled();
       await mfa.useRecoveryCode(USER, recovery[0]!);
-      const fresh = await mfa.regenerateRecoveryCodes(USER);
+      const fresh = await mfa.regenerateRecoveryCodes(USER, SESSION);
       expect(fresh).toHaveLength(10);
       expect(fresh.filter((c) => recovery.includes(c))).toEqual([]);
-      for (const old of recovery.slice(1)) expect(await mfa.useRecoveryCode(USER, old)).toBe(false);
+      // Four of the old codes (a fifth wrong code in a row would lock the factor).
+      for (const old of recovery.slice(1, 5)) expect(await mfa.useRecoveryCode(USER, old)).toEqual({ result: 'invalid' });
       expect(await mfa.status(USER)).toEqual({ enabled: true, recoveryCodesLeft: 10 });
-      expect(await mfa.useRecoveryCode(USER, fresh[3]!)).toBe(true);
+      expect(await mfa.useRecoveryCode(USER, fresh[3]!)).toEqual({ result: 'ok' });
       expect(types()).toContain('mfa.recovery_codes_regenerated');
     });
   });
 
+  describe('one lock for every second-factor attempt', () => {
+    const wrongTotp = (secret: string) => {
+      const right = [-1, 0, 1].map((d) => totpCode(secret, clock.now().getTime() + d * STEP_MS));
+      return ['000000', '111111', '222222', '333333'].find((c) => !right.includes(c))!;
+    };
+    const actor = { type: 'user' as const, id: USER, ip: '192.0.2.7', userAgent: 'Test/1.0' };
+
+    it('counts wrong recovery codes and wrong TOTP codes toward the same five in a row, and audits each', async () => {
+      const { secret } = await enrolled();
+      for (let i = 0; i < 3; i += 1) expect(await mfa.verifyTotp(USER, wrongTotp(secret), actor)).toEqual({ result: 'invalid' });
+      expect(await mfa.useRecoveryCode(USER, 'aaaaa-aaaaa', actor)).toEqual({ result: 'invalid' });
+      const retryAt = new Date(clock.now().getTime() + LOCK_DURATION_MS);
+      expect(await mfa.useRecoveryCode(USER, 'bbbbb-bbbbb', actor)).toEqual({ result: 'locked', retryAt });
+      expect(audit.events.filter((e) => e.type === 'mfa.failed').map((e) => e.details)).toEqual([
+        { method: 'totp', reason: 'invalid', attempt: 1 },
+        { method: 'totp', reason: 'invalid', attempt: 2 },
+        { method: 'totp', reason: 'invalid', attempt: 3 },
+        { method: 'recovery', reason: 'invalid', attempt: 4 },
+        { method: 'recovery', reason: 'invalid', attempt: 5 },
+      ]);
+      expect(audit.events.filter((e) => e.type === 'mfa.failed' || e.type === 'mfa.locked').every((e) => e.actor.ip === '192.0.2.7')).toBe(true);
+      expect(audit.events.at(-1)).toMatchObject({ type: 'mfa.locked', details: { failedAttempts: 5, lockedUntil: retryAt.toISOString() } });
+      expect(await mfa.lockedUntil(USER)).toEqual(retryAt);
+    });
+
+    it('refuses a right recovery code while locked, without spending it, and accepts it once the lock is over', async () => {
+      const { secret, recovery } = await enrolled();
+      for (let i = 0; i < 5; i += 1) await mfa.verifyTotp(USER, wrongTotp(secret));
+      const retryAt = (await mfa.lockedUntil(USER))!;
+      expect(await mfa.useRecoveryCode(USER, recovery[0]!)).toEqual({ result: 'locked', retryAt });
+      expect(await mfa.verifySecondFactor(USER, { recoveryCode: recovery[0]! })).toEqual({ result: 'locked', retryAt });
+      expect(await mfa.status(USER)).toEqual({ enabled: true, recoveryCodesLeft: 10 });
+      const failures = audit.events.filter((e) => e.type === 'mfa.failed').length;
+      clock.advance(LOCK_DURATION_MS);
+      expect(await mfa.verifySecondFactor(USER, { recoveryCode: recovery[0]! })).toEqual({ result: 'ok', methods: ['otp', 'recovery'] });
+      // Refusals while locked were not checked, so not audited as wrong codes.
+      expect(audit.events.filter((e) => e.type === 'mfa.failed')).toHaveLength(failures);
+      expect(factors.rows.get(USER)).toMatchObject({ failedAttempts: 0, lockedUntil: null });
+    });
+
+    it('starts the count again after a right recovery code', async () => {
+      const { secret, recovery } = await enrolled();
+      for (let i = 0; i < 4; i += 1) await mfa.verifyTotp(USER, wrongTotp(secret));
+      expect(await mfa.useRecoveryCode(USER, recovery[0]!)).toEqual({ result: 'ok' });
+      for (let i = 0; i < 4; i += 1) expect(await mfa.useRecoveryCode(USER, 'ccccc-ccccc')).toEqual({ result: 'invalid' });
+      expect(types()).not.toContain('mfa.locked');
+    });
+
+    it('counts a replayed code as an attempt that did not prove the user', async () => {
+      const { secret } = await enrolled();
+      const code = totpCode(secret, clock.now());
+      expect(await mfa.verifyTotp(USER, code)).toEqual({ result: 'ok' });
+      for (let i = 0; i < 4; i += 1) expect(await mfa.verifyTotp(USER, code)).toEqual({ result: 'replayed' });
+      expect((await mfa.verifyTotp(USER, code)).result).toBe('locked');
+      expect(audit.events.filter((e) => e.type === 'mfa.failed').map((e) => (e.details as { reason: string }).reason)).toEqual(Array(5).fill('replayed'));
+    });
+
+    it('lets the last allowed attempt through when it is right', async () => {
+      const { secret } = await enrolled();
+      for (let i = 0; i < 4; i += 1) await mfa.verifyTotp(USER, wrongTotp(secret));
+      expect(await mfa.verifySecondFactor(USER, { code: totpCode(secret, clock.now()) })).toEqual({ result: 'ok', methods: ['otp'] });
+      expect(await mfa.lockedUntil(USER)).toBeNull();
+    });
+
+    it('checks no more than five guesses of a concurrent burst', async () => {
+      const totp = new CountingTotp();
+      mfa = new MfaService({
+        sessions, factors, recoveryCodes: codes, totp,
+        hasher: new HmacRecoveryCodeHasher(Buffer.alloc(32, 7)), clock, audit, issuerName: 'Gatehouse',
+      });
+      const { secret } = await enrolled();
+      totp.checked = 0;
+      const results = await Promise.all(Array.from({ length: 20 }, () => mfa.verifyTotp(USER, wrongTotp(secret))));
+      expect(totp.checked).toBe(5);
+      expect(results.filter((r) => r.result === 'invalid')).toHaveLength(4);
+      expect(results.filter((r) => r.result === 'locked')).toHaveLength(16);
+    });
+  });
+
+  it('renews recovery codes and turns the factor off only for a session that checked the second factor recently', async () => {
+    const { recovery } = await enrolled();
+    for (const stale of ['other-session', 'password-only']) {
+      if (stale === 'password-only') sessions.recent.add(`${stale}:${USER}`);
+      await expect(mfa.regenerateRecoveryCodes(USER, stale)).rejects.toThrow(ReauthenticationRequiredError);
+      await expect(mfa.disable(USER, stale)).rejects.toThrow(ReauthenticationRequiredError);
+    }
+    expect(await mfa.status(USER)).toEqual({ enabled: true, recoveryCodesLeft: 10 });
+    expect(await mfa.useRecoveryCode(USER, recovery[0]!)).toEqual({ result: 'ok' });
+    expect(types()).not.toContain('mfa.recovery_codes_regenerated');
+    expect(sessions.checks.every((c) => c.userId === USER && c.userHasSecondFactor)).toBe(true);
+    // A set-up never proven protects nothing: removing it needs no check.
+    await mfa.disable(USER, SESSION);
+    await mfa.startEnrolment(USER, EMAIL);
+    sessions.checks.length = 0;
+    await mfa.disable(USER, 'other-session');
+    expect(sessions.checks).toEqual([]);
+    expect(factors.rows.get(USER)).toBeUndefined();
+  });
+
   it('disable removes the factor and the codes', async () => {
     const { secret, recovery } = await enrolled();
-    await mfa.disable(USER);
+    await mfa.disable(USER, SESSION);
     expect(await mfa.status(USER)).toEqual({ enabled: false, recoveryCodesLeft: 0 });
     expect(await mfa.verifyTotp(USER, totpCode(secret, clock.now()))).toEqual({ result: 'invalid' });
-    expect(await mfa.useRecoveryCode(USER, recovery[0]!)).toBe(false);
+    expect(await mfa.useRecoveryCode(USER, recovery[0]!)).toEqual({ result: 'invalid' });
     expect(codes.rows).toEqual([]);
     expect(types()).toEqual(['mfa.enrolled', 'mfa.disabled']);
     // And a new app can be set up.
