@@ -213,16 +213,17 @@ describe.each(databaseKinds())('account security page (%s)', (kind) => {
     const { container } = gatehouse;
     const [session] = await container.sessions.listLive(userId);
     const actor = { type: 'user' as const, id: userId };
-    const attempts = () => [
-      container.accounts.changeOwnPassword(userId, { currentPassword: PASSWORD }, 'a completely new passphrase', session!.id, actor),
-      container.mfa.regenerateRecoveryCodes(userId, session!.id, actor),
-      container.mfa.disable(userId, session!.id, actor),
-      container.accounts.endOwnSessions(userId, session!.id, { keepCurrent: false }, actor),
+    // Started one at a time: a rejection must not wait unobserved while an earlier attempt is awaited.
+    const attempts = [
+      () => container.accounts.changeOwnPassword(userId, { currentPassword: PASSWORD }, 'a completely new passphrase', session!.id, actor),
+      () => container.mfa.regenerateRecoveryCodes(userId, session!.id, actor),
+      () => container.mfa.disable(userId, session!.id, actor),
+      () => container.accounts.endOwnSessions(userId, session!.id, { keepCurrent: false }, actor),
     ];
-    for (const attempt of attempts()) await expect(attempt).rejects.toThrow(ReauthenticationRequiredError);
+    for (const attempt of attempts) await expect(attempt()).rejects.toThrow(ReauthenticationRequiredError);
     // A recent password check is not enough for a user with a second factor; another user's session counts for nothing.
     await container.sessions.recordReauthentication({ id: session!.id, userId }, 'password', actor);
-    for (const attempt of attempts()) await expect(attempt).rejects.toThrow(ReauthenticationRequiredError);
+    for (const attempt of attempts) await expect(attempt()).rejects.toThrow(ReauthenticationRequiredError);
     const other = await signedIn();
     const [otherSession] = await container.sessions.listLive(other.userId);
     await container.sessions.recordReauthentication({ id: otherSession!.id, userId: other.userId }, 'second_factor', { type: 'user', id: other.userId });
