@@ -7,7 +7,7 @@ import { Browser, expectPage, findForm } from '../support/browser.js';
 import { spawnGatehouse, type ChildGatehouse } from '../support/child-gatehouse.js';
 import { runCli } from '../support/cli.js';
 import { TestClock } from '../support/clock.js';
-import { breakOutboxInserts } from '../support/database-faults.js';
+import { breakInserts } from '../support/database-faults.js';
 import { createTestDatabase, databaseKinds, type DatabaseKind } from '../support/databases.js';
 import { startTestGatehouse, type TestGatehouse } from '../support/gatehouse.js';
 import { LogoutReceiver, verifyLogoutToken } from '../support/logout-receiver.js';
@@ -161,7 +161,7 @@ describe('back-channel logout delivery (sqlite)', () => {
       return browser.submit(confirm, /\/session\/end\/confirm$/, { logout: 'yes' });
     };
     const db = createDb(gatehouse.database);
-    const repair = await breakOutboxInserts(db, 'sqlite');
+    const repair = await breakInserts(db, 'sqlite', 'LogoutNotification');
     let failed;
     try {
       failed = expectPage(await logOut(session.tokens.get(apps[0]!)!.id_token!));

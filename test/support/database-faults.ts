@@ -3,24 +3,24 @@ import { packageRoot } from '../../src/config/paths.js';
 import { postgresConnectionString, postgresSchema, sqliteFilePath, type DatabaseTarget, type Db } from '../../src/store/prisma/database.js';
 import type { DatabaseKind } from './databases.js';
 
-const TRIGGER = 'gh_test_outbox_unavailable';
-
 /**
- * Makes every insert into the logout outbox fail inside the database (a trigger raising an error), as a real failure
- * in the middle of the transaction that ends a session would. Returns the function that repairs it.
+ * Makes every insert into a table fail inside the database (a trigger raising an error), as a real failure in the
+ * middle of a transaction would: the logout outbox while a session ends, the audit log while a change is saved.
+ * Returns the function that repairs it.
  */
-export async function breakOutboxInserts(db: Db, kind: DatabaseKind): Promise<() => Promise<void>> {
+export async function breakInserts(db: Db, kind: DatabaseKind, table: 'LogoutNotification' | 'AuditEvent'): Promise<() => Promise<void>> {
+  const trigger = `gh_test_${table.toLowerCase()}_unavailable`;
   if (kind === 'sqlite') {
-    await db.$executeRawUnsafe(`CREATE TRIGGER "${TRIGGER}" BEFORE INSERT ON "LogoutNotification" BEGIN SELECT RAISE(ABORT, 'the outbox is unavailable'); END`);
+    await db.$executeRawUnsafe(`CREATE TRIGGER "${trigger}" BEFORE INSERT ON "${table}" BEGIN SELECT RAISE(ABORT, '${table} is unavailable'); END`);
     return async () => {
-      await db.$executeRawUnsafe(`DROP TRIGGER "${TRIGGER}"`);
+      await db.$executeRawUnsafe(`DROP TRIGGER "${trigger}"`);
     };
   }
-  await db.$executeRawUnsafe(`CREATE FUNCTION "${TRIGGER}"() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'the outbox is unavailable'; END $$ LANGUAGE plpgsql`);
-  await db.$executeRawUnsafe(`CREATE TRIGGER "${TRIGGER}" BEFORE INSERT ON "LogoutNotification" FOR EACH ROW EXECUTE FUNCTION "${TRIGGER}"()`);
+  await db.$executeRawUnsafe(`CREATE FUNCTION "${trigger}"() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION '${table} is unavailable'; END $$ LANGUAGE plpgsql`);
+  await db.$executeRawUnsafe(`CREATE TRIGGER "${trigger}" BEFORE INSERT ON "${table}" FOR EACH ROW EXECUTE FUNCTION "${trigger}"()`);
   return async () => {
-    await db.$executeRawUnsafe(`DROP TRIGGER "${TRIGGER}" ON "LogoutNotification"`);
-    await db.$executeRawUnsafe(`DROP FUNCTION "${TRIGGER}"()`);
+    await db.$executeRawUnsafe(`DROP TRIGGER "${trigger}" ON "${table}"`);
+    await db.$executeRawUnsafe(`DROP FUNCTION "${trigger}"()`);
   };
 }
 

@@ -1,12 +1,17 @@
 import { generateSync } from 'otplib';
 import { HmacRecoveryCodeHasher } from '../../src/infra/hmac-code-hasher.js';
 import { OtplibTotp } from '../../src/infra/otplib-totp.js';
+import type { AuditLog, NewAuditEvent } from '../../src/domain/audit/audit.js';
 import type { AttemptReservation, RecoveryCodeRepository, StoredRecoveryCode, TotpFactor, TotpFactorRepository } from '../../src/domain/mfa/mfa.js';
 
 // In-memory second-factor repositories with the contracts of the Prisma ones (test/integration/store/mfa-store.test.ts).
+// The events the Prisma ones save in a write's transaction go to the given audit log with the write.
 
 export class InMemoryTotpFactorRepository implements TotpFactorRepository {
   readonly rows = new Map<string, TotpFactor>();
+
+  /** `codes`: the user's recovery codes, which activation and removal write too. */
+  constructor(private readonly codes: InMemoryRecoveryCodeRepository, private readonly audit: AuditLog) {}
 
   async find(userId: string): Promise<TotpFactor | undefined> {
     return this.rows.get(userId);
@@ -18,10 +23,12 @@ export class InMemoryTotpFactorRepository implements TotpFactorRepository {
     return true;
   }
 
-  async activate(userId: string, at: Date, step: number): Promise<boolean> {
+  async activate(userId: string, input: { at: Date; step: number; recoveryCodeHashes: readonly string[] }, audit: NewAuditEvent): Promise<boolean> {
     const row = this.rows.get(userId);
     if (!row || row.activatedAt) return false;
-    this.rows.set(userId, { ...row, activatedAt: at, lastUsedStep: step, failedAttempts: 0, lockedUntil: null });
+    this.rows.set(userId, { ...row, activatedAt: input.at, lastUsedStep: input.step, failedAttempts: 0, lockedUntil: null });
+    this.codes.store(userId, input.recoveryCodeHashes);
+    await this.audit.append(audit);
     return true;
   }
 
@@ -48,8 +55,11 @@ export class InMemoryTotpFactorRepository implements TotpFactorRepository {
     if (row) this.rows.set(userId, { ...row, failedAttempts: 0, lockedUntil: null });
   }
 
-  async delete(userId: string): Promise<boolean> {
-    return this.rows.delete(userId);
+  async remove(userId: string, audit?: NewAuditEvent): Promise<boolean> {
+    this.codes.store(userId, []);
+    const removed = this.rows.delete(userId);
+    if (audit) await this.audit.append(audit);
+    return removed;
   }
 }
 
@@ -62,28 +72,33 @@ export class InMemoryRecoveryCodeRepository implements RecoveryCodeRepository {
   rows: CodeRow[] = [];
   private next = 0;
 
-  async replaceAll(userId: string, codeHashes: readonly string[]): Promise<void> {
+  constructor(private readonly audit: AuditLog) {}
+
+  /** Replaces the user's codes (what replaceAll, and the factor's activation and removal, write). */
+  store(userId: string, codeHashes: readonly string[]): void {
     this.rows = this.rows.filter((r) => r.userId !== userId);
     for (const codeHash of codeHashes) this.rows.push({ id: `code-${(this.next += 1)}`, userId, codeHash, usedAt: null });
+  }
+
+  async replaceAll(userId: string, codeHashes: readonly string[], _at: Date, audit: NewAuditEvent): Promise<void> {
+    this.store(userId, codeHashes);
+    await this.audit.append(audit);
   }
 
   async listUnused(userId: string): Promise<StoredRecoveryCode[]> {
     return this.rows.filter((r) => r.userId === userId && !r.usedAt).map(({ id, codeHash }) => ({ id, codeHash }));
   }
 
-  async markUsed(id: string, at: Date): Promise<boolean> {
+  async markUsed(id: string, at: Date, audit: NewAuditEvent): Promise<boolean> {
     const row = this.rows.find((r) => r.id === id);
     if (!row || row.usedAt) return false;
     row.usedAt = at;
+    await this.audit.append(audit);
     return true;
   }
 
   async countUnused(userId: string): Promise<number> {
     return (await this.listUnused(userId)).length;
-  }
-
-  async deleteAll(userId: string): Promise<void> {
-    this.rows = this.rows.filter((r) => r.userId !== userId);
   }
 }
 

@@ -1,6 +1,6 @@
 import { randomInt, timingSafeEqual } from 'node:crypto';
 import type { RecentAuthenticationCheck, SessionTerminator } from '../accounts/account-service.js';
-import type { Actor, AuditEventType, AuditLog } from '../audit/audit.js';
+import type { Actor, AuditEventType, AuditLog, NewAuditEvent } from '../audit/audit.js';
 import type { Clock } from '../clock.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import type { RecoveryCodeHasher, RecoveryCodeRepository, TotpAlgorithm, TotpFactorRepository } from './mfa.js';
@@ -93,6 +93,10 @@ function newRecoveryCode(): string {
   return `${code.slice(0, 5)}-${code.slice(5)}`;
 }
 
+function newRecoveryCodes(): string[] {
+  return Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
+}
+
 function sameHash(a: string, b: string): boolean {
   const left = Buffer.from(a);
   const right = Buffer.from(b);
@@ -135,13 +139,14 @@ export class MfaService {
     const normalized = normalizeTotpCode(code);
     const step = normalized === undefined ? null : this.deps.totp.verify(factor.secret, normalized, this.deps.totp.stepAt(now));
     if (step === null) throw new ValidationError('That code is not right. Enter the 6-digit code the app shows now.', { field: 'code' });
-    // Codes first: an active factor must never be left without them.
-    const codes = await this.replaceRecoveryCodes(userId, now);
-    if (!(await this.deps.factors.activate(userId, now, step))) {
-      await this.deps.recoveryCodes.deleteAll(userId);
-      throw new ConflictError('The set-up changed meanwhile; start again.');
-    }
-    await this.record('mfa.enrolled', actor, userId, { recoveryCodes: codes.length });
+    // The factor, its recovery codes and the event in one write: an active factor is never without its codes.
+    const codes = newRecoveryCodes();
+    const activated = await this.deps.factors.activate(
+      userId,
+      { at: now, step, recoveryCodeHashes: this.hashAll(codes) },
+      this.event('mfa.enrolled', actor, userId, { recoveryCodes: codes.length }),
+    );
+    if (!activated) throw new ConflictError('The set-up changed meanwhile; start again.');
     return codes;
   }
 
@@ -178,11 +183,12 @@ export class MfaService {
     // Every stored hash is compared, in constant time, whichever matches.
     let match: string | undefined;
     for (const stored of unused) if (sameHash(stored.codeHash, hash)) match = stored.id;
-    if (normalized === undefined || match === undefined || !(await this.deps.recoveryCodes.markUsed(match, this.deps.clock.now()))) {
-      return this.failed(userId, 'recovery', 'invalid', attempt, actor);
-    }
+    const used =
+      normalized !== undefined &&
+      match !== undefined &&
+      (await this.deps.recoveryCodes.markUsed(match, this.deps.clock.now(), this.event('mfa.recovery_code_used', actor, userId, { recoveryCodesLeft: unused.length - 1 })));
+    if (!used) return this.failed(userId, 'recovery', 'invalid', attempt, actor);
     await this.deps.factors.clearFailures(userId);
-    await this.record('mfa.recovery_code_used', actor, userId, { recoveryCodesLeft: unused.length - 1 });
     return { result: 'ok' };
   }
 
@@ -205,8 +211,8 @@ export class MfaService {
     const factor = await this.deps.factors.find(userId);
     if (!factor?.activatedAt) throw new NotFoundError('Two-step verification is not set up.');
     await this.deps.sessions.assertRecentAuthentication(currentSessionId, userId, true);
-    const codes = await this.replaceRecoveryCodes(userId, this.deps.clock.now());
-    await this.record('mfa.recovery_codes_regenerated', actor, userId, { recoveryCodes: codes.length });
+    const codes = newRecoveryCodes();
+    await this.deps.recoveryCodes.replaceAll(userId, this.hashAll(codes), this.deps.clock.now(), this.event('mfa.recovery_codes_regenerated', actor, userId, { recoveryCodes: codes.length }));
     return codes;
   }
 
@@ -218,20 +224,17 @@ export class MfaService {
   async disable(userId: string, currentSessionId: string, actor: Actor = self(userId)): Promise<void> {
     const factor = await this.deps.factors.find(userId);
     if (factor?.activatedAt) await this.deps.sessions.assertRecentAuthentication(currentSessionId, userId, true);
-    await this.deps.recoveryCodes.deleteAll(userId);
-    await this.deps.factors.delete(userId);
-    if (factor?.activatedAt) await this.record('mfa.disabled', actor, userId);
+    await this.deps.factors.remove(userId, factor?.activatedAt ? this.event('mfa.disabled', actor, userId) : undefined);
   }
 
   /**
    * An administrator removes a user's second factor (lost phone): the factor and recovery codes go, and every session
-   * of the user ends, so whoever holds one must sign in again with the password and enrol anew.
+   * of the user ends, so whoever holds one must sign in again with the password and enrol anew. The removal and its
+   * event are saved first (in one transaction), then each session ends with its own event.
    */
   async reset(userId: string, actor: Actor): Promise<{ sessionsEnded: number }> {
-    await this.deps.recoveryCodes.deleteAll(userId);
-    await this.deps.factors.delete(userId);
+    await this.deps.factors.remove(userId, this.event('mfa.reset', actor, userId));
     const sessionsEnded = await this.deps.sessions.endAllForUser(userId, 'mfa_reset', actor);
-    await this.record('mfa.reset', actor, userId, { sessionsEnded });
     return { sessionsEnded };
   }
 
@@ -282,13 +285,15 @@ export class MfaService {
     return { secret, otpauthUri: this.deps.totp.keyUri(secret, accountName, this.deps.issuerName) };
   }
 
-  private async replaceRecoveryCodes(userId: string, at: Date): Promise<string[]> {
-    const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
-    await this.deps.recoveryCodes.replaceAll(userId, codes.map((c) => this.deps.hasher.hash(normalizeRecoveryCode(c)!)), at);
-    return codes;
+  private hashAll(codes: readonly string[]): string[] {
+    return codes.map((c) => this.deps.hasher.hash(normalizeRecoveryCode(c)!));
+  }
+
+  private event(type: AuditEventType, actor: Actor, userId: string, details: Record<string, unknown> | null = null): NewAuditEvent {
+    return { at: this.deps.clock.now(), type, actor, userId, sessionId: null, clientId: null, details };
   }
 
   private async record(type: AuditEventType, actor: Actor, userId: string, details: Record<string, unknown> | null = null): Promise<void> {
-    await this.deps.audit.append({ at: this.deps.clock.now(), type, actor, userId, sessionId: null, clientId: null, details });
+    await this.deps.audit.append(this.event(type, actor, userId, details));
   }
 }

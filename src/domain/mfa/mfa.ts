@@ -1,5 +1,8 @@
 // Ports of the second factor (TOTP authenticator apps and recovery codes). The domain never sees a database, otplib or
-// a key: src/infra and src/store implement these.
+// a key: src/infra and src/store implement these. A write that changes what protects an account is saved with its
+// audit event in one transaction, so neither is kept without the other.
+
+import type { NewAuditEvent } from '../audit/audit.js';
 
 /** A user's TOTP authenticator, as the domain sees it (the secret in clear; the repository keeps it encrypted). */
 export interface TotpFactor {
@@ -26,8 +29,12 @@ export interface TotpFactorRepository {
   find(userId: string): Promise<TotpFactor | undefined>;
   /** Stores a new inactive factor, replacing an inactive one; false (nothing changed) when an active one exists. */
   savePending(userId: string, secret: string, createdAt: Date): Promise<boolean>;
-  /** Activates the inactive factor, recording the step of the code that proved it; false when there was none. */
-  activate(userId: string, at: Date, step: number): Promise<boolean>;
+  /**
+   * Activates the inactive factor, recording the step of the code that proved it, together with its first recovery
+   * codes (replacing any the user had) and the audit event, in one transaction; false, with nothing changed, when
+   * there was no inactive factor.
+   */
+  activate(userId: string, input: { readonly at: Date; readonly step: number; readonly recoveryCodeHashes: readonly string[] }, audit: NewAuditEvent): Promise<boolean>;
   /**
    * Records an accepted code of `step` and clears failures, only if `step` is above lastUsedStep (atomically, so one
    * code is accepted at most once even by concurrent requests); false when it was not.
@@ -42,8 +49,11 @@ export interface TotpFactorRepository {
   reserveAttempt(userId: string, input: { readonly now: Date; readonly maxAttempts: number; readonly lockUntil: Date }): Promise<AttemptReservation>;
   /** A recovery code proved the user: the attempts in a row start again from zero and any lock is lifted. */
   clearFailures(userId: string): Promise<void>;
-  /** Removes the factor (active or not); false when there was none. */
-  delete(userId: string): Promise<boolean>;
+  /**
+   * Removes the factor (active or not) and every recovery code of the user, with the audit event when one is given,
+   * in one transaction; false when there was no factor.
+   */
+  remove(userId: string, audit?: NewAuditEvent): Promise<boolean>;
 }
 
 export interface StoredRecoveryCode {
@@ -52,13 +62,15 @@ export interface StoredRecoveryCode {
 }
 
 export interface RecoveryCodeRepository {
-  /** Replaces every code of the user (used or not) with these hashes. */
-  replaceAll(userId: string, codeHashes: readonly string[], at: Date): Promise<void>;
+  /** Replaces every code of the user (used or not) with these hashes, with the audit event, in one transaction. */
+  replaceAll(userId: string, codeHashes: readonly string[], at: Date, audit: NewAuditEvent): Promise<void>;
   listUnused(userId: string): Promise<StoredRecoveryCode[]>;
-  /** Marks the code used if it still was unused (atomically); false when it was already used or is gone. */
-  markUsed(id: string, at: Date): Promise<boolean>;
+  /**
+   * Marks the code used if it still was unused (atomically), with the audit event in the same transaction; false, with
+   * nothing written, when it was already used or is gone.
+   */
+  markUsed(id: string, at: Date, audit: NewAuditEvent): Promise<boolean>;
   countUnused(userId: string): Promise<number>;
-  deleteAll(userId: string): Promise<void>;
 }
 
 /** Time-based one-time passwords (RFC 6238). */

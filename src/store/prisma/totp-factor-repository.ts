@@ -1,6 +1,9 @@
+import type { NewAuditEvent } from '../../domain/audit/audit.js';
 import type { AttemptReservation, TotpFactor, TotpFactorRepository } from '../../domain/mfa/mfa.js';
 import type { SecretBox } from '../../domain/secret-box.js';
+import { auditRow } from './audit-log.js';
 import type { Db } from './database.js';
+import { recoveryCodeRows } from './recovery-code-repository.js';
 
 /** The SecretBox context of a user's TOTP secret: the ciphertext opens only in that user's row. */
 const secretContext = (userId: string) => `totp:${userId}`;
@@ -42,12 +45,18 @@ export class PrismaTotpFactorRepository implements TotpFactorRepository {
     });
   }
 
-  async activate(userId: string, at: Date, step: number): Promise<boolean> {
-    const { count } = await this.db.totpFactor.updateMany({
-      where: { userId, activatedAt: null },
-      data: { activatedAt: at, lastUsedStep: step, failedAttempts: 0, lockedUntil: null },
+  async activate(userId: string, input: { at: Date; step: number; recoveryCodeHashes: readonly string[] }, audit: NewAuditEvent): Promise<boolean> {
+    return this.db.$transaction(async (tx) => {
+      const { count } = await tx.totpFactor.updateMany({
+        where: { userId, activatedAt: null },
+        data: { activatedAt: input.at, lastUsedStep: input.step, failedAttempts: 0, lockedUntil: null },
+      });
+      if (count !== 1) return false;
+      await tx.recoveryCode.deleteMany({ where: { userId } });
+      await tx.recoveryCode.createMany({ data: recoveryCodeRows(userId, input.recoveryCodeHashes, input.at) });
+      await tx.auditEvent.create({ data: auditRow(audit) });
+      return true;
     });
-    return count === 1;
   }
 
   async recordSuccess(userId: string, step: number): Promise<boolean> {
@@ -99,8 +108,12 @@ export class PrismaTotpFactorRepository implements TotpFactorRepository {
     await this.db.totpFactor.updateMany({ where: { userId }, data: { failedAttempts: 0, lockedUntil: null } });
   }
 
-  async delete(userId: string): Promise<boolean> {
-    const { count } = await this.db.totpFactor.deleteMany({ where: { userId } });
-    return count === 1;
+  async remove(userId: string, audit?: NewAuditEvent): Promise<boolean> {
+    return this.db.$transaction(async (tx) => {
+      await tx.recoveryCode.deleteMany({ where: { userId } });
+      const { count } = await tx.totpFactor.deleteMany({ where: { userId } });
+      if (audit) await tx.auditEvent.create({ data: auditRow(audit) });
+      return count === 1;
+    });
   }
 }

@@ -1,4 +1,5 @@
 import { RecordingSessionTerminator } from '../../support/fakes.js';
+import type { AuditEventType, NewAuditEvent } from '../../../src/domain/audit/audit.js';
 import { SecretMismatchError } from '../../../src/domain/errors.js';
 import { MfaService } from '../../../src/domain/mfa/mfa-service.js';
 import { HmacRecoveryCodeHasher } from '../../../src/infra/hmac-code-hasher.js';
@@ -10,12 +11,15 @@ import { TestClock } from '../../support/clock.js';
 import { databaseKinds } from '../../support/databases.js';
 import { InMemoryAuditLog } from '../../support/fakes.js';
 import { CountingRecoveryCodeHasher, CountingTotp, totpCode } from '../../support/mfa-fakes.js';
+import { breakInserts } from '../../support/database-faults.js';
 import { openStoreDatabase, type StoreDatabase } from './store-database.js';
 
 const SECRET = 'store-test-secret-with-enough-characters-0123';
 const USER = 'user-1';
 
 describe.each(databaseKinds())('MFA repositories on %s', (kind) => {
+  const event = (type: AuditEventType): NewAuditEvent => ({ at: clock.now(), type, actor: { type: 'user', id: USER }, userId: USER, sessionId: null, clientId: null, details: null });
+  const auditTypes = async () => (await store.db.auditEvent.findMany({ where: { userId: USER }, orderBy: { at: 'asc' } })).map((e) => e.type);
   let store: StoreDatabase;
   let factors: PrismaTotpFactorRepository;
   let codes: PrismaRecoveryCodeRepository;
@@ -33,7 +37,7 @@ describe.each(databaseKinds())('MFA repositories on %s', (kind) => {
   });
 
   beforeEach(async () => {
-    await store.db.$transaction([store.db.totpFactor.deleteMany(), store.db.recoveryCode.deleteMany()]);
+    await store.db.$transaction([store.db.totpFactor.deleteMany(), store.db.recoveryCode.deleteMany(), store.db.auditEvent.deleteMany()]);
     clock = new TestClock(new Date('2026-03-01T12:00:00.000Z'));
     const sessions = new RecordingSessionTerminator();
     sessions.recent.add(`session-1:${USER}:second-factor`);
@@ -87,15 +91,20 @@ describe.each(databaseKinds())('MFA repositories on %s', (kind) => {
     expect(await factors.savePending(USER, 'AAAA', clock.now())).toBe(true);
     expect(await factors.savePending(USER, 'BBBB', clock.now())).toBe(true);
     expect((await factors.find(USER))!.secret).toBe('BBBB');
-    expect(await factors.activate(USER, clock.now(), 100)).toBe(true);
-    expect(await factors.activate(USER, clock.now(), 101)).toBe(false);
+    expect(await factors.activate(USER, { at: clock.now(), step: 100, recoveryCodeHashes: ['h1', 'h2'] }, event('mfa.enrolled'))).toBe(true);
+    expect(await factors.activate(USER, { at: clock.now(), step: 101, recoveryCodeHashes: ['h3'] }, event('mfa.enrolled'))).toBe(false);
+    expect((await codes.listUnused(USER)).map((c) => c.codeHash).sort()).toEqual(['h1', 'h2']);
     expect(await factors.savePending(USER, 'CCCC', clock.now())).toBe(false);
     expect(await factors.recordSuccess(USER, 100)).toBe(false);
     expect(await factors.recordSuccess(USER, 101)).toBe(true);
     // Two concurrent acceptances of one step: exactly one wins.
     expect((await Promise.all([factors.recordSuccess(USER, 102), factors.recordSuccess(USER, 102)])).filter(Boolean)).toHaveLength(1);
-    expect(await factors.delete(USER)).toBe(true);
+    expect(await factors.remove(USER)).toBe(true);
     expect(await factors.find(USER)).toBeUndefined();
+    expect(await codes.countUnused(USER)).toBe(0);
+    expect(await factors.remove(USER)).toBe(false);
+    // Only the one activation that happened is in the audit log; removal without an event writes none.
+    expect(await auditTypes()).toEqual(['mfa.enrolled']);
   });
 
   it('reserves second-factor attempts: five in a row, the fifth locking at once, a success or an expired lock starting again', async () => {
@@ -106,7 +115,7 @@ describe.each(databaseKinds())('MFA repositories on %s', (kind) => {
     expect(await reserve()).toEqual({ reserved: false, lockedUntil: null });
     await factors.savePending(USER, 'AAAA', now);
     expect(await reserve()).toEqual({ reserved: false, lockedUntil: null });
-    await factors.activate(USER, now, 100);
+    await factors.activate(USER, { at: now, step: 100, recoveryCodeHashes: [] }, event('mfa.enrolled'));
     for (let attempt = 1; attempt <= 4; attempt += 1) expect(await reserve()).toEqual({ reserved: true, attempt, locks: false });
     expect(await reserve()).toEqual({ reserved: true, attempt: 5, locks: true });
     expect(await factors.find(USER)).toMatchObject({ failedAttempts: 5, lockedUntil: lockUntil });
@@ -164,5 +173,44 @@ describe.each(databaseKinds())('MFA repositories on %s', (kind) => {
     await mfa.disable(USER, 'session-1');
     expect(await store.db.recoveryCode.count()).toBe(0);
     expect(await store.db.totpFactor.count()).toBe(0);
+  });
+  it('saves each change of the factor with its audit event, in one transaction', async () => {
+    const { secret } = await mfa.startEnrolment(USER, 'ada@example.com');
+    const recovery = await mfa.activate(USER, totpCode(secret, clock.now()));
+    expect(await mfa.useRecoveryCode(USER, recovery[0]!)).toEqual({ result: 'ok' });
+    // A code used already writes no event of its own (only the counted failure, which the audit log takes).
+    expect(await mfa.useRecoveryCode(USER, recovery[0]!)).toEqual({ result: 'invalid' });
+    await mfa.regenerateRecoveryCodes(USER, 'session-1');
+    await mfa.disable(USER, 'session-1');
+    expect(await auditTypes()).toEqual(['mfa.enrolled', 'mfa.recovery_code_used', 'mfa.recovery_codes_regenerated', 'mfa.disabled']);
+  });
+
+  it('keeps nothing of a change whose audit event cannot be saved', async () => {
+    const { secret } = await mfa.startEnrolment(USER, 'ada@example.com');
+    const repair = await breakInserts(store.db, kind, 'AuditEvent');
+    try {
+      // Activation: the factor stays inactive and has no recovery codes.
+      await expect(mfa.activate(USER, totpCode(secret, clock.now()))).rejects.toThrow();
+      expect(await factors.find(USER)).toMatchObject({ activatedAt: null });
+      expect(await store.db.recoveryCode.count()).toBe(0);
+    } finally {
+      await repair();
+    }
+    const recovery = await mfa.activate(USER, totpCode(secret, clock.now()));
+    const breakAgain = await breakInserts(store.db, kind, 'AuditEvent');
+    try {
+      // Using a recovery code, renewing them, and removing the factor: each is refused whole.
+      await expect(mfa.useRecoveryCode(USER, recovery[0]!)).rejects.toThrow();
+      await expect(mfa.regenerateRecoveryCodes(USER, 'session-1')).rejects.toThrow();
+      await expect(mfa.reset(USER, { type: 'admin', id: 'cli' })).rejects.toThrow();
+      expect(await store.db.recoveryCode.count({ where: { userId: USER, usedAt: null } })).toBe(10);
+      expect((await store.db.recoveryCode.findMany({ where: { userId: USER } })).map((c) => c.codeHash).sort()).toEqual(
+        recovery.map((c) => new HmacRecoveryCodeHasher(Buffer.alloc(32, 3)).hash(c.replace('-', ''))).sort(),
+      );
+      expect(await factors.find(USER)).toMatchObject({ userId: USER });
+    } finally {
+      await breakAgain();
+    }
+    expect(await auditTypes()).toEqual(['mfa.enrolled']);
   });
 });

@@ -5,7 +5,7 @@ import { payloadKey } from '../../../src/store/prisma/payload-store.js';
 import { SessionService } from '../../../src/domain/sessions/session-service.js';
 import { PrismaAuditLog } from '../../../src/store/prisma/audit-log.js';
 import { PrismaSessionIndex } from '../../../src/store/prisma/session-index.js';
-import { breakOutboxInserts, committedNotifications } from '../../support/database-faults.js';
+import { breakInserts, committedNotifications } from '../../support/database-faults.js';
 import { databaseKinds } from '../../support/databases.js';
 import { openStoreDatabase, type StoreDatabase } from './store-database.js';
 
@@ -141,10 +141,10 @@ describe.each(databaseKinds())('PrismaSessionIndex ending sessions on %s', (kind
     await seed('r1', 'u8');
     await seed('r2', 'u8');
     const live = await effects('r1');
-    const repair = await breakOutboxInserts(store.db, kind);
+    const repair = await breakInserts(store.db, kind, 'LogoutNotification');
     try {
-      await expect(notifying.end({ sessionId: 'r1', reason: 'revoked_by_admin', at: LATER, audit: endEvent('r1', 'u8') })).rejects.toThrow(/logoutNotification.createMany|outbox is unavailable/);
-      await expect(notifying.endMany({ reason: 'revoked_by_admin', at: LATER, sessions: ['r1', 'r2'].map((id) => ({ sessionId: id, audit: endEvent(id, 'u8') })) })).rejects.toThrow(/logoutNotification.createMany|outbox is unavailable/);
+      await expect(notifying.end({ sessionId: 'r1', reason: 'revoked_by_admin', at: LATER, audit: endEvent('r1', 'u8') })).rejects.toThrow(/logoutNotification.createMany|LogoutNotification is unavailable/);
+      await expect(notifying.endMany({ reason: 'revoked_by_admin', at: LATER, sessions: ['r1', 'r2'].map((id) => ({ sessionId: id, audit: endEvent(id, 'u8') })) })).rejects.toThrow(/logoutNotification.createMany|LogoutNotification is unavailable/);
     } finally {
       await repair();
     }

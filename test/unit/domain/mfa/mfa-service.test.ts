@@ -26,9 +26,9 @@ describe('MfaService', () => {
     sessions.recent.add(`${SESSION}:${USER}:second-factor`);
     // The start of a time step, so "one step later" is unambiguous.
     clock = new TestClock(new Date('2026-03-01T12:00:00.000Z'));
-    factors = new InMemoryTotpFactorRepository();
-    codes = new InMemoryRecoveryCodeRepository();
     audit = new InMemoryAuditLog();
+    codes = new InMemoryRecoveryCodeRepository(audit);
+    factors = new InMemoryTotpFactorRepository(codes, audit);
     mfa = new MfaService({
       sessions,
       factors,
