@@ -193,7 +193,7 @@ export async function createContainer(config: Config, options: ContainerOptions)
       log: options.logger.child({ component: 'logout-delivery' }),
     });
     wakeDelivery = () => logoutDelivery.wake();
-    const logoutDeliveries = new LogoutDeliveryService({ outbox, audit, clock, wake: () => logoutDelivery.wake() });
+    const logoutDeliveries = new LogoutDeliveryService({ outbox, clock, wake: () => logoutDelivery.wake() });
     if (options.ensureInternalClients) await ensureInternalClients({ clients: clientRepository, validator }, config.issuer);
     const admin = new AdminService({ accounts, clients, sessions, mfa, audit, logoutDeliveries });
     const csrf = createCsrf({ key: deriveKey(secret.value, 'csrf'), secure: isSecureIssuer(config) });

@@ -1,12 +1,11 @@
 import type { Actor } from '../audit/audit.js';
-import type { AuditLog } from '../audit/audit.js';
 import type { Clock } from '../clock.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { DELIVERY_LIST_DEFAULT, type DeliveryQuery, type LogoutNotification, type LogoutOutbox } from './logout-notification.js';
 
 export interface LogoutDeliveryServiceDeps {
+  /** Saves a retry with its audit event. */
   readonly outbox: LogoutOutbox;
-  readonly audit: AuditLog;
   readonly clock: Clock;
   /** Tells this process's worker that something is due (a no-op where no worker runs, as in the CLI). */
   readonly wake: () => void;
@@ -40,20 +39,19 @@ export class LogoutDeliveryService {
    */
   async retry(id: string, actor: Actor): Promise<LogoutNotification> {
     const now = this.deps.clock.now();
-    const requeued = await this.deps.outbox.requeue(id, now);
+    const requeued = await this.deps.outbox.requeue(id, now, (notification) => ({
+      at: now,
+      type: 'logout.delivery_retried',
+      actor,
+      userId: notification.userId,
+      sessionId: notification.sessionId,
+      clientId: notification.clientId,
+      details: { notification_id: notification.id },
+    }));
     if (!requeued) {
       const existing = await this.get(id);
       throw new ConflictError(`Logout delivery ${existing.id} was already delivered.`);
     }
-    await this.deps.audit.append({
-      at: now,
-      type: 'logout.delivery_retried',
-      actor,
-      userId: requeued.userId,
-      sessionId: requeued.sessionId,
-      clientId: requeued.clientId,
-      details: { notification_id: requeued.id },
-    });
     this.deps.wake();
     return requeued;
   }

@@ -70,6 +70,9 @@ export interface LogoutOutbox {
   countByState(): Promise<Record<DeliveryState, number>>;
   /** How many notifications each client has in each state, by client id. */
   countByClient(): Promise<ClientDeliveryCounts[]>;
-  /** Makes a pending or failed notification due now and unclaimed; returns it, or undefined when there is none. */
-  requeue(id: string, now: Date): Promise<LogoutNotification | undefined>;
+  /**
+   * Makes a pending or failed notification due now, saving the audit event `audit` makes of it in the same transaction;
+   * returns it, or undefined (nothing written) when there is none.
+   */
+  requeue(id: string, now: Date, audit: (notification: LogoutNotification) => NewAuditEvent): Promise<LogoutNotification | undefined>;
 }

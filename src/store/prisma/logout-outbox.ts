@@ -122,12 +122,17 @@ export class PrismaLogoutOutbox implements LogoutOutbox {
     return [...byClient.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([clientId, counts]) => ({ clientId, counts }));
   }
 
-  async requeue(id: string, now: Date): Promise<LogoutNotification | undefined> {
-    // A live claim is left alone: that attempt finishes and records its outcome as usual.
-    const [row] = await this.db.logoutNotification.updateManyAndReturn({
-      where: { id, state: { in: ['pending', 'failed'] } },
-      data: { state: 'pending', nextAttemptAt: now, failedAt: null },
+  async requeue(id: string, now: Date, audit: (notification: LogoutNotification) => NewAuditEvent): Promise<LogoutNotification | undefined> {
+    return this.db.$transaction(async (tx) => {
+      // A live claim is left alone: that attempt finishes and records its outcome as usual.
+      const [row] = await tx.logoutNotification.updateManyAndReturn({
+        where: { id, state: { in: ['pending', 'failed'] } },
+        data: { state: 'pending', nextAttemptAt: now, failedAt: null },
+      });
+      if (!row) return undefined;
+      const notification = toNotification(row);
+      await tx.auditEvent.create({ data: auditRow(audit(notification)) });
+      return notification;
     });
-    return row ? toNotification(row) : undefined;
   }
 }

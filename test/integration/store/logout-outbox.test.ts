@@ -1,10 +1,16 @@
 import { randomUUID } from 'node:crypto';
+import type { NewAuditEvent } from '../../../src/domain/audit/audit.js';
+import type { LogoutNotification } from '../../../src/domain/logout/logout-notification.js';
 import { PrismaLogoutOutbox } from '../../../src/store/prisma/logout-outbox.js';
+import { breakInserts } from '../../support/database-faults.js';
 import { databaseKinds } from '../../support/databases.js';
 import { openStoreDatabase, type StoreDatabase } from './store-database.js';
 
 const T0 = new Date('2026-03-01T10:00:00Z');
 const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
+const retriedEvent = (n: LogoutNotification): NewAuditEvent => ({
+  at: at(10), type: 'logout.delivery_retried', actor: { type: 'admin', id: 'cli' }, userId: n.userId, sessionId: n.sessionId, clientId: n.clientId, details: { notification_id: n.id },
+});
 
 describe.each(databaseKinds())('PrismaLogoutOutbox on %s', (kind) => {
   let store: StoreDatabase;
@@ -71,7 +77,8 @@ describe.each(databaseKinds())('PrismaLogoutOutbox on %s', (kind) => {
     // release gives a claim back at once; requeue makes a failed one due again.
     await outbox.release(retried!, 'w');
     expect(await outbox.find(retried!)).toMatchObject({ claimedBy: null, claimedUntil: null, attempts: 1 });
-    expect(await outbox.requeue(failed!, at(10))).toMatchObject({ state: 'pending', nextAttemptAt: at(10), failedAt: null, attempts: 1 });
+    expect(await outbox.requeue(failed!, at(10), retriedEvent)).toMatchObject({ state: 'pending', nextAttemptAt: at(10), failedAt: null, attempts: 1 });
+    expect(await store.db.auditEvent.findMany({ where: { type: 'logout.delivery_retried' } })).toMatchObject([{ clientId: 'client-1', sessionId: 's1', details: JSON.stringify({ notification_id: failed }) }]);
     expect((await outbox.list({ state: 'pending', limit: 10 })).map((n) => n.id).sort()).toEqual([retried, failed].sort());
     expect(await outbox.list({ clientId: 'client-1', limit: 10 })).toHaveLength(1);
     expect(await outbox.list({ sessionId: 'other', limit: 10 })).toEqual([]);
@@ -81,8 +88,22 @@ describe.each(databaseKinds())('PrismaLogoutOutbox on %s', (kind) => {
     const [id] = await queue(1);
     await outbox.claimDue({ now: at(0), limit: 1, workerId: 'w', leaseUntil: at(60) });
     await outbox.settle(id!, 'w', { state: 'delivered', attempts: 1, at: at(1) });
-    expect(await outbox.requeue(id!, at(2))).toBeUndefined();
-    expect(await outbox.requeue('no-such-id', at(2))).toBeUndefined();
+    expect(await outbox.requeue(id!, at(2), retriedEvent)).toBeUndefined();
+    expect(await outbox.requeue('no-such-id', at(2), retriedEvent)).toBeUndefined();
+    expect(await store.db.auditEvent.count({ where: { type: 'logout.delivery_retried' } })).toBe(0);
+  });
+
+  it('keeps a notification as it was when the audit event of its retry cannot be saved', async () => {
+    const [id] = await queue(1);
+    await outbox.claimDue({ now: at(0), limit: 1, workerId: 'w', leaseUntil: at(60) });
+    await outbox.settle(id!, 'w', { state: 'failed', attempts: 1, at: at(1), lastError: 'HTTP 500' });
+    const repair = await breakInserts(store.db, kind, 'AuditEvent');
+    try {
+      await expect(outbox.requeue(id!, at(2), retriedEvent)).rejects.toThrow();
+    } finally {
+      await repair();
+    }
+    expect(await outbox.find(id!)).toMatchObject({ state: 'failed', failedAt: at(1) });
   });
 
   it('never gives one row to two concurrent claimers', async () => {
