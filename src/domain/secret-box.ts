@@ -5,8 +5,6 @@ export interface SecretBox {
    * under another context fails, and a sealed value copied to another record is refused.
    */
   seal(plaintext: string, context?: string): string;
-  /** Opens what `seal` sealed with the same context; values sealed before contexts existed open under any. */
+  /** Opens what `seal` sealed with the same context (or, like it, without one). */
   open(sealed: string, context?: string): string;
-  /** Whether a sealed value is bound to a context (one sealed before contexts existed is not; seal it again to bind it). */
-  isBound(sealed: string): boolean;
 }

@@ -9,7 +9,7 @@ export function deriveKey(secret: string, purpose: KeyPurpose): Buffer {
   return Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), Buffer.from('gatehouse'), Buffer.from(`gatehouse/v1/${purpose}`), 32));
 }
 
-/** Without associated data (values sealed before contexts existed, and values sealed without one). */
+/** Without associated data. */
 const VERSION = 'v1';
 /** With the context as associated data. */
 const VERSION_BOUND = 'v2';
@@ -40,7 +40,9 @@ export class AesGcmSecretBox implements SecretBox {
     if ((version !== VERSION && version !== VERSION_BOUND) || !nonce || ciphertext === undefined || !tag) {
       throw new SecretMismatchError('Encrypted data has an unknown format.');
     }
-    if (version === VERSION_BOUND && context === undefined) throw new SecretMismatchError('Encrypted data was sealed for a record this one is not.');
+    // A value opens only in the way it was sealed: an unbound value (a client secret, say) copied into a bound record
+    // would otherwise open there, whatever record it came from.
+    if ((version === VERSION_BOUND) !== (context !== undefined)) throw new SecretMismatchError('Encrypted data was sealed for a record this one is not.');
     try {
       // authTagLength: without it a truncated (forgeable) tag of as little as 4 bytes would be accepted.
       const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(nonce, 'base64url'), { authTagLength: 16 });
@@ -57,7 +59,4 @@ export class AesGcmSecretBox implements SecretBox {
     }
   }
 
-  isBound(sealed: string): boolean {
-    return sealed.startsWith(`${VERSION_BOUND}.`);
-  }
 }

@@ -19,12 +19,7 @@ export class PrismaTotpFactorRepository implements TotpFactorRepository {
     const row = await this.db.totpFactor.findUnique({ where: { userId } });
     if (!row) return undefined;
     const { secretEncrypted, ...rest } = row;
-    const secret = this.box.open(secretEncrypted, secretContext(userId));
-    if (!this.box.isBound(secretEncrypted)) {
-      // Sealed before secrets were bound to their user: bound now (only if the row still holds that value).
-      await this.db.totpFactor.updateMany({ where: { userId, secretEncrypted }, data: { secretEncrypted: this.box.seal(secret, secretContext(userId)) } });
-    }
-    return { ...rest, secret };
+    return { ...rest, secret: this.box.open(secretEncrypted, secretContext(userId)) };
   }
 
   async savePending(userId: string, secret: string, createdAt: Date): Promise<boolean> {

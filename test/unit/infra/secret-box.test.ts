@@ -57,17 +57,16 @@ describe('AesGcmSecretBox', () => {
     it('opens only under the context it was sealed with', () => {
       const sealed = box.seal('JBSWY3DPEHPK3PXP', 'totp:user-1');
       expect(sealed).toMatch(/^v2\.[\w-]+\.[\w-]*\.[\w-]+$/);
-      expect(box.isBound(sealed)).toBe(true);
       expect(box.open(sealed, 'totp:user-1')).toBe('JBSWY3DPEHPK3PXP');
       expect(() => box.open(sealed, 'totp:user-2')).toThrow(SecretMismatchError);
       expect(() => box.open(sealed, 'totp:user-2')).toThrow(/belongs to another record/);
       expect(() => box.open(sealed)).toThrow(SecretMismatchError);
     });
 
-    it('still opens a value sealed without one (written before contexts existed), whatever the context', () => {
-      const legacy = box.seal('JBSWY3DPEHPK3PXP');
-      expect(box.isBound(legacy)).toBe(false);
-      expect(box.open(legacy, 'totp:user-1')).toBe('JBSWY3DPEHPK3PXP');
+    it('refuses, under any context, a value sealed without one (a client secret copied into a TOTP row)', () => {
+      const unbound = box.seal('JBSWY3DPEHPK3PXP');
+      expect(box.open(unbound)).toBe('JBSWY3DPEHPK3PXP');
+      expect(() => box.open(unbound, 'totp:user-1')).toThrow(SecretMismatchError);
     });
 
     it('refuses a bound value relabelled as one without a context', () => {
