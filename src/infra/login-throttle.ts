@@ -66,10 +66,12 @@ export class RateLimiterLoginThrottle implements LoginThrottle {
         await pair[0].limiter.consume(pair[1]);
         taken.push(pair);
       } catch (rejection) {
-        // Refused by one limiter: the points the others took are given back, as no attempt is made.
-        await this.giveBack(taken);
-        // Past the limit, consume() rejects with the state; anything else is a store failure.
-        if (!(rejection instanceof RateLimiterRes)) throw rejection;
+        // Past the limit, consume() rejects with the state (having counted the refused attempt too); anything else is a
+        // store failure, which counted nothing.
+        const refused = rejection instanceof RateLimiterRes;
+        // No attempt is made: every point it took is given back, the refusing limiter's included.
+        await this.giveBack(refused ? [...taken, pair] : taken);
+        if (!refused) throw rejection;
         // Not blocked yet (the attempts that reached the limit are still being verified): the one that fails blocks the
         // key for the block duration, the one that succeeds frees it; either way, no longer than the block duration.
         return { allowed: false, retryAfterSeconds: retryAfter(Math.min(rejection.msBeforeNext, this.options.limits.blockDuration * 1000)) };

@@ -79,6 +79,17 @@ describe('RateLimiterLoginThrottle (in memory)', () => {
     expect((await fail(t, elsewhere)).allowed).toBe(false);
   });
 
+  it('counts no refused attempt: an IP refused while its last attempts were being verified is free once one succeeds', async () => {
+    const t = throttle();
+    const ip = '192.0.2.1';
+    for (let i = 0; i < 4; i += 1) await fail(t, { account: `user${i}@example.com`, ip });
+    const inFlight = { account: 'ada@example.com', ip };
+    expect(await t.reserve(inFlight)).toEqual({ allowed: true });
+    for (let i = 0; i < 3; i += 1) expect((await t.reserve({ account: `other${i}@example.com`, ip })).allowed).toBe(false);
+    await t.recordSuccess(inFlight);
+    expect(await t.reserve({ account: 'bob@example.com', ip })).toEqual({ allowed: true });
+  });
+
   it('lets no more attempts through than the limit when they arrive at once', async () => {
     const t = throttle();
     const key = { account: 'ada@example.com', ip: '192.0.2.1' };
