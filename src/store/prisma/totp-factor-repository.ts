@@ -71,6 +71,13 @@ export class PrismaTotpFactorRepository implements TotpFactorRepository {
     // the count first, so concurrent attempts cannot all see "not locked yet". A step fails only because another
     // request changed the row meanwhile; the steps are then tried again.
     for (let round = 0; round < 3; round += 1) {
+      // Below the last allowed attempt (the usual case, so tried first): count it.
+      const counted = await this.db.totpFactor.updateManyAndReturn({
+        where: { ...active, lockedUntil: null, failedAttempts: { lt: maxAttempts - 1 } },
+        data: { failedAttempts: { increment: 1 } },
+        select,
+      });
+      if (counted.length === 1) return { reserved: true, attempt: counted[0]!.failedAttempts, locks: false };
       // A lock past its time: this attempt is the first of a new count.
       const restarted = await this.db.totpFactor.updateManyAndReturn({
         where: { ...active, lockedUntil: { lte: now } },
@@ -78,13 +85,6 @@ export class PrismaTotpFactorRepository implements TotpFactorRepository {
         select,
       });
       if (restarted.length === 1) return { reserved: true, attempt: 1, locks: maxAttempts <= 1 };
-      // Below the last allowed attempt: count it.
-      const counted = await this.db.totpFactor.updateManyAndReturn({
-        where: { ...active, lockedUntil: null, failedAttempts: { lt: maxAttempts - 1 } },
-        data: { failedAttempts: { increment: 1 } },
-        select,
-      });
-      if (counted.length === 1) return { reserved: true, attempt: counted[0]!.failedAttempts, locks: false };
       // The last allowed attempt locks the factor as it is counted; its success lifts the lock.
       const last = await this.db.totpFactor.updateMany({
         where: { ...active, lockedUntil: null, failedAttempts: { gte: maxAttempts - 1 } },
