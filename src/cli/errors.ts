@@ -1,5 +1,6 @@
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../domain/errors.js';
 import { ConfigError } from '../config/env.js';
+import { clientSettingFlags } from './client-flags.js';
 
 /** Wrong command-line usage: unknown command or flag, missing argument. */
 export class UsageError extends Error {
@@ -9,23 +10,9 @@ export class UsageError extends Error {
 export const EXIT = { ok: 0, failure: 1, usage: 2, notFound: 3, conflict: 4 } as const;
 
 // Domain errors name the field they are about and say what is wrong in words fit for any door (console, API, CLI).
-// On the command line these fields are the flags of `clients create/update` (and --name of `users create`), of the
-// same names: the message names the flag.
-const FIELD_FLAGS = new Set([
-  'name',
-  'redirect-uri',
-  'post-logout-redirect-uri',
-  'backchannel-logout-uri',
-  'backchannel-logout-session-required',
-  'grant-type',
-  'token-endpoint-auth-method',
-  'jwks-uri',
-  'scope',
-  'id-token-signed-response-alg',
-  'min-acr',
-  'first-party',
-  'admin',
-]);
+// On the command line the client fields are the flags of `clients create/update`, of the same names (and --name of
+// `users create`): the message names the flag.
+const FIELD_FLAGS: ReadonlySet<string> = new Set(Object.keys(clientSettingFlags));
 
 /** The one mapping from an error to the CLI's one-line message and exit code. */
 export function mapCliError(error: unknown): { code: number; message: string } {

@@ -1,31 +1,12 @@
 import { CLI_ADMIN } from '../../domain/accounts/account-service.js';
 import type { ClientInput } from '../../domain/clients/client-service.js';
+import { clientSettingFlags } from '../client-flags.js';
 import { UsageError } from '../errors.js';
 import { type Command, type CommandContext, parse, printJson, requireString } from '../context.js';
 import { clientJson, clientText, clientType, table } from '../output.js';
 
-const settingFlags = {
-  name: { type: 'string' },
-  'redirect-uri': { type: 'string', multiple: true },
-  'post-logout-redirect-uri': { type: 'string', multiple: true },
-  'backchannel-logout-uri': { type: 'string' },
-  'backchannel-logout-session-required': { type: 'boolean' },
-  'no-backchannel-logout-session-required': { type: 'boolean' },
-  'grant-type': { type: 'string', multiple: true },
-  public: { type: 'boolean' },
-  confidential: { type: 'boolean' },
-  'token-endpoint-auth-method': { type: 'string' },
-  'jwks-uri': { type: 'string' },
-  'first-party': { type: 'boolean' },
-  'no-first-party': { type: 'boolean' },
-  admin: { type: 'boolean' },
-  'no-admin': { type: 'boolean' },
-  scope: { type: 'string' },
-  'id-token-signed-response-alg': { type: 'string' },
-  'min-acr': { type: 'string' },
-} as const;
 
-type SettingValues = ReturnType<typeof parse<typeof settingFlags>>['values'];
+type SettingValues = ReturnType<typeof parse<typeof clientSettingFlags>>['values'];
 
 // Client writes go through the AdminService, as the console's and the admin API's do: audited with the CLI as actor.
 
@@ -68,7 +49,7 @@ function printSecret(ctx: CommandContext, secret: string | null): void {
 const USAGE_SETTINGS = '[--redirect-uri U ...] [--post-logout-redirect-uri U ...] [--backchannel-logout-uri U] [--backchannel-logout-session-required|--no-backchannel-logout-session-required] [--grant-type G ...] [--public|--confidential] [--token-endpoint-auth-method M] [--jwks-uri U] [--first-party|--no-first-party] [--admin|--no-admin] [--scope S] [--id-token-signed-response-alg RS256|ES256] [--min-acr urn:gatehouse:loa:1|urn:gatehouse:loa:2]';
 
 const create: Command = async (ctx) => {
-  const { values } = parse(ctx.args, settingFlags, { min: 0, max: 0, usage: `clients create --name N ${USAGE_SETTINGS}` });
+  const { values } = parse(ctx.args, clientSettingFlags, { min: 0, max: 0, usage: `clients create --name N ${USAGE_SETTINGS}` });
   requireString(values.name, 'name');
   if (values.confidential || values['no-first-party'] || values['no-admin']) throw new UsageError('--confidential, --no-first-party and --no-admin are for clients update');
   const { client, secret } = await (await ctx.container()).admin.createClient(toInput(values), CLI_ADMIN);
@@ -93,7 +74,7 @@ const show: Command = async (ctx) => {
 };
 
 const update: Command = async (ctx) => {
-  const { values, positionals } = parse(ctx.args, settingFlags, { min: 1, max: 1, usage: `clients update CLIENT_ID [--name N] ${USAGE_SETTINGS}` });
+  const { values, positionals } = parse(ctx.args, clientSettingFlags, { min: 1, max: 1, usage: `clients update CLIENT_ID [--name N] ${USAGE_SETTINGS}` });
   const input = toInput(values);
   if (Object.keys(input).length === 0) throw new UsageError('nothing to update: give at least one setting flag');
   const { client, secret } = await (await ctx.container()).admin.updateClient(positionals[0]!, input, CLI_ADMIN);
