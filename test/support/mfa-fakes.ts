@@ -17,6 +17,10 @@ export class InMemoryTotpFactorRepository implements TotpFactorRepository {
     return this.rows.get(userId);
   }
 
+  async isActive(userId: string): Promise<boolean> {
+    return Boolean(this.rows.get(userId)?.activatedAt);
+  }
+
   async savePending(userId: string, secret: string, createdAt: Date): Promise<boolean> {
     if (this.rows.get(userId)?.activatedAt) return false;
     this.rows.set(userId, { userId, secret, createdAt, activatedAt: null, lastUsedStep: null, failedAttempts: 0, lockedUntil: null });

@@ -247,12 +247,11 @@ export class MfaService {
 
   /** Whether the user has an active second factor (the sensitive-action rule asks for it then). */
   async hasSecondFactor(userId: string): Promise<boolean> {
-    return Boolean((await this.deps.factors.find(userId))?.activatedAt);
+    return this.deps.factors.isActive(userId);
   }
 
   async status(userId: string): Promise<MfaStatus> {
-    const factor = await this.deps.factors.find(userId);
-    if (!factor?.activatedAt) return { enabled: false, recoveryCodesLeft: 0 };
+    if (!(await this.deps.factors.isActive(userId))) return { enabled: false, recoveryCodesLeft: 0 };
     return { enabled: true, recoveryCodesLeft: await this.deps.recoveryCodes.countUnused(userId) };
   }
 

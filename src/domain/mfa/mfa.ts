@@ -27,6 +27,8 @@ export type AttemptReservation =
 
 export interface TotpFactorRepository {
   find(userId: string): Promise<TotpFactor | undefined>;
+  /** Whether the user has an activated factor (without opening its secret). */
+  isActive(userId: string): Promise<boolean>;
   /** Stores a new inactive factor, replacing an inactive one; false (nothing changed) when an active one exists. */
   savePending(userId: string, secret: string, createdAt: Date): Promise<boolean>;
   /**

@@ -22,6 +22,11 @@ export class PrismaTotpFactorRepository implements TotpFactorRepository {
     return { ...rest, secret: this.box.open(secretEncrypted, secretContext(userId)) };
   }
 
+  async isActive(userId: string): Promise<boolean> {
+    const row = await this.db.totpFactor.findUnique({ where: { userId }, select: { activatedAt: true } });
+    return Boolean(row?.activatedAt);
+  }
+
   async savePending(userId: string, secret: string, createdAt: Date): Promise<boolean> {
     const secretEncrypted = this.box.seal(secret, secretContext(userId));
     return this.db.$transaction(async (tx) => {

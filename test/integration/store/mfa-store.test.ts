@@ -84,11 +84,14 @@ describe.each(databaseKinds())('MFA repositories on %s', (kind) => {
   });
 
   it('keeps the repository contracts: pending replacement, one activation, replay refusal, removal', async () => {
+    expect(await factors.isActive(USER)).toBe(false);
     expect(await factors.savePending(USER, 'AAAA', clock.now())).toBe(true);
     expect(await factors.savePending(USER, 'BBBB', clock.now())).toBe(true);
     expect((await factors.find(USER))!.secret).toBe('BBBB');
+    expect(await factors.isActive(USER)).toBe(false);
     expect(await factors.activate(USER, { at: clock.now(), step: 100, recoveryCodeHashes: ['h1', 'h2'] }, event('mfa.enrolled'))).toBe(true);
     expect(await factors.activate(USER, { at: clock.now(), step: 101, recoveryCodeHashes: ['h3'] }, event('mfa.enrolled'))).toBe(false);
+    expect(await factors.isActive(USER)).toBe(true);
     expect((await codes.listUnused(USER)).map((c) => c.codeHash).sort()).toEqual(['h1', 'h2']);
     expect(await factors.savePending(USER, 'CCCC', clock.now())).toBe(false);
     expect(await factors.recordSuccess(USER, 100)).toBe(false);
@@ -96,6 +99,7 @@ describe.each(databaseKinds())('MFA repositories on %s', (kind) => {
     // Two concurrent acceptances of one step: exactly one wins.
     expect((await Promise.all([factors.recordSuccess(USER, 102), factors.recordSuccess(USER, 102)])).filter(Boolean)).toHaveLength(1);
     expect(await factors.remove(USER)).toBe(true);
+    expect(await factors.isActive(USER)).toBe(false);
     expect(await factors.find(USER)).toBeUndefined();
     expect(await codes.countUnused(USER)).toBe(0);
     expect(await factors.remove(USER)).toBe(false);
