@@ -10,7 +10,6 @@ import { createAdminAuthorization } from './http/admin-auth.js';
 import { createFirstPartySignIn } from './http/first-party-sign-in.js';
 import { createFormDrafts } from './http/form-drafts.js';
 import { createSessionSignOut } from './http/sign-out.js';
-import { en } from './http/text/en.js';
 import { createAssetsRouter } from './http/routes/assets.js';
 import { createHealthRouter } from './http/routes/health.js';
 import { createInteractionRouter } from './http/routes/interactions.js';
@@ -23,7 +22,7 @@ import type { Provider } from './oidc/provider.js';
  * routes, so Gatehouse's routes answer first and everything else falls through to the protocol endpoints.
  */
 export function createApp(container: Container): Provider {
-  const { provider, logger, renderView, accounts, sessions, csrf } = container;
+  const { provider, logger, renderView, accounts, sessions, csrf, text } = container;
   // oidc-provider answers its own failures with server_error; this is where their cause reaches the log.
   provider.on('server_error', (ctx, error) => ((ctx.state.log as typeof logger | undefined) ?? logger).error({ err: error }, 'oidc-provider server error'));
   provider.use(requestLogger(logger));
@@ -31,7 +30,7 @@ export function createApp(container: Container): Provider {
   const { brand } = container.config;
   const logoOrigin = brand.logoUrl ? new URL(brand.logoUrl).origin : undefined;
   provider.use(securityHeaders({ hsts: isSecureIssuer(container.config), ...(logoOrigin ? { imageOrigins: [logoOrigin] } : {}) }));
-  provider.use(errorHandler({ renderView, logger }));
+  provider.use(errorHandler({ renderView, logger, text }));
   // One authorization module for both admin doors: the console (sessions) and the admin API (tokens and sessions).
   const consoleSignIn = createFirstPartySignIn({ provider, accounts, sessions, config: container.config, ...consoleSignInOptions() });
   const adminAuthorization = createAdminAuthorization({ provider, clients: container.clients, signIn: consoleSignIn, csrf, recent: { sessions, mfa: container.mfa } });
@@ -43,8 +42,8 @@ export function createApp(container: Container): Provider {
       logoutCounters: () => ({ ...container.logoutDelivery.counters }),
       logoutStates: () => container.logoutDeliveries.countByState(),
     }),
-    createInteractionRouter({ provider, accounts, passwordAttempts: container.passwordAttempts, sessions, mfa: container.mfa, csrf, renderView, clock: container.clock }),
-    createAccountRouter({ provider, accounts, passwordAttempts: container.passwordAttempts, sessions, csrf, renderView, mfa: container.mfa, clock: container.clock, config: container.config }),
+    createInteractionRouter({ provider, accounts, passwordAttempts: container.passwordAttempts, sessions, mfa: container.mfa, csrf, renderView, clock: container.clock, text }),
+    createAccountRouter({ provider, accounts, passwordAttempts: container.passwordAttempts, sessions, csrf, renderView, mfa: container.mfa, clock: container.clock, config: container.config, text }),
     createAdminApiRouter({ admin: container.admin, authorization: adminAuthorization }),
     createAdminConsoleRouter({
       admin: container.admin,
@@ -55,7 +54,7 @@ export function createApp(container: Container): Provider {
       // A form's draft outlives the detour through "Confirm it is you", not much more.
       drafts: createFormDrafts({ prefix: ADMIN_CONSOLE_PREFIX, secure: isSecureIssuer(container.config), maxAgeSeconds: 15 * 60 }),
       renderView,
-      text: en,
+      text,
     }),
   ]) {
     provider.use(router.routes());

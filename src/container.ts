@@ -16,7 +16,7 @@ import { deviceLabel } from './infra/device-label.js';
 import { PrismaAuditLog } from './store/prisma/audit-log.js';
 import { PrismaSessionIndex } from './store/prisma/session-index.js';
 import { createCsrf, type Csrf } from './http/middleware/csrf.js';
-import { en } from './http/text/en.js';
+import { en, type Text } from './http/text/en.js';
 import { createViewRenderer, type RenderView } from './http/views.js';
 import { Argon2PasswordHasher } from './infra/argon2-password-hasher.js';
 import { connectRedis, RateLimiterLoginThrottle } from './infra/login-throttle.js';
@@ -61,6 +61,8 @@ export interface Container {
   readonly keys: SigningKeyService;
   readonly payloads: PayloadStore;
   readonly provider: Provider;
+  /** The pages' text, in the one language Gatehouse has (views get it as `t`, routes as `text`). */
+  readonly text: Text;
   readonly renderView: RenderView;
   readonly csrf: Csrf;
   /** The back-channel logout worker; only the server starts it (the CLI only queues). */
@@ -136,7 +138,9 @@ export async function createContainer(config: Config, options: ContainerOptions)
       clock,
       findUserId: async (email) => (await users.findByEmail(email))?.id,
     });
-    const renderView = createViewRenderer({ productName: config.brand.name, logoUrl: config.brand.logoUrl ?? null, t: en }, config.nodeEnv === 'production');
+    // The one place the pages' language is chosen: a translation would be another `Text` (src/http/text).
+    const text: Text = en;
+    const renderView = createViewRenderer({ productName: config.brand.name, logoUrl: config.brand.logoUrl ?? null, t: text }, config.nodeEnv === 'production');
 
     await accounts.warmUp();
     const createdKeys = await keys.ensureKeys();
@@ -196,7 +200,7 @@ export async function createContainer(config: Config, options: ContainerOptions)
     const logoutDeliveries = new LogoutDeliveryService({ outbox, clock, wake: () => logoutDelivery.wake() });
     if (options.ensureInternalClients) await ensureInternalClients({ clients: clientRepository, validator }, config.issuer);
     const admin = new AdminService({ accounts, clients, sessions, mfa, audit, logoutDeliveries });
-    const csrf = createCsrf({ key: deriveKey(secret.value, 'csrf'), secure: isSecureIssuer(config) });
+    const csrf = createCsrf({ key: deriveKey(secret.value, 'csrf'), secure: isSecureIssuer(config), refusal: text.errors.formExpired });
 
     return {
       config,
@@ -213,6 +217,7 @@ export async function createContainer(config: Config, options: ContainerOptions)
       keys,
       payloads,
       provider,
+      text,
       renderView,
       csrf,
       logoutDelivery,

@@ -9,9 +9,9 @@ export class UsageError extends Error {
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, notFound: 3, conflict: 4 } as const;
 
-// Domain errors name the field they are about and say what is wrong in words fit for any door (console, API, CLI).
-// On the command line the client fields are the flags of `clients create/update`, of the same names (and --name of
-// `users create`): the message names the flag.
+// Domain errors name the field they are about and say in their message what is wrong, in English fit for the API and
+// the CLI (the pages word them by their reason, in the pages' language). On the command line the client fields are
+// the flags of `clients create/update`, of the same names (and --name of `users create`): the message names the flag.
 const FIELD_FLAGS: ReadonlySet<string> = new Set(Object.keys(clientSettingFlags));
 
 /** The one mapping from an error to the CLI's one-line message and exit code. */

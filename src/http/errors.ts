@@ -1,7 +1,8 @@
 import type { Middleware } from 'koa';
 import { errors as oidcErrors } from 'oidc-provider';
-import { AppError, ReauthenticationRequiredError } from '../domain/errors.js';
+import { AppError, ReauthenticationRequiredError, type ErrorReason } from '../domain/errors.js';
 import type { Logger } from '../infra/logger.js';
+import type { Text } from './text/en.js';
 import type { RenderView } from './views.js';
 
 interface MappedError {
@@ -12,7 +13,7 @@ interface MappedError {
 
 const GENERIC: MappedError = { status: 500, error: 'server_error', description: 'Something went wrong on our side. Please try again.' };
 
-/** The one mapping from a thrown error to what a browser or API client is shown. */
+/** The one mapping from a thrown error to what a browser or API client is shown (the JSON's error_description). */
 export function mapHttpError(error: unknown): MappedError {
   if (error instanceof AppError) {
     return { status: error.status, error: error.oauthError, description: error.message };
@@ -30,6 +31,31 @@ export function mapHttpError(error: unknown): MappedError {
   return GENERIC;
 }
 
+/** A text for every reason: assigning `t.errors.reasons` to it makes the compiler check that none is missing. */
+type ReasonTexts = { readonly [C in ErrorReason['code']]: string | ((reason: Extract<ErrorReason, { code: C }>) => string) };
+
+/** The page text of an error's reason. */
+export function reasonText(reason: ErrorReason, t: Text): string {
+  const texts: ReasonTexts = t.errors.reasons;
+  const text = texts[reason.code] as string | ((reason: ErrorReason) => string);
+  return typeof text === 'string' ? text : text(reason);
+}
+
+/**
+ * What a page says of an error, in the pages' language: the text of its reason (every error of the domain has one);
+ * an error the HTTP layer raised itself carries its page text already. An unexpected failure gets the generic text,
+ * and oidc-provider's own errors their error_description (the protocol's words, as in its JSON answers).
+ */
+export function errorText(error: unknown, t: Text): string {
+  if (error instanceof AppError) {
+    if (error.reason) return reasonText(error.reason, t);
+    return error.status >= 500 ? t.errors.generic : error.message;
+  }
+  if (error instanceof oidcErrors.SessionNotFound) return t.errors.interactionExpired;
+  const mapped = mapHttpError(error);
+  return mapped === GENERIC ? t.errors.generic : mapped.description;
+}
+
 /** The account pages' "Confirm it is you" (it sends the browser back to `return_to`, an account or console page). */
 export const CONFIRM_PATH = '/account/confirm';
 
@@ -38,7 +64,7 @@ export const CONFIRM_PATH = '/account/confirm';
  * sensitive action for want of a recent check goes to "Confirm it is you" (`ctx.state.returnTo`, else the path, is
  * where it comes back to).
  */
-export function errorHandler(options: { renderView: RenderView; logger: Logger }): Middleware {
+export function errorHandler(options: { renderView: RenderView; logger: Logger; text: Text }): Middleware {
   return async (ctx, next) => {
     try {
       await next();
@@ -60,7 +86,7 @@ export function errorHandler(options: { renderView: RenderView; logger: Logger }
         ctx.body = { error: mapped.error, error_description: mapped.description };
       } else {
         ctx.type = 'html';
-        ctx.body = await options.renderView('error', { title: 'Something went wrong', error: mapped.error, description: mapped.description, status: mapped.status });
+        ctx.body = await options.renderView('error', { error: mapped.error, description: errorText(error, options.text), status: mapped.status });
       }
     }
   };

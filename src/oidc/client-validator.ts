@@ -44,7 +44,7 @@ export class ProviderClientValidator implements ClientMetadataValidator {
     } catch (error) {
       const description = (error as { error_description?: string }).error_description ?? 'invalid client metadata';
       const field = fieldOfMetadataError(description);
-      throw new ValidationError(description, { debug: error, ...(field ? { field } : {}) });
+      throw new ValidationError(description, { debug: error, reason: { code: 'client_metadata_invalid', detail: description }, ...(field ? { field } : {}) });
     }
   }
 }

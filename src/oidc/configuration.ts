@@ -185,8 +185,8 @@ export function buildOidcConfiguration(config: Config, deps: OidcDeps): Configur
     },
     async renderError(ctx, out) {
       ctx.type = 'html';
+      // The page's own words come from its view (the pages' text); error_description is oidc-provider's.
       ctx.body = await deps.renderPage('error', {
-        title: 'Something went wrong',
         error: out.error,
         description: out.error_description,
         status: ctx.status,

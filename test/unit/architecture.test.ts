@@ -20,6 +20,16 @@ const files = sourceFiles(srcDir).map((path) => ({
   text: readFileSync(path, 'utf8'),
 }));
 
+/** The text of a call's arguments, from just after its "(" to the matching ")". */
+function argumentsAt(text: string, start: number): string {
+  let depth = 1;
+  for (let i = start; i < text.length; i++) {
+    if (text[i] === '(') depth++;
+    else if (text[i] === ')' && --depth === 0) return text.slice(start, i);
+  }
+  return text.slice(start);
+}
+
 describe('architecture', () => {
   it('finds the source files', () => {
     expect(files.length).toBeGreaterThan(20);
@@ -53,6 +63,16 @@ describe('architecture', () => {
     const textFiles = files.filter((f) => f.path.startsWith('http/text/'));
     expect(textFiles.length).toBeGreaterThan(0);
     expect(textFiles.filter((f) => f.imports.length > 0).map((f) => f.path)).toEqual([]);
+  });
+
+  it('gives every error the domain, the store and src/oidc raise its reason, so a page can word it in its language', () => {
+    // The errors whose constructor takes a message; the others (InvalidCredentialsError, ...) set their own reason.
+    const raised = /new (ValidationError|ForbiddenError|NotFoundError|ConflictError)\(/g;
+    const constructions = files
+      .filter((f) => /^(domain|store|oidc)\//.test(f.path))
+      .flatMap((f) => [...f.text.matchAll(raised)].map((m) => ({ path: f.path, args: argumentsAt(f.text, m.index! + m[0].length) })));
+    expect(constructions.length).toBeGreaterThan(40);
+    expect(constructions.filter((c) => !/\breason\b/.test(c.args)).map((c) => `${c.path}: ${c.args}`)).toEqual([]);
   });
 
   it('makes admin actors in one module only (one set of authorization rules for the admin console and API)', () => {

@@ -18,17 +18,17 @@ const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 export function normalizeEmail(raw: string): string {
   const email = raw.trim().toLowerCase();
   if (email.length === 0 || email.length > EMAIL_MAX_LENGTH || !EMAIL_PATTERN.test(email)) {
-    throw new ValidationError('Enter a valid email address.', { field: 'email' });
+    throw new ValidationError('Enter a valid email address.', { field: 'email', reason: { code: 'email_invalid' } });
   }
   return email;
 }
 
 export function validatePassword(password: string): string {
   if (password.length < PASSWORD_MIN_LENGTH) {
-    throw new ValidationError(`The password must be at least ${PASSWORD_MIN_LENGTH} characters long.`, { field: 'password' });
+    throw new ValidationError(`The password must be at least ${PASSWORD_MIN_LENGTH} characters long.`, { field: 'password', reason: { code: 'password_too_short', min: PASSWORD_MIN_LENGTH } });
   }
   if (password.length > PASSWORD_MAX_LENGTH) {
-    throw new ValidationError(`The password must be at most ${PASSWORD_MAX_LENGTH} characters long.`, { field: 'password' });
+    throw new ValidationError(`The password must be at most ${PASSWORD_MAX_LENGTH} characters long.`, { field: 'password', reason: { code: 'password_too_long', max: PASSWORD_MAX_LENGTH } });
   }
   return password;
 }
@@ -38,7 +38,7 @@ function normalizeName(raw: string | undefined | null): string | null {
   const name = raw.trim();
   if (name.length === 0) return null;
   if (name.length > NAME_MAX_LENGTH || /[\u0000-\u001f\u007f]/.test(name)) {
-    throw new ValidationError(`The name must be at most ${NAME_MAX_LENGTH} printable characters.`, { field: 'name' });
+    throw new ValidationError(`The name must be at most ${NAME_MAX_LENGTH} printable characters.`, { field: 'name', reason: { code: 'name_too_long', max: NAME_MAX_LENGTH } });
   }
   return name;
 }
@@ -118,7 +118,8 @@ export class AccountService {
 
   async getByEmail(rawEmail: string): Promise<User> {
     const user = await this.deps.users.findByEmail(normalizeEmail(rawEmail));
-    if (!user) throw new NotFoundError(`No user with email ${rawEmail.trim().toLowerCase()}.`);
+    const email = rawEmail.trim().toLowerCase();
+    if (!user) throw new NotFoundError(`No user with email ${email}.`, { reason: { code: 'user_not_found', email } });
     const { passwordHash: _omitted, ...publicUser } = user;
     return publicUser;
   }
@@ -131,7 +132,7 @@ export class AccountService {
   async getByIdOrEmail(idOrEmail: string): Promise<User> {
     if (idOrEmail.includes('@')) return this.getByEmail(idOrEmail);
     const user = await this.deps.users.findById(idOrEmail);
-    if (!user) throw new NotFoundError(`No user with id ${idOrEmail}.`);
+    if (!user) throw new NotFoundError(`No user with id ${idOrEmail}.`, { reason: { code: 'user_not_found', id: idOrEmail } });
     return user;
   }
 
@@ -166,19 +167,19 @@ export class AccountService {
       currentPassword = undefined;
     }
     const matches = currentPassword === undefined || (await this.deps.hasher.verify(user?.passwordHash ?? (await this.dummy()), currentPassword));
-    if (!user || !matches || user.disabledAt) throw new ValidationError('The current password is not right.', { field: 'current_password' });
+    if (!user || !matches || user.disabledAt) throw new ValidationError('The current password is not right.', { field: 'current_password', reason: { code: 'current_password_wrong' } });
     const unchanged = currentPassword !== undefined
       ? newPassword === currentPassword
       : await this.deps.hasher.verify(user.passwordHash, newPassword.slice(0, PASSWORD_MAX_LENGTH));
     if (unchanged) {
-      throw new ValidationError('The new password must differ from the current one.', { field: 'new_password' });
+      throw new ValidationError('The new password must differ from the current one.', { field: 'new_password', reason: { code: 'password_unchanged' } });
     }
     let next: string;
     try {
       next = validatePassword(newPassword);
     } catch (error) {
       // The same rule, about the field this form calls new_password.
-      if (error instanceof ValidationError) throw new ValidationError(error.message, { field: 'new_password' });
+      if (error instanceof ValidationError) throw new ValidationError(error.message, { field: 'new_password', reason: error.reason });
       throw error;
     }
     const hash = await this.deps.hasher.hash(next);
@@ -226,7 +227,7 @@ export class AccountService {
   /** The user's own display name (profile); empty clears it. Audited when it changes. */
   async setOwnName(userId: string, rawName: string, actor: Actor): Promise<User> {
     const user = await this.deps.users.findById(userId);
-    if (!user || user.disabledAt) throw new NotFoundError('No such user.');
+    if (!user || user.disabledAt) throw new NotFoundError('No such user.', { reason: { code: 'user_not_found' } });
     const name = normalizeName(rawName);
     if (name === user.name) return user;
     return this.deps.users.setName(user.id, name, this.event('user.profile_updated', actor, user.id, { fields: ['name'] }));

@@ -127,14 +127,14 @@ export class AdminService {
   /** An administrator cannot disable themself either (it would end the very session doing it). */
   async setUserDisabled(idOrEmail: string, disabled: boolean, actor: Actor): Promise<User> {
     const user = await this.deps.accounts.getByIdOrEmail(idOrEmail);
-    if (disabled && actorUserId(actor) === user.id) throw new ForbiddenError('You cannot disable your own account; ask another administrator.');
+    if (disabled && actorUserId(actor) === user.id) throw new ForbiddenError('You cannot disable your own account; ask another administrator.', { reason: { code: 'cannot_disable_self' } });
     return disabled ? this.deps.accounts.disable(user.email, actor) : this.deps.accounts.enable(user.email, actor);
   }
 
   /** An administrator cannot take the console away from themself (someone must be left to give it back). */
   async setUserAdmin(idOrEmail: string, admin: boolean, actor: Actor): Promise<User> {
     const user = await this.deps.accounts.getByIdOrEmail(idOrEmail);
-    if (!admin && actorUserId(actor) === user.id) throw new ForbiddenError('You cannot revoke your own admin access; ask another administrator.');
+    if (!admin && actorUserId(actor) === user.id) throw new ForbiddenError('You cannot revoke your own admin access; ask another administrator.', { reason: { code: 'cannot_revoke_own_admin' } });
     return this.deps.accounts.setAdmin(user.email, admin, actor);
   }
 

@@ -54,7 +54,8 @@ export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 export function parseAuditTypeFilter(raw: string | undefined): AuditEventType | undefined {
   if (raw === undefined || raw === '') return undefined;
   if (!(AUDIT_EVENT_TYPES as readonly string[]).includes(raw)) {
-    throw new ValidationError(`${raw.slice(0, 60)} is not an audit event type; choose one such as user.created or session.logged_out.`, { field: 'type' });
+    const value = raw.slice(0, 60);
+    throw new ValidationError(`${value} is not an audit event type; choose one such as user.created or session.logged_out.`, { field: 'type', reason: { code: 'audit_type_unknown', value } });
   }
   return raw as AuditEventType;
 }

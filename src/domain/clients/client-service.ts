@@ -68,24 +68,24 @@ function absoluteUrl(value: string, field: string): string {
   try {
     url = new URL(value);
   } catch {
-    throw new ValidationError(`${value} is not an absolute URL.`, { field });
+    throw new ValidationError(`${value} is not an absolute URL.`, { field, reason: { code: 'url_not_absolute', value } });
   }
-  if (DANGEROUS_SCHEMES.has(url.protocol)) throw new ValidationError(`${value} uses a scheme that is not allowed.`, { field });
-  if (url.hash) throw new ValidationError(`${value} must not contain a fragment.`, { field });
-  if (url.username || url.password) throw new ValidationError(`${value} must not contain credentials.`, { field });
+  if (DANGEROUS_SCHEMES.has(url.protocol)) throw new ValidationError(`${value} uses a scheme that is not allowed.`, { field, reason: { code: 'url_scheme_refused', value } });
+  if (url.hash) throw new ValidationError(`${value} must not contain a fragment.`, { field, reason: { code: 'url_fragment', value } });
+  if (url.username || url.password) throw new ValidationError(`${value} must not contain credentials.`, { field, reason: { code: 'url_credentials', value } });
   return value;
 }
 
 function httpUrl(value: string, field: string): string {
   absoluteUrl(value, field);
   const { protocol } = new URL(value);
-  if (protocol !== 'https:' && protocol !== 'http:') throw new ValidationError(`${value} must use https or http.`, { field });
+  if (protocol !== 'https:' && protocol !== 'http:') throw new ValidationError(`${value} must use https or http.`, { field, reason: { code: 'url_not_http', value } });
   return value;
 }
 
 function oneOf<T extends string>(allowed: readonly T[], value: string, field: string): T {
   if (!(allowed as readonly string[]).includes(value)) {
-    throw new ValidationError(`${value} is not one of ${allowed.join(', ')}.`, { field });
+    throw new ValidationError(`${value} is not one of ${allowed.join(', ')}.`, { field, reason: { code: 'not_one_of', value, allowed } });
   }
   return value as T;
 }
@@ -97,9 +97,9 @@ function unique<T>(values: readonly T[]): T[] {
 /** Merges input over a base and checks that the result is a coherent client. */
 export function resolveSettings(input: ClientInput, base: ClientSettings | undefined): ClientSettings {
   const name = (input.name ?? base?.name ?? '').trim();
-  if (name.length === 0) throw new ValidationError('A client needs a name.', { field: 'name' });
+  if (name.length === 0) throw new ValidationError('A client needs a name.', { field: 'name', reason: { code: 'client_name_missing' } });
   if (name.length > NAME_MAX_LENGTH || /[\u0000-\u001f\u007f]/.test(name)) {
-    throw new ValidationError(`The name must be at most ${NAME_MAX_LENGTH} printable characters.`, { field: 'name' });
+    throw new ValidationError(`The name must be at most ${NAME_MAX_LENGTH} printable characters.`, { field: 'name', reason: { code: 'name_too_long', max: NAME_MAX_LENGTH } });
   }
 
   const admin = input.admin ?? base?.admin ?? false;
@@ -108,19 +108,19 @@ export function resolveSettings(input: ClientInput, base: ClientSettings | undef
   const grantTypes = unique(
     (input.grantTypes ?? base?.grantTypes ?? defaultGrantTypes).map((g) => oneOf<GrantType>(GRANT_TYPES, g, 'grant-type')),
   );
-  if (grantTypes.length === 0) throw new ValidationError('A client needs at least one grant type.', { field: 'grant-type' });
+  if (grantTypes.length === 0) throw new ValidationError('A client needs at least one grant type.', { field: 'grant-type', reason: { code: 'grant_types_missing' } });
   if (grantTypes.includes('refresh_token') && !grantTypes.includes('authorization_code')) {
-    throw new ValidationError('refresh_token needs authorization_code as well.', { field: 'grant-type' });
+    throw new ValidationError('refresh_token needs authorization_code as well.', { field: 'grant-type', reason: { code: 'refresh_token_needs_code' } });
   }
 
   let tokenEndpointAuthMethod: TokenEndpointAuthMethod;
   if (input.tokenEndpointAuthMethod !== undefined) {
     tokenEndpointAuthMethod = oneOf(TOKEN_ENDPOINT_AUTH_METHODS, input.tokenEndpointAuthMethod, 'token-endpoint-auth-method');
     if (input.public === true && tokenEndpointAuthMethod !== 'none') {
-      throw new ValidationError('A public client authenticates with "none".', { field: 'token-endpoint-auth-method' });
+      throw new ValidationError('A public client authenticates with "none".', { field: 'token-endpoint-auth-method', reason: { code: 'public_client_auth' } });
     }
     if (input.public === false && tokenEndpointAuthMethod === 'none') {
-      throw new ValidationError('A confidential client cannot use "none".', { field: 'token-endpoint-auth-method' });
+      throw new ValidationError('A confidential client cannot use "none".', { field: 'token-endpoint-auth-method', reason: { code: 'confidential_client_auth' } });
     }
   } else if (input.public === true) {
     tokenEndpointAuthMethod = 'none';
@@ -131,15 +131,15 @@ export function resolveSettings(input: ClientInput, base: ClientSettings | undef
   }
   const isPublic = tokenEndpointAuthMethod === 'none';
   if (isPublic && grantTypes.includes('client_credentials')) {
-    throw new ValidationError('A public client cannot use client_credentials.', { field: 'grant-type' });
+    throw new ValidationError('A public client cannot use client_credentials.', { field: 'grant-type', reason: { code: 'public_client_credentials' } });
   }
   if (admin && !grantTypes.includes('client_credentials')) {
-    throw new ValidationError('An admin client needs the client_credentials grant type.', { field: 'grant-type' });
+    throw new ValidationError('An admin client needs the client_credentials grant type.', { field: 'grant-type', reason: { code: 'admin_client_grant' } });
   }
 
   const redirectUris = unique((input.redirectUris ?? base?.redirectUris ?? []).map((u) => absoluteUrl(u, 'redirect-uri')));
   if (grantTypes.includes('authorization_code') && redirectUris.length === 0) {
-    throw new ValidationError('The authorization_code grant needs at least one redirect URI.', { field: 'redirect-uri' });
+    throw new ValidationError('The authorization_code grant needs at least one redirect URI.', { field: 'redirect-uri', reason: { code: 'redirect_uri_missing' } });
   }
   const postLogoutRedirectUris = unique(
     (input.postLogoutRedirectUris ?? base?.postLogoutRedirectUris ?? []).map((u) => absoluteUrl(u, 'post-logout-redirect-uri')),
@@ -153,22 +153,22 @@ export function resolveSettings(input: ClientInput, base: ClientSettings | undef
   const jwksRaw = input.jwksUri !== undefined ? input.jwksUri : (base?.jwksUri ?? null);
   const jwksUri = jwksRaw ? httpUrl(jwksRaw, 'jwks-uri') : null;
   if (tokenEndpointAuthMethod === 'private_key_jwt' && !jwksUri) {
-    throw new ValidationError('private_key_jwt needs a JWKS URI (where the client publishes its keys).', { field: 'jwks-uri' });
+    throw new ValidationError('private_key_jwt needs a JWKS URI (where the client publishes its keys).', { field: 'jwks-uri', reason: { code: 'jwks_uri_missing' } });
   }
 
   const defaultScope = admin && !grantTypes.includes('authorization_code') ? ADMIN_SCOPE : DEFAULT_SCOPE;
   let scopeWords = unique((input.scope ?? base?.scope ?? defaultScope).split(/\s+/).filter(Boolean));
   for (const word of scopeWords) oneOf(CLIENT_SCOPES, word, 'scope');
   if (!admin && scopeWords.includes(ADMIN_SCOPE)) {
-    if (input.scope !== undefined) throw new ValidationError('Only an admin client may have the admin scope.', { field: 'scope' });
+    if (input.scope !== undefined) throw new ValidationError('Only an admin client may have the admin scope.', { field: 'scope', reason: { code: 'admin_scope_refused' } });
     // The client stops being an admin client: its registered scope loses admin.
     scopeWords = scopeWords.filter((word) => word !== ADMIN_SCOPE);
   }
   if (admin && !scopeWords.includes(ADMIN_SCOPE)) scopeWords.push(ADMIN_SCOPE);
   // oidc-provider treats a client without a registered scope as allowed every scope, admin included.
-  if (scopeWords.length === 0) throw new ValidationError('A client needs at least one scope.', { field: 'scope' });
+  if (scopeWords.length === 0) throw new ValidationError('A client needs at least one scope.', { field: 'scope', reason: { code: 'scope_missing' } });
   if (grantTypes.includes('authorization_code') && !scopeWords.includes('openid')) {
-    throw new ValidationError('A client that signs users in needs the openid scope.', { field: 'scope' });
+    throw new ValidationError('A client that signs users in needs the openid scope.', { field: 'scope', reason: { code: 'openid_scope_missing' } });
   }
 
   const idTokenSignedResponseAlg = oneOf<IdTokenAlg>(
@@ -180,7 +180,7 @@ export function resolveSettings(input: ClientInput, base: ClientSettings | undef
   const minAcrRaw = input.minAcr !== undefined ? input.minAcr : (base?.minAcr ?? null);
   const minAcr = minAcrRaw ? oneOf<AcrLevel>(ACR_LEVELS, minAcrRaw, 'min-acr') : null;
   if (minAcr && !grantTypes.includes('authorization_code')) {
-    throw new ValidationError('A minimum authentication level applies to clients that sign users in (authorization_code).', { field: 'min-acr' });
+    throw new ValidationError('A minimum authentication level applies to clients that sign users in (authorization_code).', { field: 'min-acr', reason: { code: 'min_acr_needs_code' } });
   }
 
   return {
@@ -243,7 +243,7 @@ export class ClientService {
 
   async get(clientId: string): Promise<RegisteredClient> {
     const found = await this.deps.clients.findById(clientId);
-    if (!found) throw new NotFoundError(`No client with id ${clientId}.`);
+    if (!found) throw new NotFoundError(`No client with id ${clientId}.`, { reason: { code: 'client_not_found', clientId } });
     const { secret: _omitted, ...client } = found;
     return client;
   }
@@ -254,14 +254,14 @@ export class ClientService {
 
   /** Gatehouse's own clients (gatehouse-account, ...) are kept by Gatehouse; an admin changing them would break its pages. */
   private assertNotInternal(clientId: string): void {
-    if (clientId.startsWith(INTERNAL_CLIENT_PREFIX)) throw new ValidationError(`Client ${clientId} belongs to Gatehouse itself and cannot be changed or deleted.`);
+    if (clientId.startsWith(INTERNAL_CLIENT_PREFIX)) throw new ValidationError(`Client ${clientId} belongs to Gatehouse itself and cannot be changed or deleted.`, { reason: { code: 'client_internal', clientId } });
   }
 
   /** Returns a new secret when the change made the client need one it did not have. */
   async update(clientId: string, input: ClientInput, actor?: Actor): Promise<CreatedClient> {
     this.assertNotInternal(clientId);
     const current = await this.deps.clients.findById(clientId);
-    if (!current) throw new NotFoundError(`No client with id ${clientId}.`);
+    if (!current) throw new NotFoundError(`No client with id ${clientId}.`, { reason: { code: 'client_not_found', clientId } });
     const settings = resolveSettings(input, current);
     if (settings.backchannelLogoutUri !== current.backchannelLogoutUri) await this.checkDestination(settings);
     let secret = current.secret;
@@ -276,9 +276,11 @@ export class ClientService {
   async rotateSecret(clientId: string, actor?: Actor): Promise<CreatedClient> {
     this.assertNotInternal(clientId);
     const current = await this.deps.clients.findById(clientId);
-    if (!current) throw new NotFoundError(`No client with id ${clientId}.`);
+    if (!current) throw new NotFoundError(`No client with id ${clientId}.`, { reason: { code: 'client_not_found', clientId } });
     if (!usesSecret(current.tokenEndpointAuthMethod)) {
-      throw new ValidationError(`Client ${clientId} uses ${current.tokenEndpointAuthMethod} and has no secret to rotate.`);
+      throw new ValidationError(`Client ${clientId} uses ${current.tokenEndpointAuthMethod} and has no secret to rotate.`, {
+        reason: { code: 'client_without_secret', clientId, method: current.tokenEndpointAuthMethod },
+      });
     }
     const secret = newClientSecret();
     const { secret: _old, clientId: _id, createdAt: _c, updatedAt: _u, ...settings } = current;

@@ -29,7 +29,7 @@ export class LogoutDeliveryService {
 
   async get(id: string): Promise<LogoutNotification> {
     const found = await this.deps.outbox.find(id);
-    if (!found) throw new NotFoundError(`No logout delivery with id ${id}.`);
+    if (!found) throw new NotFoundError(`No logout delivery with id ${id}.`, { reason: { code: 'delivery_not_found', id } });
     return found;
   }
 
@@ -50,7 +50,7 @@ export class LogoutDeliveryService {
     }));
     if (!requeued) {
       const existing = await this.get(id);
-      throw new ConflictError(`Logout delivery ${existing.id} was already delivered.`);
+      throw new ConflictError(`Logout delivery ${existing.id} was already delivered.`, { reason: { code: 'delivery_done', id: existing.id } });
     }
     this.deps.wake();
     return requeued;

@@ -1,4 +1,4 @@
-import { ValidationError } from '../errors.js';
+import { ValidationError, type ErrorReason } from '../errors.js';
 
 /** Where back-channel logout may be sent (the SSRF guard). */
 export interface DestinationPolicy {
@@ -82,19 +82,27 @@ export function isIpLiteral(host: string): boolean {
   return ipv4Value(host) !== undefined || ipv6Groups(host) !== undefined;
 }
 
-/** Why this URL may never be a back-channel logout destination (scheme, credentials), or null. */
-export function uriProblem(uri: string, policy: DestinationPolicy): string | null {
+type UriProblem = { readonly message: string; readonly reason: ErrorReason };
+
+function problemOf(uri: string, policy: DestinationPolicy): UriProblem | null {
   let url: URL;
   try {
     url = new URL(uri);
   } catch {
-    return `${uri} is not an absolute URL`;
+    return { message: `${uri} is not an absolute URL`, reason: { code: 'url_not_absolute', value: uri } };
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return `${uri} must use https`;
-  if (policy.production && url.protocol !== 'https:') return `${uri} must use https in production`;
-  if (url.username || url.password) return `${uri} must not contain credentials`;
-  if (url.hash) return `${uri} must not contain a fragment`;
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return { message: `${uri} must use https`, reason: { code: 'url_not_https', value: uri } };
+  if (policy.production && url.protocol !== 'https:') {
+    return { message: `${uri} must use https in production`, reason: { code: 'url_not_https', value: uri, production: true } };
+  }
+  if (url.username || url.password) return { message: `${uri} must not contain credentials`, reason: { code: 'url_credentials', value: uri } };
+  if (url.hash) return { message: `${uri} must not contain a fragment`, reason: { code: 'url_fragment', value: uri } };
   return null;
+}
+
+/** Why this URL may never be a back-channel logout destination (scheme, credentials), or null. */
+export function uriProblem(uri: string, policy: DestinationPolicy): string | null {
+  return problemOf(uri, policy)?.message ?? null;
 }
 
 /**
@@ -109,20 +117,20 @@ export function refusedAddresses(host: string, addresses: readonly string[], pol
 
 /** Checks a back-channel logout URI against the policy, resolving its host; throws ValidationError. */
 export async function checkDestination(uri: string, policy: DestinationPolicy, resolve: ResolveHost, field = 'backchannel-logout-uri'): Promise<void> {
-  const problem = uriProblem(uri, policy);
-  if (problem) throw new ValidationError(`${problem}.`, { field });
+  const problem = problemOf(uri, policy);
+  if (problem) throw new ValidationError(`${problem.message}.`, { field, reason: problem.reason });
   if (!policy.production) return;
   const host = hostOf(new URL(uri));
   let addresses: string[];
   try {
     addresses = isIpLiteral(host) ? [host] : await resolve(host);
   } catch {
-    throw new ValidationError(`${uri}: the host ${host} cannot be resolved.`, { field });
+    throw new ValidationError(`${uri}: the host ${host} cannot be resolved.`, { field, reason: { code: 'host_unresolvable', uri, host } });
   }
   if (refusedAddresses(host, addresses, policy).length > 0) {
     throw new ValidationError(
       `${uri} resolves to a loopback, link-local or private address; back-channel logout goes to public addresses only (allow this host with BACKCHANNEL_ALLOWED_HOSTS).`,
-      { field },
+      { field, reason: { code: 'destination_private', uri } },
     );
   }
 }

@@ -116,7 +116,7 @@ export class MfaService {
   async startEnrolment(userId: string, accountName: string): Promise<Enrolment> {
     const secret = this.deps.totp.generateSecret();
     if (!(await this.deps.factors.savePending(userId, secret, this.deps.clock.now()))) {
-      throw new ConflictError('Two-step verification is already set up; disable it before setting up another app.');
+      throw new ConflictError('Two-step verification is already set up; disable it before setting up another app.', { reason: { code: 'mfa_already_enabled', anotherApp: true } });
     }
     return this.enrolment(secret, accountName);
   }
@@ -133,12 +133,12 @@ export class MfaService {
    */
   async activate(userId: string, code: string, actor: Actor = self(userId)): Promise<string[]> {
     const factor = await this.deps.factors.find(userId);
-    if (!factor) throw new NotFoundError('There is no authenticator app being set up.');
-    if (factor.activatedAt) throw new ConflictError('Two-step verification is already set up.');
+    if (!factor) throw new NotFoundError('There is no authenticator app being set up.', { reason: { code: 'mfa_setup_missing' } });
+    if (factor.activatedAt) throw new ConflictError('Two-step verification is already set up.', { reason: { code: 'mfa_already_enabled' } });
     const now = this.deps.clock.now();
     const normalized = normalizeTotpCode(code);
     const step = normalized === undefined ? null : this.deps.totp.verify(factor.secret, normalized, this.deps.totp.stepAt(now));
-    if (step === null) throw new ValidationError('That code is not right. Enter the 6-digit code the app shows now.', { field: 'code' });
+    if (step === null) throw new ValidationError('That code is not right. Enter the 6-digit code the app shows now.', { field: 'code', reason: { code: 'mfa_code_wrong' } });
     // The factor, its recovery codes and the event in one write: an active factor is never without its codes.
     const codes = newRecoveryCodes();
     const activated = await this.deps.factors.activate(
@@ -146,7 +146,7 @@ export class MfaService {
       { at: now, step, recoveryCodeHashes: this.hashAll(codes) },
       this.event('mfa.enrolled', actor, userId, { recoveryCodes: codes.length }),
     );
-    if (!activated) throw new ConflictError('The set-up changed meanwhile; start again.');
+    if (!activated) throw new ConflictError('The set-up changed meanwhile; start again.', { reason: { code: 'mfa_setup_changed' } });
     return codes;
   }
 
@@ -209,7 +209,7 @@ export class MfaService {
    */
   async regenerateRecoveryCodes(userId: string, currentSessionId: string, actor: Actor = self(userId)): Promise<string[]> {
     const factor = await this.deps.factors.find(userId);
-    if (!factor?.activatedAt) throw new NotFoundError('Two-step verification is not set up.');
+    if (!factor?.activatedAt) throw new NotFoundError('Two-step verification is not set up.', { reason: { code: 'mfa_not_enabled' } });
     await this.deps.sessions.assertRecentAuthentication(currentSessionId, userId, true);
     const codes = newRecoveryCodes();
     await this.deps.recoveryCodes.replaceAll(userId, this.hashAll(codes), this.deps.clock.now(), this.event('mfa.recovery_codes_regenerated', actor, userId, { recoveryCodes: codes.length }));

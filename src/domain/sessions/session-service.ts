@@ -212,7 +212,7 @@ export class SessionService {
 
   async get(id: string): Promise<SsoSession> {
     const session = await this.deps.index.find(id);
-    if (!session) throw new NotFoundError(`No session with id ${id}.`);
+    if (!session) throw new NotFoundError(`No session with id ${id}.`, { reason: { code: 'session_not_found', id } });
     return session;
   }
 
@@ -227,14 +227,14 @@ export class SessionService {
   /** Ends one session; false when it had already ended. */
   async end(id: string, reason: SessionEndReason, actor: Actor): Promise<boolean> {
     const session = await this.deps.index.find(id);
-    if (!session) throw new NotFoundError(`No session with id ${id}.`);
+    if (!session) throw new NotFoundError(`No session with id ${id}.`, { reason: { code: 'session_not_found', id } });
     return this.endRecord(session, reason, actor);
   }
 
   /** Ends a session of this user (a user may end only their own). */
   async endOwn(userId: string, id: string, actor: Actor): Promise<boolean> {
     const session = await this.deps.index.find(id);
-    if (!session || session.userId !== userId) throw new NotFoundError('No such session.');
+    if (!session || session.userId !== userId) throw new NotFoundError('No such session.', { reason: { code: 'session_not_found' } });
     return this.endRecord(session, 'revoked_by_user', actor);
   }
 
@@ -242,7 +242,9 @@ export class SessionService {
   async revokeByAdmin(id: string, actor: Actor, userId?: string): Promise<boolean> {
     const session = await this.deps.index.find(id);
     if (!session || (userId !== undefined && session.userId !== userId)) {
-      throw new NotFoundError(userId === undefined ? `No session with id ${id}.` : `No session with id ${id} for this user.`);
+      throw new NotFoundError(userId === undefined ? `No session with id ${id}.` : `No session with id ${id} for this user.`, {
+        reason: { code: 'session_not_found', id, ofUser: userId !== undefined },
+      });
     }
     return this.endRecord(session, 'revoked_by_admin', actor);
   }

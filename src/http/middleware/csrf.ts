@@ -7,8 +7,6 @@ import { ForbiddenError } from '../../domain/errors.js';
 
 export const CSRF_FIELD = 'csrf';
 
-export const CSRF_MESSAGE = 'This form has expired or was not sent by Gatehouse. Go back, reload the page and try again.';
-
 export interface Csrf {
   /** The token to put in a form (or a header) for this scope; sets the cookie when the browser has none. */
   token(ctx: Context, scope: string): string;
@@ -24,7 +22,8 @@ export function formToken(ctx: Context): string {
   return typeof body?.[CSRF_FIELD] === 'string' ? (body[CSRF_FIELD] as string) : '';
 }
 
-export function createCsrf(options: { key: Buffer; secure: boolean }): Csrf {
+/** `refusal`: what the page of a refused post says (the pages' text, src/http/text). */
+export function createCsrf(options: { key: Buffer; secure: boolean; refusal: string }): Csrf {
   const cookieName = options.secure ? '__Host-gatehouse_csrf' : 'gatehouse_csrf';
   const cookieOptions = { httpOnly: true, sameSite: 'lax' as const, secure: options.secure, path: '/', signed: false, overwrite: true };
   const sign = (value: string, scope: string) => createHmac('sha256', options.key).update(`${scope}\n${value}`).digest('base64url');
@@ -46,7 +45,7 @@ export function createCsrf(options: { key: Buffer; secure: boolean }): Csrf {
     },
     verify(scopeOf) {
       return async (ctx, next) => {
-        if (!csrf.matches(ctx, scopeOf(ctx), formToken(ctx))) throw new ForbiddenError(CSRF_MESSAGE);
+        if (!csrf.matches(ctx, scopeOf(ctx), formToken(ctx))) throw new ForbiddenError(options.refusal);
         await next();
       };
     },

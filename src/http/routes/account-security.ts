@@ -4,6 +4,8 @@ import type { User } from '../../domain/accounts/user.js';
 import type { Actor } from '../../domain/audit/audit.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../domain/errors.js';
 import type { Enrolment, MfaService } from '../../domain/mfa/mfa-service.js';
+import { errorText } from '../errors.js';
+import type { Text } from '../text/en.js';
 import { totpSetupModel } from '../totp-display.js';
 
 /** What the account router lends these pages: its sign-in check, CSRF and rendering. */
@@ -27,9 +29,10 @@ export interface AccountPageKit {
 
 export interface SecurityRoutesDeps {
   readonly mfa: MfaService;
+  readonly text: Text;
 }
 
-// The confirmations /account/security may show (?done=...); the texts are in the view.
+// The confirmations /account/security may show (?done=...); the view shows their texts.
 const SECURITY_DONE = new Set(['disabled']);
 
 /**
@@ -38,7 +41,7 @@ const SECURITY_DONE = new Set(['disabled']);
  * Regenerating recovery codes and turning the factor off are sensitive: they need a recent second-factor check.
  */
 export function addSecurityRoutes(router: Router, kit: AccountPageKit, deps: SecurityRoutesDeps): void {
-  const { mfa } = deps;
+  const { mfa, text: t } = deps;
   const post = (path: string, handler: Middleware) =>
     router.post(path, kit.form, kit.requireSession({ returnTo: '/account/security' }), kit.csrfVerify, handler);
   const sensitivePost = (path: string, handler: Middleware) =>
@@ -63,7 +66,7 @@ export function addSecurityRoutes(router: Router, kit: AccountPageKit, deps: Sec
       'account-security-setup',
       {
         ...(await totpSetupModel(enrolment)),
-        errorMessage: error?.message,
+        errorMessage: error && errorText(error, t),
         ...kit.csrfFields(ctx),
       },
       error ? 400 : 200,

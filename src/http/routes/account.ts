@@ -16,7 +16,9 @@ import { providerCookieOptions } from '../../oidc/configuration.js';
 import { createFirstPartySignIn, type OidcSession, type SignedIn } from '../first-party-sign-in.js';
 import { createSessionSignOut } from '../sign-out.js';
 import { CSRF_FIELD, type Csrf } from '../middleware/csrf.js';
+import { errorText } from '../errors.js';
 import { secondFactorRefusal } from '../second-factor.js';
+import type { Text } from '../text/en.js';
 import { requireRecentAuthentication as requireRecentAuthenticationFor } from '../middleware/recent-authentication.js';
 import { ADMIN_RETURN_PATH } from './admin-console.js';
 import type { RenderView } from '../views.js';
@@ -32,12 +34,13 @@ export interface AccountRouterDeps {
   readonly mfa: MfaService;
   readonly clock: Clock;
   readonly config: Pick<Config, 'issuer'> & { readonly ttl: Pick<Config['ttl'], 'interaction'> };
+  readonly text: Text;
 }
 
 /** Who is on an account page: the user and the SSO session of this browser. */
 type Current = SignedIn;
 
-// The confirmations a page may show (?done=...); anything else shows nothing. The texts are in the views.
+// The confirmations a page may show (?done=...); anything else shows nothing. The views show their texts.
 const SESSIONS_DONE = new Set(['ended', 'already-ended', 'others-ended']);
 const PASSWORD_DONE = new Set(['changed']);
 const PROFILE_DONE = new Set(['saved']);
@@ -73,7 +76,7 @@ function current(ctx: Context): Current {
  * with the SSO session itself; without one they start a real sign-in through the internal account client.
  */
 export function createAccountRouter(deps: AccountRouterDeps): Router {
-  const { provider, accounts, passwordAttempts, sessions, csrf, renderView, config } = deps;
+  const { provider, accounts, passwordAttempts, sessions, csrf, renderView, config, text: t } = deps;
   const router = new Router({ prefix: '/account' });
   const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
   const sessionCookie = providerCookieOptions(config);
@@ -192,7 +195,7 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
       email: user.email,
       name: options.name ?? user.name ?? '',
       done: options.done,
-      errorMessage: options.error?.message,
+      errorMessage: options.error && errorText(options.error, t),
       ...csrfFields(ctx),
     }, options.error ? 400 : 200);
   }
@@ -259,7 +262,7 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
     redirect(ctx, `/account/sessions?done=${ended ? 'ended' : 'already-ended'}`);
   });
 
-  async function renderPassword(ctx: Context, options: { error?: ValidationError; mismatch?: boolean; done?: string; status?: number } = {}) {
+  async function renderPassword(ctx: Context, options: { error?: ValidationError | TooManyAttemptsError; mismatch?: boolean; done?: string; status?: number } = {}) {
     await render(
       ctx,
       'account-password',
@@ -269,7 +272,7 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
         done: options.done,
         // A message about one field is shown next to it (the view knows the fields); any other at the top.
         errorField: options.mismatch ? 'confirm_password' : options.error?.field,
-        errorMessage: options.error?.message,
+        errorMessage: options.error && errorText(options.error, t),
         mismatch: options.mismatch === true,
         ...csrfFields(ctx),
       },
@@ -309,7 +312,7 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
     } catch (error) {
       if (error instanceof TooManyAttemptsError) {
         ctx.set('Retry-After', String(error.retryAfterSeconds));
-        await renderPassword(ctx, { error: new ValidationError(error.message), status: 429 });
+        await renderPassword(ctx, { error, status: 429 });
         return;
       }
       if (!(error instanceof ValidationError)) throw error;
@@ -344,7 +347,7 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
       const recovery = field(ctx, 'recovery_code').trim();
       const verification = await deps.mfa.verifySecondFactor(user.id, { code: field(ctx, 'code'), recoveryCode: recovery }, actor);
       if (verification.result !== 'ok') {
-        const refusal = secondFactorRefusal(ctx, verification, deps.clock.now(), recovery !== '');
+        const refusal = secondFactorRefusal(ctx, t, verification, deps.clock.now(), recovery !== '');
         return refuse(refusal.message, refusal.status);
       }
     } else {
@@ -359,9 +362,9 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
       } catch (error) {
         if (error instanceof TooManyAttemptsError) {
           ctx.set('Retry-After', String(error.retryAfterSeconds));
-          return refuse(error.message, 429);
+          return refuse(errorText(error, t), 429);
         }
-        if (error instanceof InvalidCredentialsError) return refuse('The password is not right.', 401);
+        if (error instanceof InvalidCredentialsError) return refuse(t.confirm.wrongPassword, 401);
         throw error;
       }
     }
@@ -399,7 +402,7 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
       field,
       query,
     },
-    { mfa: deps.mfa },
+    { mfa: deps.mfa, text: t },
   );
 
   return router;

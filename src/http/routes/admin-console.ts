@@ -14,7 +14,8 @@ import { adminActor, adminCsrfScope, adminUser, type AdminAuthorization, type Ad
 import { parseIsoInstant } from '../admin-json.js';
 import type { FirstPartySignIn } from '../first-party-sign-in.js';
 import type { FormDrafts } from '../form-drafts.js';
-import { CSRF_FIELD, CSRF_MESSAGE, formToken, type Csrf } from '../middleware/csrf.js';
+import { errorText } from '../errors.js';
+import { CSRF_FIELD, formToken, type Csrf } from '../middleware/csrf.js';
 import type { SessionSignOut } from '../sign-out.js';
 import type { Text } from '../text/en.js';
 import type { RenderView } from '../views.js';
@@ -186,7 +187,6 @@ export function createAdminConsoleRouter(deps: AdminConsoleDeps): Router {
     ctx.status = status;
     ctx.type = 'html';
     ctx.body = await renderView(view, {
-      t,
       section: undefined,
       consoleUser: adminUser(ctx).user.email,
       frameNav: { current: 'admin', admin: true, signOut: { action: `${ADMIN_CONSOLE_PREFIX}/logout`, csrf: token, csrfField: CSRF_FIELD } },
@@ -227,7 +227,7 @@ export function createAdminConsoleRouter(deps: AdminConsoleDeps): Router {
           return redirect(ctx, `/account/confirm?return_to=${encodeURIComponent(page)}`);
         }
         default:
-          throw new ForbiddenError(CSRF_MESSAGE);
+          throw new ForbiddenError(t.errors.formExpired);
       }
     },
   };
@@ -255,7 +255,7 @@ export function createAdminConsoleRouter(deps: AdminConsoleDeps): Router {
   router.post('/logout', form, async (ctx) => {
     const found = await signIn.authenticate(ctx);
     if (found) {
-      if (!csrf.matches(ctx, adminCsrfScope(found.session), formToken(ctx))) throw new ForbiddenError(CSRF_MESSAGE);
+      if (!csrf.matches(ctx, adminCsrfScope(found.session), formToken(ctx))) throw new ForbiddenError(t.errors.formExpired);
       await deps.signOut.signOut(ctx, found);
     } else {
       deps.signOut.clearCookie(ctx);
@@ -310,7 +310,7 @@ export function createAdminConsoleRouter(deps: AdminConsoleDeps): Router {
         options: CLIENT_OPTIONS,
         kept: options.kept === true,
         errorField: options.error?.field,
-        errorMessage: options.error?.message,
+        errorMessage: options.error && errorText(options.error, t),
       },
       options.error ? 400 : 200,
     );
@@ -390,11 +390,16 @@ export function createAdminConsoleRouter(deps: AdminConsoleDeps): Router {
     await render(ctx, 'admin-users', { section: 'users', q, users: result.items, pager: pager(list, result) });
   });
 
-  async function renderNewUser(ctx: Context, options: { values: { email: string; name: string }; error?: ValidationError; status?: number; kept?: boolean }) {
+  async function renderNewUser(
+    ctx: Context,
+    options: { values: { email: string; name: string }; error?: ValidationError | ConflictError; status?: number; kept?: boolean },
+  ) {
+    // A refusal about no field in particular (an email already taken) is shown at the email.
+    const errorField = options.error && (options.error.field ?? 'email');
     await render(
       ctx,
       'admin-user-new',
-      { section: 'users', values: options.values, kept: options.kept === true, errorField: options.error?.field, errorMessage: options.error?.message },
+      { section: 'users', values: options.values, kept: options.kept === true, errorField, errorMessage: options.error && errorText(options.error, t) },
       options.status ?? (options.error ? 400 : 200),
     );
   }
@@ -411,8 +416,7 @@ export function createAdminConsoleRouter(deps: AdminConsoleDeps): Router {
       redirect(ctx, `${ADMIN_CONSOLE_PREFIX}/users/${encodeURIComponent(user.id)}?done=created`);
     } catch (error) {
       if (!(error instanceof ValidationError) && !(error instanceof ConflictError)) throw error;
-      const field = error instanceof ValidationError ? error.field : 'email';
-      await renderNewUser(ctx, { values, error: new ValidationError(error.message, { field: field ?? 'email' }), status: error instanceof ValidationError ? 400 : 409 });
+      await renderNewUser(ctx, { values, error, status: error instanceof ValidationError ? 400 : 409 });
     }
   });
 
@@ -467,7 +471,7 @@ export function createAdminConsoleRouter(deps: AdminConsoleDeps): Router {
       deliveries: deliveries.map((d) => ({ ...d, clientName: names.get(d.clientId) ?? null })),
       done: done === 'retried' ? done : undefined,
       errorField: error ? (error.field === 'state' ? 'state' : 'client') : undefined,
-      errorMessage: error?.message,
+      errorMessage: error && errorText(error, t),
     }, error ? 400 : 200);
   });
 
@@ -512,7 +516,7 @@ export function createAdminConsoleRouter(deps: AdminConsoleDeps): Router {
         });
       } catch (caught) {
         if (!(caught instanceof NotFoundError) && !(caught instanceof ValidationError)) throw caught;
-        error = new ValidationError(caught.message, { field: 'user' });
+        error = new ValidationError(caught.message, { field: 'user', reason: caught.reason });
       }
     }
     await render(
@@ -527,7 +531,7 @@ export function createAdminConsoleRouter(deps: AdminConsoleDeps): Router {
         newer: page > 1 ? list.link(page - 1) : null,
         older: result.more ? list.link(page + 1) : null,
         errorField: error?.field,
-        errorMessage: error?.message,
+        errorMessage: error && errorText(error, t),
       },
       error ? 400 : 200,
     );

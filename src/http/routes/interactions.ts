@@ -14,7 +14,9 @@ import type { User } from '../../domain/accounts/user.js';
 import type { Logger } from '../../infra/logger.js';
 import { levelOf } from '../../domain/mfa/levels.js';
 import { SECOND_FACTOR_REQUIRED, STEP_UP_REASONS } from '../../oidc/interaction-policy.js';
+import { errorText } from '../errors.js';
 import { secondFactorLocked, secondFactorRefusal } from '../second-factor.js';
+import type { Text } from '../text/en.js';
 import { totpSetupModel } from '../totp-display.js';
 import { CSRF_FIELD, type Csrf } from '../middleware/csrf.js';
 import type { RenderView } from '../views.js';
@@ -28,14 +30,8 @@ export interface InteractionRouterDeps {
   readonly clock: Clock;
   readonly csrf: Csrf;
   readonly renderView: RenderView;
+  readonly text: Text;
 }
-
-const SCOPE_LABELS: Record<string, string> = {
-  openid: 'Know who you are',
-  profile: 'See your name',
-  email: 'See your email address',
-  offline_access: 'Stay signed in to the app when you are away',
-};
 
 function field(ctx: Context, name: string): string {
   const value = (ctx.request.body as Record<string, unknown> | undefined)?.[name];
@@ -75,20 +71,20 @@ function userActor(ctx: Context, userId: string): Actor {
 }
 
 export function createInteractionRouter(deps: InteractionRouterDeps): Router {
-  const { provider, accounts, passwordAttempts, sessions, mfa, csrf, renderView, clock } = deps;
+  const { provider, accounts, passwordAttempts, sessions, mfa, csrf, renderView, clock, text: t } = deps;
   const router = new Router({ prefix: '/interaction/:uid' });
   const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
 
   async function details(ctx: Context) {
     const interaction = await provider.interactionDetails(ctx.req, ctx.res);
     // The uid in the path must be the interaction bound to this browser's interaction cookie.
-    if (interaction.uid !== ctx.params.uid) throw new ValidationError('This sign-in attempt does not match this browser. Start again from the application.');
+    if (interaction.uid !== ctx.params.uid) throw new ValidationError(t.interaction.attemptMismatch);
     return interaction;
   }
 
   async function clientName(clientId: unknown): Promise<string> {
     const client = typeof clientId === 'string' ? await provider.Client.find(clientId) : undefined;
-    return client?.clientName ?? 'An application';
+    return client?.clientName ?? t.interaction.unknownClient;
   }
 
   type Interaction = Awaited<ReturnType<typeof details>>;
@@ -108,7 +104,7 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
   }
 
   function renderLogin(ctx: Context, interaction: Interaction, options: { login: string; error?: string; status?: number }) {
-    return renderStep(ctx, interaction, 'login', { title: 'Sign in', login: options.login, error: options.error }, options.status);
+    return renderStep(ctx, interaction, 'login', { login: options.login, error: options.error }, options.status);
   }
 
   // A later step (consent) keeps what an earlier step of the same interaction submitted (the login), or a
@@ -134,15 +130,13 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
     if (interaction.prompt.name === 'consent') {
       const promptDetails = interaction.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
       await renderStep(ctx, interaction, 'consent', {
-        title: 'Allow access',
         // prompt=consent asks again for scopes already granted: then list everything requested.
-        scopes: (promptDetails.missingOIDCScope?.length ? promptDetails.missingOIDCScope : String(interaction.params.scope ?? '').split(' ').filter(Boolean))
-          .map((scope) => SCOPE_LABELS[scope] ?? scope),
+        scopes: promptDetails.missingOIDCScope?.length ? promptDetails.missingOIDCScope : String(interaction.params.scope ?? '').split(' ').filter(Boolean),
         claims: promptDetails.missingOIDCClaims ?? [],
       });
       return;
     }
-    throw new ValidationError('This sign-in step is not supported.');
+    throw new ValidationError(t.interaction.stepUnsupported);
   });
 
   /**
@@ -174,10 +168,10 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
     const ticket = Buffer.from(field(ctx, 'ticket'));
     const expires = Number(fields.expires);
     if (!Number.isFinite(expires) || expires < clock.now().getTime() || expected.length !== ticket.length || !timingSafeEqual(expected, ticket)) {
-      throw new ForbiddenError('This page has expired. Sign in again.');
+      throw new ForbiddenError(t.interaction.pageExpired);
     }
     const user = await accounts.findActiveById(fields.userId);
-    if (!user) throw new ForbiddenError('This page has expired. Sign in again.');
+    if (!user) throw new ForbiddenError(t.interaction.pageExpired);
     const authTime = fields.authTime === '' ? null : Number(fields.authTime);
     return { user, remember: fields.remember === 'yes', methods: fields.methods.split(' ').filter(Boolean), authTime };
   }
@@ -226,7 +220,6 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
 
   async function renderSecondFactor(ctx: Context, interaction: Interaction, proof: Proof, error?: string, status = 200) {
     await renderStep(ctx, interaction, 'second-factor', {
-      title: 'Two-step verification',
       error,
       stepUp: proof.authTime !== null,
       ...ticketFields(ctx, interaction, 'otp', proof),
@@ -238,9 +231,8 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
     const { user } = proof;
     const enrolment = (await mfa.pendingEnrolment(user.id, user.email)) ?? (await mfa.startEnrolment(user.id, user.email));
     await renderStep(ctx, interaction, 'second-factor-enrol', {
-      title: 'Set up two-step verification',
       ...(await totpSetupModel(enrolment)),
-      errorMessage: error?.message,
+      errorMessage: error && errorText(error, t),
       ...ticketFields(ctx, interaction, 'enrol', proof),
     }, error ? 400 : 200);
   }
@@ -255,8 +247,7 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
       const check = await sessions.checkLimitBeforeLogin(user.id, userActor(ctx, user.id));
       if (!check.allowed) {
         await renderStep(ctx, interaction, 'session-limit', {
-          title: 'Too many sessions',
-          sessions: check.sessions.map((s) => ({ id: s.id, device: s.deviceLabel, ip: s.ipLastSeen ?? 'unknown', lastSeen: s.lastSeenAt.toISOString(), created: s.createdAt.toISOString() })),
+          sessions: check.sessions.map((s) => ({ id: s.id, device: s.deviceLabel, ip: s.ipLastSeen, lastSeen: s.lastSeenAt.toISOString(), created: s.createdAt.toISOString() })),
           ...ticketFields(ctx, interaction, 'session-limit', proof),
         }, 409);
         return;
@@ -270,13 +261,13 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
 
   router.post('/login', form, csrf.verify(csrfScope), async (ctx) => {
     const interaction = await details(ctx);
-    if (interaction.prompt.name !== 'login') throw new ValidationError('This sign-in step is already complete.');
+    if (interaction.prompt.name !== 'login') throw new ValidationError(t.interaction.stepComplete);
     const login = field(ctx, 'login');
     // While the account's second factor is locked, the password is not even checked: the answer must not tell an
     // attacker who caused the lock whether the password they try is right.
     const lockedUntil = await secondFactorLockedUntil(login);
     if (lockedUntil) {
-      await renderLogin(ctx, interaction, { login: login.slice(0, 254), error: secondFactorLocked(ctx, lockedUntil, clock.now()), status: 429 });
+      await renderLogin(ctx, interaction, { login: login.slice(0, 254), error: secondFactorLocked(ctx, t, lockedUntil, clock.now()), status: 429 });
       return;
     }
     let user: User;
@@ -290,12 +281,12 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
       if (error instanceof TooManyAttemptsError) {
         (ctx.state.log as Logger).info({ retryAfterSeconds: error.retryAfterSeconds }, 'login throttled');
         ctx.set('Retry-After', String(error.retryAfterSeconds));
-        await renderLogin(ctx, interaction, { login: login.slice(0, 254), error: error.message, status: 429 });
+        await renderLogin(ctx, interaction, { login: login.slice(0, 254), error: errorText(error, t), status: 429 });
         return;
       }
       if (!(error instanceof InvalidCredentialsError)) throw error;
       (ctx.state.log as Logger).info({ reason: (error.debug as { reason?: string } | undefined)?.reason }, 'login failed');
-      await renderLogin(ctx, interaction, { login: login.slice(0, 254), error: error.message, status: 401 });
+      await renderLogin(ctx, interaction, { login: login.slice(0, 254), error: errorText(error, t), status: 401 });
       return;
     }
     await afterFirstFactor(ctx, interaction, { user, remember: field(ctx, 'remember') === 'yes', methods: ['pwd'], authTime: null });
@@ -304,7 +295,7 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
   // The second factor: a code from the authenticator app, or one of the recovery codes.
   router.post('/otp', form, csrf.verify(csrfScope), async (ctx) => {
     const interaction = await details(ctx);
-    if (interaction.prompt.name !== 'login') throw new ValidationError('This sign-in step is already complete.');
+    if (interaction.prompt.name !== 'login') throw new ValidationError(t.interaction.stepComplete);
     const proof = await readTicket(ctx, interaction, 'otp');
     const { user } = proof;
     const recovery = field(ctx, 'recovery_code').trim();
@@ -313,14 +304,14 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
       await completeLogin(ctx, interaction, { ...proof, methods: withMethod(proof.methods, ...verification.methods) });
       return;
     }
-    const refusal = secondFactorRefusal(ctx, verification, clock.now(), recovery !== '');
+    const refusal = secondFactorRefusal(ctx, t, verification, clock.now(), recovery !== '');
     await renderSecondFactor(ctx, interaction, proof, refusal.message, refusal.status);
   });
 
   // Enrolment inside the sign-in: the first code from the new app turns the factor on and proves it.
   router.post('/enrol', form, csrf.verify(csrfScope), async (ctx) => {
     const interaction = await details(ctx);
-    if (interaction.prompt.name !== 'login') throw new ValidationError('This sign-in step is already complete.');
+    if (interaction.prompt.name !== 'login') throw new ValidationError(t.interaction.stepComplete);
     const proof = await readTicket(ctx, interaction, 'enrol');
     let codes: string[];
     try {
@@ -338,20 +329,20 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
       throw error;
     }
     const enrolled = { ...proof, methods: withMethod(proof.methods, 'otp') };
-    await renderStep(ctx, interaction, 'second-factor-enrolled', { title: 'Your recovery codes', codes, ...ticketFields(ctx, interaction, 'enrolled', enrolled) });
+    await renderStep(ctx, interaction, 'second-factor-enrolled', { codes, ...ticketFields(ctx, interaction, 'enrolled', enrolled) });
   });
 
   // After the recovery codes are shown: the sign-in completes with the factor the user has just proven.
   router.post('/continue', form, csrf.verify(csrfScope), async (ctx) => {
     const interaction = await details(ctx);
-    if (interaction.prompt.name !== 'login') throw new ValidationError('This sign-in step is already complete.');
+    if (interaction.prompt.name !== 'login') throw new ValidationError(t.interaction.stepComplete);
     await completeLogin(ctx, interaction, await readTicket(ctx, interaction, 'enrolled'));
   });
 
   // From the "too many sessions" page: end one of the user's sessions, then go on signing in.
   router.post('/session-limit', form, csrf.verify(csrfScope), async (ctx) => {
     const interaction = await details(ctx);
-    if (interaction.prompt.name !== 'login') throw new ValidationError('This sign-in step is already complete.');
+    if (interaction.prompt.name !== 'login') throw new ValidationError(t.interaction.stepComplete);
     const proof = await readTicket(ctx, interaction, 'session-limit');
     await sessions.endOwn(proof.user.id, field(ctx, 'session'), userActor(ctx, proof.user.id));
     await completeLogin(ctx, interaction, proof);
@@ -359,10 +350,10 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
 
   router.post('/confirm', form, csrf.verify(csrfScope), async (ctx) => {
     const interaction = await details(ctx);
-    if (interaction.prompt.name !== 'consent') throw new ValidationError('There is nothing to confirm for this sign-in.');
+    if (interaction.prompt.name !== 'consent') throw new ValidationError(t.interaction.nothingToConfirm);
     const { accountId } = interaction.session ?? {};
     const clientId = interaction.params.client_id;
-    if (!accountId || typeof clientId !== 'string') throw new ValidationError('This sign-in attempt has expired. Start again from the application.');
+    if (!accountId || typeof clientId !== 'string') throw new ValidationError(t.interaction.attemptExpired);
     const grant = interaction.grantId
       ? ((await provider.Grant.find(interaction.grantId)) ?? new provider.Grant({ accountId, clientId }))
       : new provider.Grant({ accountId, clientId });

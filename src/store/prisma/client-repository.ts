@@ -93,7 +93,7 @@ export class PrismaClientRepository implements ClientRepository {
       }));
       return toClient(row);
     } catch (error) {
-      mapPrismaError(error, { conflict: `A client with id ${input.clientId} already exists.` });
+      mapPrismaError(error, { conflict: { message: `A client with id ${input.clientId} already exists.`, reason: { code: 'client_exists', clientId: input.clientId } } });
     }
   }
 
@@ -123,7 +123,7 @@ export class PrismaClientRepository implements ClientRepository {
       }));
       return toClient(row);
     } catch (error) {
-      mapPrismaError(error, { notFound: `No client with id ${clientId}.` });
+      mapPrismaError(error, { notFound: { message: `No client with id ${clientId}.`, reason: { code: 'client_not_found', clientId } } });
     }
   }
 
@@ -131,7 +131,7 @@ export class PrismaClientRepository implements ClientRepository {
     try {
       await writeWithAudit(this.db, audit, (tx) => tx.client.delete({ where: { clientId } }));
     } catch (error) {
-      mapPrismaError(error, { notFound: `No client with id ${clientId}.` });
+      mapPrismaError(error, { notFound: { message: `No client with id ${clientId}.`, reason: { code: 'client_not_found', clientId } } });
     }
   }
 }

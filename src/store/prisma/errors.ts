@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError } from '../../domain/errors.js';
+import { ConflictError, NotFoundError, type ErrorReason } from '../../domain/errors.js';
 
 function prismaCode(error: unknown): string | undefined {
   if (typeof error === 'object' && error !== null && 'code' in error && typeof (error as { code: unknown }).code === 'string') {
@@ -7,10 +7,13 @@ function prismaCode(error: unknown): string | undefined {
   return undefined;
 }
 
+/** A domain error's message and its reason. */
+type Refusal = { readonly message: string; readonly reason: ErrorReason };
+
 /** Maps Prisma's unique-violation and missing-row errors to domain errors; rethrows anything else unchanged. */
-export function mapPrismaError(error: unknown, messages: { conflict?: string; notFound?: string }): never {
+export function mapPrismaError(error: unknown, refusals: { conflict?: Refusal; notFound?: Refusal }): never {
   const code = prismaCode(error);
-  if (code === 'P2002' && messages.conflict) throw new ConflictError(messages.conflict, { debug: error });
-  if (code === 'P2025' && messages.notFound) throw new NotFoundError(messages.notFound, { debug: error });
+  if (code === 'P2002' && refusals.conflict) throw new ConflictError(refusals.conflict.message, { debug: error, reason: refusals.conflict.reason });
+  if (code === 'P2025' && refusals.notFound) throw new NotFoundError(refusals.notFound.message, { debug: error, reason: refusals.notFound.reason });
   throw error;
 }

@@ -16,7 +16,7 @@ export class PrismaUserRepository implements UserRepository {
     try {
       return await writeWithAudit(this.db, audit, (tx) => tx.user.create({ data: user, select: publicFields }));
     } catch (error) {
-      mapPrismaError(error, { conflict: `A user with email ${user.email} already exists.` });
+      mapPrismaError(error, { conflict: { message: `A user with email ${user.email} already exists.`, reason: { code: 'user_exists', email: user.email } } });
     }
   }
 
@@ -36,7 +36,7 @@ export class PrismaUserRepository implements UserRepository {
     try {
       return await writeWithAudit(this.db, audit, (tx: Tx) => tx.user.update({ where: { id }, data, select: publicFields }));
     } catch (error) {
-      mapPrismaError(error, { notFound: 'No such user.' });
+      mapPrismaError(error, { notFound: { message: 'No such user.', reason: { code: 'user_not_found' } } });
     }
   }
 
