@@ -10,6 +10,7 @@ import type { Logger } from '../infra/logger.js';
 import type { FirstPartySignIn, OidcSession } from './first-party-sign-in.js';
 import type { Csrf } from './middleware/csrf.js';
 import { requireRecentAuthentication, type RecentAuthenticationDeps } from './middleware/recent-authentication.js';
+import { requestMeta } from './middleware/request-context.js';
 
 // THE one set of rules for who may administer Gatehouse, and the one place an admin Actor is made. Two credentials:
 //  - a client_credentials access token of an admin client carrying the admin scope (machines; the admin API only);
@@ -76,13 +77,7 @@ export interface AdminAuthorization {
 
 // RFC 6750's b64token; anything longer than this is not a token Gatehouse issued.
 const BEARER = /^Bearer ([A-Za-z0-9\-._~+/]{1,512}=*)$/i;
-const MAX_USER_AGENT = 512;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-
-export function requestMeta(ctx: Context): { ip: string | null; userAgent: string | null } {
-  const userAgent = ctx.get('user-agent');
-  return { ip: ctx.ip || null, userAgent: userAgent ? userAgent.slice(0, MAX_USER_AGENT) : null };
-}
 
 /** The Actor the admin authorization established for this request. */
 export function adminActor(ctx: Context): Actor {

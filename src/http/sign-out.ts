@@ -4,6 +4,7 @@ import type { Config } from '../config/env.js';
 import type { SessionService } from '../domain/sessions/session-service.js';
 import { providerCookieOptions } from '../oidc/configuration.js';
 import type { SignedIn } from './first-party-sign-in.js';
+import { requestMeta } from './middleware/request-context.js';
 
 /** Signing this browser out of its SSO session, the same from the account pages and from the admin console. */
 export interface SessionSignOut {
@@ -23,8 +24,7 @@ export function createSessionSignOut(deps: {
   return {
     clearCookie,
     async signOut(ctx, { user, session }) {
-      const userAgent = ctx.get('user-agent');
-      await deps.sessions.end(session.uid, 'logged_out', { type: 'user', id: user.id, ip: ctx.ip || null, userAgent: userAgent ? userAgent.slice(0, 512) : null });
+      await deps.sessions.end(session.uid, 'logged_out', { type: 'user', id: user.id, ...requestMeta(ctx) });
       clearCookie(ctx);
     },
   };

@@ -5,7 +5,7 @@ import type { SessionService } from '../../domain/sessions/session-service.js';
 
 export interface RecentAuthenticationDeps {
   readonly sessions: Pick<SessionService, 'assertRecentAuthentication'>;
-  readonly mfa: Pick<MfaService, 'status'>;
+  readonly mfa: Pick<MfaService, 'hasSecondFactor'>;
 }
 
 export interface RecentAuthenticationOptions {
@@ -25,7 +25,7 @@ export interface RecentAuthenticationOptions {
 export function requireRecentAuthentication(deps: RecentAuthenticationDeps, options: RecentAuthenticationOptions): Middleware {
   return async (ctx: Context, next: Next) => {
     const { userId, sessionUid } = options.signedIn(ctx);
-    const secondFactor = (await deps.mfa.status(userId)).enabled;
+    const secondFactor = await deps.mfa.hasSecondFactor(userId);
     try {
       await deps.sessions.assertRecentAuthentication(sessionUid, userId, secondFactor);
     } catch (error) {

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import type { RequestMeta } from '../../domain/sessions/session.js';
 
 const storage = new AsyncLocalStorage<RequestMeta>();
@@ -10,10 +10,13 @@ const MAX_USER_AGENT = 512;
  * (its adapter saving a Session). The address honours X-Forwarded-For only when TRUST_PROXY is on (koa's app.proxy).
  */
 export function requestContext(): Middleware {
-  return (ctx, next) => {
-    const userAgent = ctx.get('user-agent');
-    return storage.run({ ip: ctx.ip || null, userAgent: userAgent ? userAgent.slice(0, MAX_USER_AGENT) : null }, next);
-  };
+  return (ctx, next) => storage.run(requestMeta(ctx), next);
+}
+
+/** The client's address and user agent (cut to a length worth keeping), as sessions and audit events record them. */
+export function requestMeta(ctx: Context): RequestMeta {
+  const userAgent = ctx.get('user-agent');
+  return { ip: ctx.ip || null, userAgent: userAgent ? userAgent.slice(0, MAX_USER_AGENT) : null };
 }
 
 export function currentRequestMeta(): RequestMeta {

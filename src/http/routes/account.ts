@@ -23,6 +23,7 @@ import { requireRecentAuthentication as requireRecentAuthenticationFor } from '.
 import { ADMIN_RETURN_PATH } from './admin-console.js';
 import type { RenderView } from '../views.js';
 import { addSecurityRoutes } from './account-security.js';
+import { requestMeta } from '../middleware/request-context.js';
 
 export interface AccountRouterDeps {
   readonly provider: Provider;
@@ -64,7 +65,7 @@ function query(ctx: Context, name: string): string | undefined {
 }
 
 function userActor(ctx: Context, userId: string): Actor {
-  return { type: 'user', id: userId, ip: ctx.ip || null, userAgent: ctx.get('user-agent').slice(0, 512) || null };
+  return { type: 'user', id: userId, ...requestMeta(ctx) };
 }
 
 function current(ctx: Context): Current {
@@ -268,7 +269,7 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
       'account-password',
       {
         // Users with two-step verification confirm with a recent code instead of their current password.
-        askCurrent: !(await deps.mfa.status(current(ctx).user.id)).enabled,
+        askCurrent: !(await deps.mfa.hasSecondFactor(current(ctx).user.id)),
         done: options.done,
         // A message about one field is shown next to it (the view knows the fields); any other at the top.
         errorField: options.mismatch ? 'confirm_password' : options.error?.field,
@@ -282,7 +283,7 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
 
   // With two-step verification, the password page itself asks for a fresh code first (so nothing typed is lost).
   const recentSecondFactorIfAny = (returnTo: string): Middleware => async (ctx, next) => {
-    if ((await deps.mfa.status(current(ctx).user.id)).enabled) await requireRecentAuthentication(returnTo)(ctx, next);
+    if (await deps.mfa.hasSecondFactor(current(ctx).user.id)) await requireRecentAuthentication(returnTo)(ctx, next);
     else await next();
   };
 
@@ -305,7 +306,7 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
     try {
       // The current password is a password attempt like a sign-in: throttled per account and per IP.
       await passwordAttempts.attempt(
-        { login: user.email, ip: ctx.ip || null, userAgent: ctx.get('user-agent') || null, kind: 'password_change' },
+        { login: user.email, ...requestMeta(ctx), kind: 'password_change' },
         () => accounts.changeOwnPassword(user.id, proof, next, session.uid, userActor(ctx, user.id)),
         (error) => error instanceof ValidationError && error.field === 'current_password',
       );
@@ -328,7 +329,7 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
   router.get('/confirm', requireSession(), async (ctx) => {
     const { user, session } = current(ctx);
     const returnTo = confirmReturnPath(query(ctx, 'return_to'));
-    const secondFactor = (await deps.mfa.status(user.id)).enabled;
+    const secondFactor = await deps.mfa.hasSecondFactor(user.id);
     if (sessions.recentlyAuthenticated(await sessions.get(session.uid), secondFactor)) {
       redirect(ctx, returnTo);
       return;
@@ -341,7 +342,7 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
     const { user, session } = current(ctx);
     const returnTo = confirmReturnPath(field(ctx, 'return_to'));
     const actor = userActor(ctx, user.id);
-    const secondFactor = (await deps.mfa.status(user.id)).enabled;
+    const secondFactor = await deps.mfa.hasSecondFactor(user.id);
     const refuse = (error: string, status: number) => renderConfirm(ctx, { returnTo, secondFactor, error }, status);
     if (secondFactor) {
       const recovery = field(ctx, 'recovery_code').trim();
@@ -353,7 +354,7 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
     } else {
       try {
         await passwordAttempts.attempt(
-          { login: user.email, ip: ctx.ip || null, userAgent: ctx.get('user-agent') || null, kind: 'reauthentication' },
+          { login: user.email, ...requestMeta(ctx), kind: 'reauthentication' },
           async () => {
             if (!(await accounts.verifyOwnPassword(user.id, field(ctx, 'password')))) throw new InvalidCredentialsError();
           },

@@ -1,7 +1,7 @@
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { LIST_PAGE_MAX, type AdminService } from '../../domain/admin/admin-service.js';
+import { LIST_OFFSET_MAX, LIST_PAGE_MAX, type AdminService } from '../../domain/admin/admin-service.js';
 import { AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT, parseAuditTypeFilter } from '../../domain/audit/audit.js';
 import { ADMIN_SCOPE } from '../../domain/clients/client.js';
 import { checkDeliveryId, parseDeliveryQuery } from '../../domain/logout/delivery-query.js';
@@ -9,6 +9,7 @@ import { DELIVERY_LIST_DEFAULT } from '../../domain/logout/logout-notification.j
 import { NotFoundError, ValidationError } from '../../domain/errors.js';
 import { adminActor, adminPrincipal, type AdminAuthorization, type AdminDoor, type AdminRefusal } from '../admin-auth.js';
 import { auditEventJson, clientInputFromJson, clientJson, logoutDeliveryJson, parseIsoInstant, sessionJson, userJson } from '../admin-json.js';
+import { CONFIRM_PATH } from '../errors.js';
 
 export interface AdminApiDeps {
   readonly admin: AdminService;
@@ -27,7 +28,7 @@ const REFUSALS: Record<AdminRefusal, { status: 401 | 403; error: string; descrip
   insufficient_scope: { status: 403, error: 'insufficient_scope', description: `This token does not carry the ${ADMIN_SCOPE} scope of an admin client.` },
   not_an_admin: { status: 403, error: 'access_denied', description: 'This account is not an administrator.' },
   csrf: { status: 403, error: 'invalid_request', description: `A write signed in with the console's session needs the session's CSRF token in the ${CSRF_HEADER} header (GET ${ADMIN_API_PREFIX}/me gives it).` },
-  stale: { status: 403, error: 'insufficient_user_authentication', description: 'This write needs a recent check that it is you: confirm at /account/confirm, then try again.' },
+  stale: { status: 403, error: 'insufficient_user_authentication', description: `This write needs a recent check that it is you: confirm at ${CONFIRM_PATH}, then try again.` },
 };
 
 /** The API's door: bearer tokens of admin clients, or a signed-in administrator's session; refusals as OAuth-style JSON. */
@@ -84,7 +85,7 @@ const isNullableString = (v: unknown): v is string | null => v === null || typeo
 
 /** The `limit` and `offset` of a list (users, clients). */
 function pageParameters(ctx: Context) {
-  return { limit: wholeParameter(ctx, 'limit', LIST_DEFAULT, 1, LIST_PAGE_MAX), offset: wholeParameter(ctx, 'offset', 0, 0, 100_000) };
+  return { limit: wholeParameter(ctx, 'limit', LIST_DEFAULT, 1, LIST_PAGE_MAX), offset: wholeParameter(ctx, 'offset', 0, 0, LIST_OFFSET_MAX) };
 }
 
 const nextOffset = (page: { offset: number; items: unknown[]; more: boolean }) => (page.more ? page.offset + page.items.length : null);
@@ -211,7 +212,7 @@ export function createAdminApiRouter(deps: AdminApiDeps): Router {
     const since = instantParameter(ctx, 'since');
     const until = instantParameter(ctx, 'until');
     const limit = wholeParameter(ctx, 'limit', AUDIT_DEFAULT_LIMIT, 1, 200);
-    const offset = wholeParameter(ctx, 'offset', 0, 0, 100_000);
+    const offset = wholeParameter(ctx, 'offset', 0, 0, LIST_OFFSET_MAX);
     const user = single(ctx, 'user');
     const clientId = single(ctx, 'client');
     const type = parseAuditTypeFilter(single(ctx, 'type'));

@@ -14,7 +14,7 @@ import { adminActor, adminCsrfScope, adminUser, type AdminAuthorization, type Ad
 import { parseIsoInstant } from '../admin-json.js';
 import type { FirstPartySignIn } from '../first-party-sign-in.js';
 import type { FormDrafts } from '../form-drafts.js';
-import { errorText } from '../errors.js';
+import { CONFIRM_PATH, errorText } from '../errors.js';
 import { CSRF_FIELD, formToken, type Csrf } from '../middleware/csrf.js';
 import type { SessionSignOut } from '../sign-out.js';
 import type { Text } from '../text/en.js';
@@ -224,7 +224,7 @@ export function createAdminConsoleRouter(deps: AdminConsoleDeps): Router {
           const page = safe ? ctx.path : consolePageOf(ctx.path);
           // What the refused post typed comes back with its form after the confirmation.
           if (!safe && FORM_PAGE.test(page)) drafts.keep(ctx, adminUser(ctx).session.uid, page);
-          return redirect(ctx, `/account/confirm?return_to=${encodeURIComponent(page)}`);
+          return redirect(ctx, `${CONFIRM_PATH}?return_to=${encodeURIComponent(page)}`);
         }
         default:
           throw new ForbiddenError(t.errors.formExpired);

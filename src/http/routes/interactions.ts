@@ -20,6 +20,7 @@ import type { Text } from '../text/en.js';
 import { totpSetupModel } from '../totp-display.js';
 import { CSRF_FIELD, type Csrf } from '../middleware/csrf.js';
 import type { RenderView } from '../views.js';
+import { requestMeta } from '../middleware/request-context.js';
 
 export interface InteractionRouterDeps {
   readonly provider: Provider;
@@ -67,7 +68,7 @@ interface Proof {
 const withMethod = (methods: readonly string[], ...added: string[]) => [...new Set([...methods, ...added])];
 
 function userActor(ctx: Context, userId: string): Actor {
-  return { type: 'user', id: userId, ip: ctx.ip || null, userAgent: ctx.get('user-agent') || null };
+  return { type: 'user', id: userId, ...requestMeta(ctx) };
 }
 
 export function createInteractionRouter(deps: InteractionRouterDeps): Router {
@@ -207,7 +208,7 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
    * prove it too; a user without one, when the application requires the second-factor level, sets one up first.
    */
   async function afterFirstFactor(ctx: Context, interaction: Interaction, proof: Proof) {
-    if ((await mfa.status(proof.user.id)).enabled) {
+    if (await mfa.hasSecondFactor(proof.user.id)) {
       await renderSecondFactor(ctx, interaction, proof);
       return;
     }
@@ -273,7 +274,7 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
     let user: User;
     try {
       user = await passwordAttempts.attempt(
-        { login, ip: ctx.ip || null, userAgent: ctx.get('user-agent') || null, kind: 'login' },
+        { login, ...requestMeta(ctx), kind: 'login' },
         () => accounts.authenticate(login, field(ctx, 'password')),
         (error) => error instanceof InvalidCredentialsError,
       );
