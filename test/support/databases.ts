@@ -4,20 +4,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { DatabaseTarget } from '../../src/store/prisma/database.js';
+import { variantsRequiredInCi } from './required-in-ci.js';
 
 export type DatabaseKind = DatabaseTarget['provider'];
 
 export const MISSING_DATABASE_IN_CI =
   'TEST_DATABASE_URL is not set; CI must run every database test on PostgreSQL too (.ci/run sets it, e.g. postgres://postgres@127.0.0.1:5432/test).';
 
-/**
- * SQLite always; PostgreSQL too when TEST_DATABASE_URL is set. Locally the PostgreSQL variants are skipped without it
- * (the global setup prints one line); in CI (CI=true) a missing TEST_DATABASE_URL is a failure, never a silent skip.
- */
+/** SQLite always; PostgreSQL too when TEST_DATABASE_URL is set (required in CI). */
 export function databaseKinds(env: NodeJS.ProcessEnv = process.env): DatabaseKind[] {
-  if (env.TEST_DATABASE_URL) return ['sqlite', 'postgresql'];
-  if (env.CI === 'true') throw new Error(MISSING_DATABASE_IN_CI);
-  return ['sqlite'];
+  return variantsRequiredInCi<DatabaseKind>(env, {
+    variable: 'TEST_DATABASE_URL',
+    withoutService: ['sqlite'],
+    withService: ['sqlite', 'postgresql'],
+    missingInCi: MISSING_DATABASE_IN_CI,
+  });
 }
 
 export interface TestDatabase extends DatabaseTarget {

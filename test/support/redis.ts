@@ -1,18 +1,19 @@
 import { randomBytes } from 'node:crypto';
+import { variantsRequiredInCi } from './required-in-ci.js';
 
 export type ThrottleStore = 'memory' | 'redis';
 
 export const MISSING_REDIS_IN_CI =
   'TEST_REDIS_URL is not set; CI must run the login throttle tests on Redis too (.ci/run sets it, e.g. redis://127.0.0.1:6379).';
 
-/**
- * In memory always; Redis too when TEST_REDIS_URL is set. Locally the Redis variants are skipped without it (the
- * global setup prints one line); in CI (CI=true) a missing TEST_REDIS_URL is a failure, never a silent skip.
- */
+/** In memory always; Redis too when TEST_REDIS_URL is set (required in CI). */
 export function throttleStores(env: NodeJS.ProcessEnv = process.env): ThrottleStore[] {
-  if (env.TEST_REDIS_URL) return ['memory', 'redis'];
-  if (env.CI === 'true') throw new Error(MISSING_REDIS_IN_CI);
-  return ['memory'];
+  return variantsRequiredInCi<ThrottleStore>(env, {
+    variable: 'TEST_REDIS_URL',
+    withoutService: ['memory'],
+    withService: ['memory', 'redis'],
+    missingInCi: MISSING_REDIS_IN_CI,
+  });
 }
 
 /** The environment for a Gatehouse using this store; Redis keys get a prefix of their own, so runs never collide. */
