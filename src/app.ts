@@ -1,5 +1,6 @@
 import type { Container } from './container.js';
 import { errorHandler } from './http/errors.js';
+import { cachePolicy } from './http/middleware/cache-policy.js';
 import { requestContext } from './http/middleware/request-context.js';
 import { requestLogger } from './http/middleware/request-logger.js';
 import { securityHeaders } from './http/middleware/security-headers.js';
@@ -30,6 +31,7 @@ export function createApp(container: Container): Provider {
   const { brand } = container.config;
   const logoOrigin = brand.logoUrl ? new URL(brand.logoUrl).origin : undefined;
   provider.use(securityHeaders({ hsts: isSecureIssuer(container.config), ...(logoOrigin ? { imageOrigins: [logoOrigin] } : {}) }));
+  provider.use(cachePolicy());
   provider.use(errorHandler({ renderView, logger, text }));
   // One authorization module for both admin doors: the console (sessions) and the admin API (tokens and sessions).
   const consoleSignIn = createFirstPartySignIn({ provider, accounts, sessions, config: container.config, ...consoleSignInOptions() });

@@ -182,12 +182,6 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
     return names;
   }
 
-  // Nothing on these pages may be stored by a browser or a proxy.
-  router.use(async (ctx, next) => {
-    ctx.set('Cache-Control', 'no-store');
-    await next();
-  });
-
   router.get('/callback', signIn.callback((ctx, reason) => render(ctx, 'account-signin-failed', { reason }, 400)));
 
   async function renderProfile(ctx: Context, options: { name?: string; error?: ValidationError; done?: string } = {}) {

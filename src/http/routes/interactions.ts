@@ -90,11 +90,10 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
 
   type Interaction = Awaited<ReturnType<typeof details>>;
 
-  /** An interaction page: never cached, with the interaction's client name and CSRF token. */
+  /** An interaction page (never cached, as every page: middleware/cache-policy.ts), with the interaction's client name and CSRF token. */
   async function renderStep(ctx: Context, interaction: Interaction, view: string, model: Record<string, unknown>, status = 200) {
     ctx.status = status;
     ctx.type = 'html';
-    ctx.set('Cache-Control', 'no-store');
     ctx.body = await renderView(view, {
       ...model,
       uid: interaction.uid,
