@@ -15,6 +15,7 @@ import { createAssetsRouter } from './http/routes/assets.js';
 import { createHealthRouter } from './http/routes/health.js';
 import { createInteractionRouter } from './http/routes/interactions.js';
 import { createMetricsRouter } from './http/routes/metrics.js';
+import { anonymousSessions } from './oidc/anonymous-sessions.js';
 import { isSecureIssuer } from './oidc/configuration.js';
 import type { Provider } from './oidc/provider.js';
 
@@ -32,6 +33,7 @@ export function createApp(container: Container): Provider {
   const logoOrigin = brand.logoUrl ? new URL(brand.logoUrl).origin : undefined;
   provider.use(securityHeaders({ hsts: isSecureIssuer(container.config), ...(logoOrigin ? { imageOrigins: [logoOrigin] } : {}) }));
   provider.use(cachePolicy());
+  provider.use(anonymousSessions(provider));
   provider.use(errorHandler({ renderView, logger, text }));
   // One authorization module for both admin doors: the console (sessions) and the admin API (tokens and sessions).
   const consoleSignIn = createFirstPartySignIn({ provider, accounts, sessions, config: container.config, ...consoleSignInOptions() });

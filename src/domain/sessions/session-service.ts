@@ -27,7 +27,7 @@ const END_EVENT: Record<SessionEndReason, AuditEventType> = {
 export type SaveDecision =
   /** Store oidc-provider's Session until this time. */
   | { readonly store: true; readonly expiresAt: Date }
-  /** Do not store it: the session has ended and must stay ended. */
+  /** Do not store it: nobody is signed in to it, or the session has ended and must stay ended. */
   | { readonly store: false };
 
 export type LimitCheck =
@@ -81,14 +81,12 @@ export class SessionService {
 
   /**
    * Called whenever oidc-provider saves a Session. Creates or refreshes the record, and decides how long the
-   * Session may be stored: never past the idle or absolute deadline, and never again once it has ended.
+   * Session may be stored: never past the idle or absolute deadline, never again once it has ended, and never at all
+   * while nobody is signed in to it (a visitor's request must not cost a row).
    */
   async recordSave(snapshot: SessionSnapshot, meta: RequestMeta): Promise<SaveDecision> {
     const now = this.deps.clock.now();
-    if (!snapshot.accountId) {
-      // Not signed in (oidc-provider keeps state for a logout prompt, say): no record, short life.
-      return { store: true, expiresAt: new Date(now.getTime() + this.deps.policy.idleTimeoutMs) };
-    }
+    if (!snapshot.accountId) return { store: false };
     const remember = !snapshot.transient;
     const { idle, absolute } = this.lifetimes(remember);
     const authTime = snapshot.loginTs ? new Date(snapshot.loginTs * 1000) : null;
