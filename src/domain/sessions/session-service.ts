@@ -2,6 +2,7 @@ import type { Actor, AuditEventType, AuditLog, NewAuditEvent } from '../audit/au
 import { SYSTEM } from '../audit/audit.js';
 import type { Clock } from '../clock.js';
 import { NotFoundError, ReauthenticationRequiredError } from '../errors.js';
+import { activityWriteDue } from './session.js';
 import type {
   RequestMeta,
   SessionClient,
@@ -194,6 +195,28 @@ export class SessionService {
       method === 'password' ? { passwordAt: at } : { secondFactorAt: at },
       this.event('session.reauthenticated', actor, session, { method }),
     );
+  }
+
+  /**
+   * A request to Gatehouse's own pages (account pages, admin console, the sign-in steps of a signed-in user) is
+   * activity: like isLive, true only for a live session (an expiry found here is recorded), whose idle deadline it
+   * then extends (never past the absolute one). Written at most once per ACTIVITY_WRITE_INTERVAL_MS per session.
+   * Returns the new idle deadline when it wrote one, the current one otherwise, and undefined when not live.
+   */
+  async recordActivity(id: string, meta: RequestMeta): Promise<{ readonly idleExpiresAt: Date } | undefined> {
+    const session = await this.deps.index.find(id);
+    if (!session || session.endedAt) return undefined;
+    const now = this.deps.clock.now();
+    const expired = expiredReason(session, now);
+    if (expired) {
+      await this.endRecord(session, expired, SYSTEM);
+      return undefined;
+    }
+    const { idle } = this.lifetimes(session.remember);
+    if (!activityWriteDue(session.lastSeenAt, idle, now)) return { idleExpiresAt: session.idleExpiresAt };
+    const idleExpiresAt = new Date(Math.min(now.getTime() + idle, session.absoluteExpiresAt.getTime()));
+    const recorded = await this.deps.index.recordActivity(id, { lastSeenAt: now, idleExpiresAt, ipLastSeen: meta.ip });
+    return recorded ? { idleExpiresAt } : undefined;
   }
 
   /** True when the session exists, has not ended and is within both deadlines; an expiry found here is recorded. */

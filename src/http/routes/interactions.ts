@@ -80,6 +80,9 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
     const interaction = await provider.interactionDetails(ctx.req, ctx.res);
     // The uid in the path must be the interaction bound to this browser's interaction cookie.
     if (interaction.uid !== ctx.params.uid) throw new ValidationError(t.interaction.attemptMismatch);
+    // A signed-in user's steps (consent, step-up) are activity of their session, as Gatehouse's other pages are.
+    const session = interaction.session;
+    if (session?.accountId) await sessions.recordActivity(session.uid, requestMeta(ctx));
     return interaction;
   }
 
