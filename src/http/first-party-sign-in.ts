@@ -114,7 +114,7 @@ export function createFirstPartySignIn(deps: FirstPartySignInDeps): FirstPartySi
       if (!activity) return undefined;
       const user = await accounts.findActiveById(session.accountId);
       if (!user) return undefined;
-      if (!session.transient && activity.idleExpiresAt.getTime() > session.exp * 1000) setSessionCookie(ctx, provider, config, session, activity.idleExpiresAt);
+      if (activity.extended && !session.transient) setSessionCookie(ctx, provider, config, session, activity.idleExpiresAt);
       return { user, session };
     },
 

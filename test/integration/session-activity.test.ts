@@ -25,14 +25,14 @@ describe.each(databaseKinds())('activity on Gatehouse\'s own pages keeps the ses
     await gatehouse?.stop();
   });
 
-  async function signedIn(path: string, options: { admin?: boolean } = {}): Promise<{ browser: Browser; sessionId: string; userId: string }> {
+  async function signedIn(path: string, options: { admin?: boolean; remember?: boolean } = {}): Promise<{ browser: Browser; sessionId: string; userId: string }> {
     users += 1;
     const email = `user${users}@example.com`;
     const user = await gatehouse.container.accounts.createUser({ email, password: PASSWORD });
     if (options.admin) await gatehouse.container.accounts.setAdmin(email, true);
     const browser = new Browser(gatehouse.issuer);
     const login = expectPage(await browser.navigate(path));
-    const page = expectPage(await browser.submit(login, /\/login$/, { login: email, password: PASSWORD }));
+    const page = expectPage(await browser.submit(login, /\/login$/, { login: email, password: PASSWORD, ...(options.remember ? { remember: 'yes' } : {}) }));
     expect(page.url.pathname).toBe(path);
     const [session] = await gatehouse.container.sessions.listLive(user.id);
     return { browser, sessionId: session!.id, userId: user.id };
@@ -70,6 +70,21 @@ describe.each(databaseKinds())('activity on Gatehouse\'s own pages keeps the ses
     expect(session.idleExpiresAt.getTime() - session.lastSeenAt.getTime()).toBe(30 * MINUTE);
     // The stored protocol session was kept too: an application still signs in silently (single sign-on).
     expect('tokens' in (await app.authorize(browser, { prompt: 'none', scope: 'openid' }))).toBe(true);
+  });
+
+  it('moves a remembered session\'s cookie expiry with its idle deadline', async () => {
+    const { browser, sessionId } = await signedIn('/account', { remember: true });
+    clock.advance(3 * 24 * HOUR);
+    const sent = browser.setCookieLines.length;
+    expect(await opens(browser, '/account/sessions')).toBe(true);
+    const { idleExpiresAt } = await gatehouse.container.sessions.get(sessionId);
+    expect(idleExpiresAt.getTime()).toBe(clock.now().getTime() + 7 * 24 * HOUR);
+    const cookie = browser.setCookieLines.slice(sent).find((line) => line.startsWith('gatehouse_session='));
+    expect(cookie).toContain(`expires=${idleExpiresAt.toUTCString()}`);
+    // Within the minute, nothing is written and no cookie is sent again.
+    const again = browser.setCookieLines.length;
+    expect(await opens(browser, '/account')).toBe(true);
+    expect(browser.setCookieLines.slice(again).filter((line) => line.startsWith('gatehouse_session'))).toEqual([]);
   });
 
   it('still ends an idle session, and the page then asks to sign in', async () => {

@@ -201,9 +201,9 @@ export class SessionService {
    * A request to Gatehouse's own pages (account pages, admin console, the sign-in steps of a signed-in user) is
    * activity: like isLive, true only for a live session (an expiry found here is recorded), whose idle deadline it
    * then extends (never past the absolute one). Written at most once per ACTIVITY_WRITE_INTERVAL_MS per session.
-   * Returns the new idle deadline when it wrote one, the current one otherwise, and undefined when not live.
+   * Returns the idle deadline and whether this request moved it; undefined when the session is not live.
    */
-  async recordActivity(id: string, meta: RequestMeta): Promise<{ readonly idleExpiresAt: Date } | undefined> {
+  async recordActivity(id: string, meta: RequestMeta): Promise<{ readonly idleExpiresAt: Date; readonly extended: boolean } | undefined> {
     const session = await this.deps.index.find(id);
     if (!session || session.endedAt) return undefined;
     const now = this.deps.clock.now();
@@ -213,10 +213,10 @@ export class SessionService {
       return undefined;
     }
     const { idle } = this.lifetimes(session.remember);
-    if (!activityWriteDue(session.lastSeenAt, idle, now)) return { idleExpiresAt: session.idleExpiresAt };
+    if (!activityWriteDue(session.lastSeenAt, idle, now)) return { idleExpiresAt: session.idleExpiresAt, extended: false };
     const idleExpiresAt = new Date(Math.min(now.getTime() + idle, session.absoluteExpiresAt.getTime()));
     const recorded = await this.deps.index.recordActivity(id, { lastSeenAt: now, idleExpiresAt, ipLastSeen: meta.ip });
-    return recorded ? { idleExpiresAt } : undefined;
+    return recorded ? { idleExpiresAt, extended: true } : undefined;
   }
 
   /** True when the session exists, has not ended and is within both deadlines; an expiry found here is recorded. */

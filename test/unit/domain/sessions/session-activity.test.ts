@@ -69,7 +69,7 @@ describe('activity on Gatehouse\'s own pages (SessionService.recordActivity)', (
     const { clock, index, sessions } = world();
     for (let elapsed = 0; elapsed < 3 * HOUR; elapsed += 7 * MINUTE) {
       clock.advance(7 * MINUTE);
-      expect(await sessions.recordActivity('s1', META)).toEqual({ idleExpiresAt: new Date(clock.now().getTime() + IDLE) });
+      expect(await sessions.recordActivity('s1', META)).toEqual({ idleExpiresAt: new Date(clock.now().getTime() + IDLE), extended: true });
     }
     expect(index.writes.length).toBe(Math.ceil((3 * HOUR) / (7 * MINUTE)));
     clock.advance(IDLE);
@@ -82,7 +82,7 @@ describe('activity on Gatehouse\'s own pages (SessionService.recordActivity)', (
     clock.advance(ABSOLUTE - 10 * MINUTE);
     index.session = { ...index.session, lastSeenAt: clock.now(), idleExpiresAt: new Date(clock.now().getTime() + 5 * MINUTE) };
     clock.advance(2 * MINUTE);
-    expect(await sessions.recordActivity('s1', META)).toEqual({ idleExpiresAt: index.session.absoluteExpiresAt });
+    expect(await sessions.recordActivity('s1', META)).toEqual({ idleExpiresAt: index.session.absoluteExpiresAt, extended: true });
     clock.advance(8 * MINUTE);
     expect(await sessions.recordActivity('s1', META)).toBeUndefined();
     expect(index.session.endReason).toBe('expired_absolute');
