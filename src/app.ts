@@ -1,5 +1,7 @@
 import type { Container } from './container.js';
 import { errorHandler } from './http/errors.js';
+import { cachePolicy } from './http/middleware/cache-policy.js';
+import { hostCheck } from './http/middleware/host-check.js';
 import { requestContext } from './http/middleware/request-context.js';
 import { requestLogger } from './http/middleware/request-logger.js';
 import { securityHeaders } from './http/middleware/security-headers.js';
@@ -14,6 +16,7 @@ import { createAssetsRouter } from './http/routes/assets.js';
 import { createHealthRouter } from './http/routes/health.js';
 import { createInteractionRouter } from './http/routes/interactions.js';
 import { createMetricsRouter } from './http/routes/metrics.js';
+import { anonymousSessions } from './oidc/anonymous-sessions.js';
 import { isSecureIssuer } from './oidc/configuration.js';
 import type { Provider } from './oidc/provider.js';
 
@@ -30,6 +33,10 @@ export function createApp(container: Container): Provider {
   const { brand } = container.config;
   const logoOrigin = brand.logoUrl ? new URL(brand.logoUrl).origin : undefined;
   provider.use(securityHeaders({ hsts: isSecureIssuer(container.config), ...(logoOrigin ? { imageOrigins: [logoOrigin] } : {}) }));
+  provider.use(cachePolicy());
+  const { issuer, allowedHosts, nodeEnv } = container.config;
+  provider.use(hostCheck({ issuer, allowedHosts, enforce: nodeEnv === 'production' }));
+  provider.use(anonymousSessions(provider));
   provider.use(errorHandler({ renderView, logger, text }));
   // One authorization module for both admin doors: the console (sessions) and the admin API (tokens and sessions).
   const consoleSignIn = createFirstPartySignIn({ provider, accounts, sessions, config: container.config, ...consoleSignInOptions() });

@@ -74,6 +74,11 @@ export interface Config {
     readonly failureWindow: number;
     readonly blockDuration: number;
   };
+  /**
+   * Host names (normalized by normalizeHost) Gatehouse answers for in production besides the issuer's; an entry
+   * without a port matches every port.
+   */
+  readonly allowedHosts: readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -158,7 +163,35 @@ const schema = z.object({
     .string()
     .regex(/^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/, 'must be a hex colour such as #1f5fbf')
     .default('#1f5fbf'),
+  ALLOWED_HOSTS: z.string().transform((value) => value.split(',').map((host) => host.trim()).filter(Boolean)).default([]),
 });
+
+const LABEL = '[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?';
+/** A Host header: a DNS name (a final dot allowed), an IPv4 address or a bracketed IPv6 literal, and an optional port. */
+const HOST_SYNTAX = new RegExp(`^(?:${LABEL}(?:\\.${LABEL})*\\.?|\\[[0-9a-f:.]+\\])(?::\\d{1,5})?$`, 'i');
+
+/**
+ * The canonical form of a host (name and port) as the issuer's scheme reads it: lower case, the scheme's default
+ * port and a final dot dropped, an IPv6 literal compressed; undefined when it is not a host at all (user
+ * information, a path, spaces...). Requests and configured names are compared in this form.
+ */
+export function normalizeHost(raw: string, protocol: string): string | undefined {
+  if (raw.length > 300 || !HOST_SYNTAX.test(raw)) return undefined;
+  try {
+    return new URL(`${protocol}//${raw}`).host.replace(/\.(?=(?::\d+)?$)/, '');
+  } catch {
+    return undefined;
+  }
+}
+
+function parseAllowedHosts(entries: readonly string[], issuer: string): string[] {
+  const { protocol } = new URL(issuer);
+  return entries.map((entry) => {
+    const host = normalizeHost(entry, protocol);
+    if (!host) throw new ConfigError('ALLOWED_HOSTS', `must be a comma-separated list of host names or IP addresses, each with an optional port (such as id.example.net,10.0.0.5:3000); "${entry.slice(0, 100)}" is not one`);
+    return host;
+  });
+}
 
 /**
  * The logo: an http(s) URL (its origin joins the CSP's img-src). Gatehouse serves no files of its own but its
@@ -313,5 +346,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       failureWindow: e.LOGIN_FAILURE_WINDOW,
       blockDuration: e.LOGIN_BLOCK_DURATION,
     }),
+    allowedHosts: Object.freeze(parseAllowedHosts(e.ALLOWED_HOSTS, issuer)),
   });
 }

@@ -158,7 +158,6 @@ export function createAdminAuthorization(deps: AdminAuthorizationDeps): AdminAut
     require(door) {
       const recent = recentCheckOf(door);
       return async (ctx, next) => {
-        ctx.set('Cache-Control', 'no-store');
         const principal = await resolve(ctx, door);
         if (typeof principal === 'string') return door.refuse(ctx, principal, {});
         ctx.state.adminPrincipal = principal;

@@ -6,7 +6,8 @@ import type { AccountService } from '../domain/accounts/account-service.js';
 import type { User } from '../domain/accounts/user.js';
 import type { InternalClient } from '../domain/clients/internal-clients.js';
 import type { SessionService } from '../domain/sessions/session-service.js';
-import { isSecureIssuer } from '../oidc/configuration.js';
+import { isSecureIssuer, providerCookieOptions } from '../oidc/configuration.js';
+import { requestMeta } from './middleware/request-context.js';
 
 // How Gatehouse's own pages (/account, /admin) sign in: like any application, with the authorization code flow and
 // PKCE as one of its internal public clients. The pages then rely on the SSO session itself, not on tokens.
@@ -31,7 +32,7 @@ export type SignInFailure = 'expired' | 'cancelled' | 'failed';
 export interface FirstPartySignInDeps {
   readonly provider: Provider;
   readonly accounts: Pick<AccountService, 'findActiveById'>;
-  readonly sessions: Pick<SessionService, 'isLive'>;
+  readonly sessions: Pick<SessionService, 'recordActivity'>;
   readonly config: Pick<Config, 'issuer'> & { readonly ttl: Pick<Config['ttl'], 'interaction'> };
   readonly client: InternalClient;
   /** The path prefix of the pages (/account, /admin): the pending-sign-in cookie is scoped to it. */
@@ -49,6 +50,17 @@ export interface FirstPartySignIn {
   finish(ctx: Context): Promise<{ returnTo: string } | { failure: SignInFailure }>;
   /** Middleware for the callback route: redirects on success, renders `onFailure` otherwise. */
   callback(onFailure: (ctx: Context, failure: SignInFailure) => Promise<void>): Middleware;
+}
+
+/**
+ * Sets the SSO session cookie as oidc-provider does: a remembered session's cookie lasts until `expires` (its stored
+ * expiry), a transient one is a browser cookie. The cookie carries the Session's id, its jti.
+ */
+export function setSessionCookie(ctx: Context, provider: Provider, config: Pick<Config, 'issuer'>, session: OidcSession, expires: Date): void {
+  ctx.cookies.set(provider.cookieName('session'), session.jti, {
+    ...providerCookieOptions(config),
+    ...(session.transient ? {} : { expires }),
+  });
 }
 
 function sameSecret(a: string, b: string): boolean {
@@ -97,9 +109,13 @@ export function createFirstPartySignIn(deps: FirstPartySignInDeps): FirstPartySi
     async authenticate(ctx) {
       const session = await provider.Session.get(ctx);
       if (!session.accountId) return undefined;
-      if (!(await sessions.isLive(session.uid))) return undefined;
+      // Using Gatehouse's own pages is activity: it keeps the session from idling out (and so its cookie).
+      const activity = await sessions.recordActivity(session.uid, requestMeta(ctx));
+      if (!activity) return undefined;
       const user = await accounts.findActiveById(session.accountId);
-      return user ? { user, session } : undefined;
+      if (!user) return undefined;
+      if (activity.extended && !session.transient) setSessionCookie(ctx, provider, config, session, activity.idleExpiresAt);
+      return { user, session };
     },
 
     start(ctx, returnTo) {

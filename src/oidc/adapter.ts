@@ -27,10 +27,13 @@ export function sessionSnapshot(payload: AdapterPayload): SessionSnapshot {
   };
 }
 
-function toAdapterPayload(stored: StoredPayload | undefined): AdapterPayload | undefined {
+function toAdapterPayload(model: string, stored: StoredPayload | undefined): AdapterPayload | undefined {
   if (!stored) return undefined;
   const payload = { ...stored.payload } as AdapterPayload;
   if (stored.consumedAt) payload.consumed = Math.floor(stored.consumedAt.getTime() / 1000);
+  // A Session lives as long as its row: activity on Gatehouse's own pages extends the row (SessionService
+  // recordActivity) without rewriting the payload, whose exp oidc-provider would otherwise hold it to.
+  if (model === 'Session' && stored.expiresAt) payload.exp = Math.floor(stored.expiresAt.getTime() / 1000);
   return payload;
 }
 
@@ -73,15 +76,15 @@ class PayloadAdapter implements Adapter {
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
-    return toAdapterPayload(await this.deps.payloads.find(this.model, id, this.deps.clock.now()));
+    return toAdapterPayload(this.model, await this.deps.payloads.find(this.model, id, this.deps.clock.now()));
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-    return toAdapterPayload(await this.deps.payloads.findByUid(this.model, uid, this.deps.clock.now()));
+    return toAdapterPayload(this.model, await this.deps.payloads.findByUid(this.model, uid, this.deps.clock.now()));
   }
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
-    return toAdapterPayload(await this.deps.payloads.findByUserCode(this.model, userCode, this.deps.clock.now()));
+    return toAdapterPayload(this.model, await this.deps.payloads.findByUserCode(this.model, userCode, this.deps.clock.now()));
   }
 
   async consume(id: string): Promise<void> {

@@ -134,7 +134,7 @@ export function buildOidcConfiguration(config: Config, deps: OidcDeps): Configur
         enabled: true,
         async logoutSource(ctx, form) {
           ctx.type = 'html';
-          ctx.body = await deps.renderPage('logout', { form, host: ctx.host, clientName: ctx.oidc.client?.clientName });
+          ctx.body = await deps.renderPage('logout', { form, host: new URL(config.issuer).host, clientName: ctx.oidc.client?.clientName });
         },
         async postLogoutSuccessSource(ctx) {
           ctx.type = 'html';

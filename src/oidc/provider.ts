@@ -9,6 +9,9 @@ export function createProvider(config: Config, deps: OidcDeps): Provider {
   const provider = new Provider(config.issuer, buildOidcConfiguration(config, deps));
   // Behind a TLS-terminating proxy, trust X-Forwarded-* so Secure cookies and https URLs are produced.
   provider.proxy = config.trustProxy;
+  // oidc-provider builds every URL it publishes or redirects to (discovery, the logout form, DPoP and assertion
+  // audiences) from the request's Host; Gatehouse's URLs are the issuer's, whatever name the request used.
+  provider.OIDCContext.prototype.urlFor = (name, options) => provider.urlFor(name, options);
   // Gatehouse's outbox worker (src/domain/logout) is the one sender of logout tokens, for every way a session ends.
   // oidc-provider would also POST its own one-shot token at RP-initiated logout: that sending is switched off here,
   // while discovery (backchannel_logout_supported, backchannel_logout_session_supported) and its validation of client

@@ -5,6 +5,8 @@
 export interface StoredPayload {
   readonly payload: Record<string, unknown>;
   readonly consumedAt: Date | null;
+  /** When the row stops being returned; null: never. */
+  readonly expiresAt: Date | null;
 }
 
 export interface PayloadIndex {

@@ -2,6 +2,7 @@ import type { Actor, AuditEventType, AuditLog, NewAuditEvent } from '../audit/au
 import { SYSTEM } from '../audit/audit.js';
 import type { Clock } from '../clock.js';
 import { NotFoundError, ReauthenticationRequiredError } from '../errors.js';
+import { activityWriteDue } from './session.js';
 import type {
   RequestMeta,
   SessionClient,
@@ -27,7 +28,7 @@ const END_EVENT: Record<SessionEndReason, AuditEventType> = {
 export type SaveDecision =
   /** Store oidc-provider's Session until this time. */
   | { readonly store: true; readonly expiresAt: Date }
-  /** Do not store it: the session has ended and must stay ended. */
+  /** Do not store it: nobody is signed in to it, or the session has ended and must stay ended. */
   | { readonly store: false };
 
 export type LimitCheck =
@@ -81,14 +82,12 @@ export class SessionService {
 
   /**
    * Called whenever oidc-provider saves a Session. Creates or refreshes the record, and decides how long the
-   * Session may be stored: never past the idle or absolute deadline, and never again once it has ended.
+   * Session may be stored: never past the idle or absolute deadline, never again once it has ended, and never at all
+   * while nobody is signed in to it (a visitor's request must not cost a row).
    */
   async recordSave(snapshot: SessionSnapshot, meta: RequestMeta): Promise<SaveDecision> {
     const now = this.deps.clock.now();
-    if (!snapshot.accountId) {
-      // Not signed in (oidc-provider keeps state for a logout prompt, say): no record, short life.
-      return { store: true, expiresAt: new Date(now.getTime() + this.deps.policy.idleTimeoutMs) };
-    }
+    if (!snapshot.accountId) return { store: false };
     const remember = !snapshot.transient;
     const { idle, absolute } = this.lifetimes(remember);
     const authTime = snapshot.loginTs ? new Date(snapshot.loginTs * 1000) : null;
@@ -196,6 +195,28 @@ export class SessionService {
       method === 'password' ? { passwordAt: at } : { secondFactorAt: at },
       this.event('session.reauthenticated', actor, session, { method }),
     );
+  }
+
+  /**
+   * A request to Gatehouse's own pages (account pages, admin console, the sign-in steps of a signed-in user) is
+   * activity: like isLive, true only for a live session (an expiry found here is recorded), whose idle deadline it
+   * then extends (never past the absolute one). Written at most once per ACTIVITY_WRITE_INTERVAL_MS per session.
+   * Returns the idle deadline and whether this request moved it; undefined when the session is not live.
+   */
+  async recordActivity(id: string, meta: RequestMeta): Promise<{ readonly idleExpiresAt: Date; readonly extended: boolean } | undefined> {
+    const session = await this.deps.index.find(id);
+    if (!session || session.endedAt) return undefined;
+    const now = this.deps.clock.now();
+    const expired = expiredReason(session, now);
+    if (expired) {
+      await this.endRecord(session, expired, SYSTEM);
+      return undefined;
+    }
+    const { idle } = this.lifetimes(session.remember);
+    if (!activityWriteDue(session.lastSeenAt, idle, now)) return { idleExpiresAt: session.idleExpiresAt, extended: false };
+    const idleExpiresAt = new Date(Math.min(now.getTime() + idle, session.absoluteExpiresAt.getTime()));
+    const recorded = await this.deps.index.recordActivity(id, { lastSeenAt: now, idleExpiresAt, ipLastSeen: meta.ip });
+    return recorded ? { idleExpiresAt, extended: true } : undefined;
   }
 
   /** True when the session exists, has not ended and is within both deadlines; an expiry found here is recorded. */

@@ -96,6 +96,24 @@ export interface SessionUpdate {
   readonly removeClients: readonly string[];
 }
 
+/** What activity on Gatehouse's own pages changes in a session: when it was last seen, and its idle deadline. */
+export interface SessionActivity {
+  readonly lastSeenAt: Date;
+  readonly idleExpiresAt: Date;
+  readonly ipLastSeen: string | null;
+}
+
+/**
+ * Activity is written at most this often per session (a page load within it changes nothing), or twice per idle
+ * timeout when that is shorter than two minutes, so a session in use never idles out between writes.
+ */
+export const ACTIVITY_WRITE_INTERVAL_MS = 60_000;
+
+/** Whether a request at `now` should be written as activity of a session last seen at `lastSeenAt`. */
+export function activityWriteDue(lastSeenAt: Date, idleTimeoutMs: number, now: Date): boolean {
+  return now.getTime() - lastSeenAt.getTime() >= Math.min(ACTIVITY_WRITE_INTERVAL_MS, idleTimeoutMs / 2);
+}
+
 export interface EndSession {
   readonly sessionId: string;
   readonly reason: SessionEndReason;
@@ -122,6 +140,11 @@ export interface SessionIndex {
    * false (and nothing changed) when it has, so no client is ever attached to an ended session.
    */
   update(id: string, update: SessionUpdate, audit: NewAuditEvent | null, at: Date): Promise<boolean>;
+  /**
+   * Records activity of a live session, and makes oidc-provider's stored Session last until the new idle deadline;
+   * false (and nothing changed) when the session has ended.
+   */
+  recordActivity(id: string, activity: SessionActivity): Promise<boolean>;
   /** Records a password or second-factor check in a live session, with its audit event. */
   recordCheck(id: string, check: { readonly passwordAt?: Date; readonly secondFactorAt?: Date }, audit: NewAuditEvent): Promise<void>;
   /** Sessions not ended and not past either deadline at `now`, newest first. */

@@ -12,8 +12,7 @@ import type { Clock } from '../../domain/clock.js';
 import type { Actor } from '../../domain/audit/audit.js';
 import { InvalidCredentialsError, TooManyAttemptsError, ValidationError } from '../../domain/errors.js';
 import type { SessionService } from '../../domain/sessions/session-service.js';
-import { providerCookieOptions } from '../../oidc/configuration.js';
-import { createFirstPartySignIn, type OidcSession, type SignedIn } from '../first-party-sign-in.js';
+import { createFirstPartySignIn, setSessionCookie, type OidcSession, type SignedIn } from '../first-party-sign-in.js';
 import { createSessionSignOut } from '../sign-out.js';
 import { CSRF_FIELD, type Csrf } from '../middleware/csrf.js';
 import { errorText } from '../errors.js';
@@ -80,7 +79,6 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
   const { provider, accounts, passwordAttempts, sessions, csrf, renderView, config, text: t } = deps;
   const router = new Router({ prefix: '/account' });
   const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
-  const sessionCookie = providerCookieOptions(config);
   const signOut = createSessionSignOut({ provider, sessions, config });
   const signIn = createFirstPartySignIn({ provider, accounts, sessions, config, client: ACCOUNT_CLIENT, prefix: '/account', returnPath: RETURN_PATH });
   // Forms are bound to the SSO session they were shown in (its uid survives the cookie rotation).
@@ -111,11 +109,8 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
   async function rotateSessionCookie(ctx: Context, session: OidcSession) {
     session.resetIdentifier();
     await session.save(sessions.cookieTtlSeconds(session.transient === true));
-    // The cookie carries the Session's id, its jti (the uid, which the index and the CSRF scope use, does not change).
-    ctx.cookies.set(provider.cookieName('session'), session.jti, {
-      ...sessionCookie,
-      ...(session.transient ? {} : { expires: new Date(session.exp * 1000) }),
-    });
+    // A new jti; the uid, which the index and the CSRF scope use, does not change.
+    setSessionCookie(ctx, provider, config, session, new Date(session.exp * 1000));
   }
 
   /**
@@ -181,12 +176,6 @@ export function createAccountRouter(deps: AccountRouterDeps): Router {
     }
     return names;
   }
-
-  // Nothing on these pages may be stored by a browser or a proxy.
-  router.use(async (ctx, next) => {
-    ctx.set('Cache-Control', 'no-store');
-    await next();
-  });
 
   router.get('/callback', signIn.callback((ctx, reason) => render(ctx, 'account-signin-failed', { reason }, 400)));
 

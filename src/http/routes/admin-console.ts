@@ -239,11 +239,6 @@ export function createAdminConsoleRouter(deps: AdminConsoleDeps): Router {
   /** The values a refused post kept for this page, if any (taken once). */
   const draftOf = (ctx: Context) => drafts.take(ctx, adminUser(ctx).session.uid, ctx.path);
 
-  router.use(async (ctx, next) => {
-    ctx.set('Cache-Control', 'no-store');
-    await next();
-  });
-
   router.get('/callback', signIn.callback(async (ctx, failure) => {
     ctx.status = 400;
     ctx.type = 'html';

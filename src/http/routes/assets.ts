@@ -22,7 +22,7 @@ export function brandStylesheet(brand: Pick<Config['brand'], 'primaryColor'>): s
   return `:root {\n  --brand: ${primary};\n  --brand-dark: ${darker(primary)};\n  --focus: ${primary}73;\n}\n`;
 }
 
-/** The few static files the pages use, read once and served with an ETag. */
+/** The few static files the pages use, read once and served with an ETag (cached for an hour: middleware/cache-policy.ts). */
 export function createAssetsRouter(options: { brand: Pick<Config['brand'], 'primaryColor'> }): Router {
   const router = new Router();
   const files = [
@@ -31,7 +31,6 @@ export function createAssetsRouter(options: { brand: Pick<Config['brand'], 'prim
   ].map((file) => ({ ...file, etag: `"${createHash('sha256').update(file.body).digest('base64url').slice(0, 16)}"` }));
   for (const file of files) {
     router.get(`/assets/${file.name}`, (ctx) => {
-      ctx.set('Cache-Control', 'public, max-age=3600');
       ctx.set('ETag', file.etag);
       if (ctx.get('If-None-Match') === file.etag) {
         ctx.status = 304;

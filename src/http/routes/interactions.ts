@@ -80,6 +80,9 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
     const interaction = await provider.interactionDetails(ctx.req, ctx.res);
     // The uid in the path must be the interaction bound to this browser's interaction cookie.
     if (interaction.uid !== ctx.params.uid) throw new ValidationError(t.interaction.attemptMismatch);
+    // A signed-in user's steps (consent, step-up) are activity of their session, as Gatehouse's other pages are.
+    const session = interaction.session;
+    if (session?.accountId) await sessions.recordActivity(session.uid, requestMeta(ctx));
     return interaction;
   }
 
@@ -90,11 +93,10 @@ export function createInteractionRouter(deps: InteractionRouterDeps): Router {
 
   type Interaction = Awaited<ReturnType<typeof details>>;
 
-  /** An interaction page: never cached, with the interaction's client name and CSRF token. */
+  /** An interaction page (never cached, as every page: middleware/cache-policy.ts), with the interaction's client name and CSRF token. */
   async function renderStep(ctx: Context, interaction: Interaction, view: string, model: Record<string, unknown>, status = 200) {
     ctx.status = status;
     ctx.type = 'html';
-    ctx.set('Cache-Control', 'no-store');
     ctx.body = await renderView(view, {
       ...model,
       uid: interaction.uid,

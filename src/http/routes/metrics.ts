@@ -26,7 +26,6 @@ export function createMetricsRouter(deps: MetricsDeps): Router {
   if (!deps.token) return router;
   const expected = digest(deps.token);
   router.get('/metrics', async (ctx) => {
-    ctx.set('Cache-Control', 'no-store');
     const presented = /^Bearer (\S{1,512})$/i.exec(ctx.get('authorization'))?.[1];
     if (!presented || !timingSafeEqual(digest(presented), expected)) {
       ctx.status = 401;

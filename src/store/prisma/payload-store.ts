@@ -30,7 +30,7 @@ function live(row: PayloadRow | null, now: Date, id?: string): StoredPayload | u
   if (!row) return undefined;
   if (row.expiresAt && row.expiresAt.getTime() <= now.getTime()) return undefined;
   const payload = JSON.parse(row.payload) as Record<string, unknown>;
-  return { payload: id === undefined ? payload : { ...payload, jti: id }, consumedAt: row.consumedAt };
+  return { payload: id === undefined ? payload : { ...payload, jti: id }, consumedAt: row.consumedAt, expiresAt: row.expiresAt };
 }
 
 const selected = { payload: true, consumedAt: true, expiresAt: true } as const;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { NewAuditEvent } from '../../domain/audit/audit.js';
-import type { EndSession, EndSessions, NewSession, SessionEndReason, SessionIndex, SessionLiveness, SessionUpdate, SsoSession } from '../../domain/sessions/session.js';
+import type { EndSession, EndSessions, NewSession, SessionActivity, SessionEndReason, SessionIndex, SessionLiveness, SessionUpdate, SsoSession } from '../../domain/sessions/session.js';
 import type { Db } from './database.js';
 import { auditRow, type Tx } from './audit-log.js';
 import { takesBackchannelLogout } from './client-repository.js';
@@ -98,6 +98,16 @@ export class PrismaSessionIndex implements SessionIndex {
     });
     if (updated && removeClients.length) this.handedOff();
     return updated;
+  }
+
+  async recordActivity(id: string, activity: SessionActivity): Promise<boolean> {
+    return this.db.$transaction(async (tx) => {
+      const { count } = await tx.ssoSession.updateMany({ where: { id, endedAt: null }, data: activity });
+      if (count === 0) return false;
+      // The row's expiry is the stored Session's life (the adapter reads it as the Session's exp).
+      await tx.oidcPayload.updateMany({ where: { model: 'Session', uid: id }, data: { expiresAt: activity.idleExpiresAt } });
+      return true;
+    });
   }
 
   async recordCheck(id: string, check: { readonly passwordAt?: Date; readonly secondFactorAt?: Date }, audit: NewAuditEvent): Promise<void> {

@@ -31,7 +31,7 @@ describe.each(databaseKinds())('PrismaPayloadStore on %s', (kind) => {
     const payload = { accountId: 'u1', scope: 'openid email', nested: { claims: ['email'], n: 1.5, flag: true, none: null }, text: 'ünïcødé "quoted"' };
     await payloads.upsert('Session', 's1', payload, inMinutes(10), {});
     // The id comes back as jti, from the caller's id: the row itself holds neither.
-    expect(await payloads.find('Session', 's1', clock.now())).toEqual({ payload: { ...payload, jti: 's1' }, consumedAt: null });
+    expect(await payloads.find('Session', 's1', clock.now())).toEqual({ payload: { ...payload, jti: 's1' }, consumedAt: null, expiresAt: inMinutes(10) });
   });
 
   it('replaces the payload, expiry and index on a second upsert of the same id', async () => {

@@ -286,3 +286,23 @@ describe('loadConfig: back-channel logout and metrics', () => {
     expect(configError({ BACKCHANNEL_RETRY_BASE_DELAY: '100', BACKCHANNEL_RETRY_MAX_DELAY: '10' }).variable).toBe('BACKCHANNEL_RETRY_BASE_DELAY');
   });
 });
+
+describe('loadConfig: the host names served besides the issuer', () => {
+  it('defaults to none', () => {
+    expect(loadConfig({}).allowedHosts).toEqual([]);
+  });
+
+  it('reads a comma-separated list in canonical form: lower case, default port and final dot dropped, IPv6 compressed', () => {
+    const config = loadConfig({ ISSUER: 'https://id.example.com', ALLOWED_HOSTS: ' ID.Example.NET , login.example.com:443,gatehouse.internal.:3000, [0:0::1]:8443, 10.0.0.5,' });
+    expect(config.allowedHosts).toEqual(['id.example.net', 'login.example.com', 'gatehouse.internal:3000', '[::1]:8443', '10.0.0.5']);
+  });
+
+  it.each(['https://id.example.net', 'id.example.net/path', 'user@id.example.net', 'id example', 'id.example.net:70000', '[::1', '*.example.net'])(
+    'refuses %s, naming ALLOWED_HOSTS',
+    (entry) => {
+      const error = configError({ ALLOWED_HOSTS: `ok.example.net,${entry}` });
+      expect(error.variable).toBe('ALLOWED_HOSTS');
+      expect(error.message).toContain('comma-separated list of host names');
+    },
+  );
+});
