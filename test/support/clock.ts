@@ -54,6 +54,13 @@ export class TestTimers implements Timers {
     return this.pending.size;
   }
 
+  /** When the next timer is due (epoch ms), or undefined when none is set. */
+  get nextAt(): number | undefined {
+    let next: number | undefined;
+    for (const timer of this.pending) if (next === undefined || timer.at < next) next = timer.at;
+    return next;
+  }
+
   /** Moves the clock forward by `ms`, firing the timers due on the way. */
   async advance(ms: number): Promise<void> {
     const end = this.clock.now().getTime() + ms;

@@ -1,5 +1,6 @@
 // The back-channel logout worker on the injected clock and timers, with an in-memory outbox and a transport whose
 // answers the test gives: shared by the worker's unit and property-based tests.
+import type { RetryPolicy } from '../../src/domain/logout/delivery-policy.js';
 import { LogoutDelivery, type DeliveryLog, type LogoutDeliveryDeps, type LogoutTokenSigner, type LogoutTransport } from '../../src/domain/logout/delivery-worker.js';
 import { settle, TestClock, TestTimers } from './clock.js';
 import { MemoryOutbox } from './memory-outbox.js';
@@ -93,10 +94,12 @@ export interface WorkerOptions {
   knownClients?: string[];
   findTarget?: LogoutDeliveryDeps['findTarget'];
   signer?: LogoutTokenSigner;
+  policy?: RetryPolicy;
+  random?: () => number;
   log?: DeliveryLog;
 }
 
-/** A worker over `outbox` and `transport` on a test clock and its timers (retries 5 s apart at first, then up to a minute, for an hour). */
+/** A worker over `outbox` and `transport` on a test clock and its timers (by default retries 5 s apart at first, then up to a minute, for an hour). */
 export function deliveryWorker(outbox: MemoryOutbox, transport: LogoutTransport, options: WorkerOptions = {}) {
   const clock = options.clock ?? options.timers?.clock ?? new TestClock(T0);
   const timers = options.timers ?? new TestTimers(clock);
@@ -108,8 +111,8 @@ export function deliveryWorker(outbox: MemoryOutbox, transport: LogoutTransport,
     transport,
     clock,
     timers,
-    random: () => 0.5,
-    policy: { baseDelayMs: 5000, maxDelayMs: 60_000, retryWindowMs: 3_600_000 },
+    random: options.random ?? (() => 0.5),
+    policy: options.policy ?? { baseDelayMs: 5000, maxDelayMs: 60_000, retryWindowMs: 3_600_000 },
     issuer: 'https://id.example.com',
     workerId: 'w1',
     concurrency: options.concurrency ?? 16,

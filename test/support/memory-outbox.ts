@@ -22,10 +22,11 @@ export class MemoryOutbox implements LogoutOutbox {
 
   constructor(private readonly createdAt = new Date('2026-03-01T10:00:00Z')) {}
 
-  add(id: string, clientId: string, options: { due?: Date; sessionId?: string } = {}): void {
+  /** Queues a pending notification, created (the session ended) at `createdAt` and due at `due` (both default: the outbox's creation time). */
+  add(id: string, clientId: string, options: { due?: Date; createdAt?: Date; sessionId?: string } = {}): void {
     this.rows.set(id, {
       id, sessionId: options.sessionId ?? 's1', userId: 'u1', clientId, sid: `sid-${clientId}`, reason: 'revoked_by_admin', state: 'pending',
-      createdAt: this.createdAt, attempts: 0, nextAttemptAt: options.due ?? this.createdAt, claimedBy: null, claimedUntil: null, lastAttemptAt: null,
+      createdAt: options.createdAt ?? this.createdAt, attempts: 0, nextAttemptAt: options.due ?? options.createdAt ?? this.createdAt, claimedBy: null, claimedUntil: null, lastAttemptAt: null,
       lastError: null, deliveredAt: null, failedAt: null,
     });
   }
