@@ -196,6 +196,6 @@ async function run(s: Scenario): Promise<void> {
 
 describe('LogoutDelivery under random arrivals, latencies, failures and concurrency (property)', () => {
   it('attempts every due notification within a poll interval of a free slot, within the concurrency, once at a time, and loses none', async () => {
-    await fc.assert(fc.asyncProperty(scenario, run), { numRuns: 300 });
+    await fc.assert(fc.asyncProperty(scenario, run), { numRuns: 500 });
   });
 });
