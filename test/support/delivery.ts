@@ -96,6 +96,7 @@ export interface WorkerOptions {
   signer?: LogoutTokenSigner;
   policy?: RetryPolicy;
   random?: () => number;
+  workerId?: string;
   log?: DeliveryLog;
 }
 
@@ -114,7 +115,7 @@ export function deliveryWorker(outbox: MemoryOutbox, transport: LogoutTransport,
     random: options.random ?? (() => 0.5),
     policy: options.policy ?? { baseDelayMs: 5000, maxDelayMs: 60_000, retryWindowMs: 3_600_000 },
     issuer: 'https://id.example.com',
-    workerId: 'w1',
+    workerId: options.workerId ?? 'w1',
     concurrency: options.concurrency ?? 16,
     timeoutMs: options.timeoutMs ?? 5000,
     leaseMs: options.leaseMs ?? 60_000,
