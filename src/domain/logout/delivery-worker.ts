@@ -1,5 +1,5 @@
 import { SYSTEM, type NewAuditEvent } from '../audit/audit.js';
-import type { Clock } from '../clock.js';
+import type { CancelTimer, Clock, Timers } from '../clock.js';
 import { outcomeOf, type AttemptResult, type RetryPolicy } from './delivery-policy.js';
 import { logoutTokenClaims, type LogoutTokenClaims } from './logout-token.js';
 import type { AttemptOutcome, LogoutNotification, LogoutOutbox } from './logout-notification.js';
@@ -39,6 +39,17 @@ export interface DeliveryCounters {
   failed: number;
 }
 
+export interface WorkerCounters extends DeliveryCounters {
+  /** Times the self-check found this worker not claiming while notifications waited (and restarted its claim loop). */
+  stalls: number;
+}
+
+/**
+ * Poll intervals that due notifications may wait unclaimed while this worker has a free slot and completes no claim,
+ * before its self-check calls it stalled. A healthy worker completes a claim on every poll.
+ */
+export const STALL_POLLS = 3;
+
 export interface LogoutDeliveryDeps {
   readonly outbox: LogoutOutbox;
   /** The client's back-channel logout registration, or undefined when it has none any more (or was deleted). */
@@ -46,6 +57,8 @@ export interface LogoutDeliveryDeps {
   readonly signer: LogoutTokenSigner;
   readonly transport: LogoutTransport;
   readonly clock: Clock;
+  /** The poll and the attempt timeout run on these (the clock's time). */
+  readonly timers: Timers;
   /** [0, 1), for the jitter. */
   readonly random: () => number;
   readonly policy: RetryPolicy;
@@ -70,35 +83,95 @@ function shortError(error: unknown): string {
   return message.slice(0, 200);
 }
 
+/** One run of the claim loop; the worker's `claimRun` is set to it before its body runs, and cleared only by that body. */
+interface ClaimRun {
+  done: Promise<number>;
+}
+
 /**
  * The back-channel logout worker: claims due notifications from the outbox, delivers them with bounded concurrency
  * (a slow or dead receiver holds one slot, never the others), and records each attempt's outcome by the retry policy.
+ *
+ * Claims run in one loop at a time (ClaimRun). Whatever wakes the worker (the poll, wake(), drain(), a slot freeing)
+ * asks for a claim (`claimWanted`); a loop already running looks at the free slots again before it ends, so no wake is
+ * lost while a claim is in flight, and a wake while every slot is busy leaves a backlog that the next freed slot claims.
  */
 export class LogoutDelivery {
   private readonly inFlight = new Map<string, { readonly done: Promise<void>; readonly controller: AbortController }>();
-  private claiming: Promise<number> | undefined;
-  private claimAgain = false;
-  /** The last claim filled every free slot: more may be due, so a finished attempt claims again. */
+  private claimRun: ClaimRun | undefined;
+  /** Someone asked for a claim since the running loop last counted the free slots. */
+  private claimWanted = false;
+  /** Due notifications may be waiting for a slot (the last claim filled every free slot, or found none free): a slot that frees up claims again. */
   private backlog = false;
   private stopped = false;
-  private timer: ReturnType<typeof setInterval> | undefined;
-  readonly counters: DeliveryCounters = { attempts: 0, delivered: 0, retried: 0, failed: 0 };
+  private cancelPoll: CancelTimer | undefined;
+  private pollMs = 0;
+  /** Clock time (ms) this worker last showed it claims: a claim completed, or every slot was busy (nothing to claim for). */
+  private claimingSeenAt = 0;
+  private checkingForStall = false;
+  readonly counters: WorkerCounters = { attempts: 0, delivered: 0, retried: 0, failed: 0, stalls: 0 };
 
   constructor(private readonly deps: LogoutDeliveryDeps) {}
 
-  /** Polls every `intervalMs` (and once now), until stop(). */
+  /** Polls every `intervalMs` (and once now), checking itself on each poll, until stop(); after stop(), starts again. */
   start(intervalMs: number): void {
-    if (this.timer || this.stopped) return;
-    this.timer = setInterval(() => this.wake(), intervalMs);
-    this.timer.unref();
+    if (this.cancelPoll) return;
+    this.stopped = false;
+    this.pollMs = intervalMs;
+    this.claimingSeenAt = this.deps.clock.now().getTime();
+    this.cancelPoll = this.deps.timers.every(intervalMs, () => this.poll());
     this.wake();
   }
 
   /** Looks for due notifications now (called after a session ends in this process). */
   wake(): void {
     // Before start() (the CLI, which only queues) nothing is delivered from here.
-    if (this.stopped || !this.timer) return;
+    if (this.stopped || !this.cancelPoll) return;
     this.pump().catch((error: unknown) => this.deps.log.error({ err: error }, 'claiming logout notifications failed'));
+  }
+
+  private poll(): void {
+    this.wake();
+    this.checkForStall().catch((error: unknown) => this.deps.log.warn({ err: error }, 'the logout delivery self-check could not read the outbox'));
+  }
+
+  /**
+   * The bug guard: notifications have waited, due and unclaimed, for more than STALL_POLLS poll intervals while this
+   * worker had a free slot and completed no claim. Then its claim loop is stuck (a claim that never returns, or a
+   * wake that was lost): it says so (counts and ages only), counts it, and starts a fresh claim loop. Costs nothing
+   * while the worker claims: the outbox is read only once it has gone quiet for that long.
+   */
+  private async checkForStall(): Promise<void> {
+    const now = this.deps.clock.now().getTime();
+    if (this.inFlight.size >= this.deps.concurrency) {
+      // Every slot busy (slow receivers) is not a stall: there is nothing to claim for.
+      this.claimingSeenAt = now;
+      return;
+    }
+    const windowMs = STALL_POLLS * this.pollMs;
+    const seenAt = this.claimingSeenAt;
+    if (now - seenAt <= windowMs || this.checkingForStall) return;
+    this.checkingForStall = true;
+    try {
+      const oldest = await this.deps.outbox.oldestDueAt(new Date(now));
+      // A claim completed (or the worker stopped) while the outbox was read: not stuck after all.
+      if (!oldest || now - oldest.getTime() <= windowMs || this.claimingSeenAt !== seenAt || this.stopped) return;
+      this.counters.stalls += 1;
+      this.deps.log.error(
+        { oldestDueMs: now - oldest.getTime(), sinceLastClaimMs: now - seenAt, inFlight: this.inFlight.size, concurrency: this.deps.concurrency, stalls: this.counters.stalls },
+        'logout delivery stalled: notifications are due and this worker has claimed nothing; restarting its claim loop',
+      );
+      this.restartClaims(now);
+    } finally {
+      this.checkingForStall = false;
+    }
+  }
+
+  /** Forgets the stuck claim loop (which, should it ever return, gives back what it claimed) and starts a new one. */
+  private restartClaims(now: number): void {
+    this.claimRun = undefined;
+    this.claimingSeenAt = now;
+    this.wake();
   }
 
   /**
@@ -120,40 +193,65 @@ export class LogoutDelivery {
     };
   }
 
-  /** Stops polling, abandons attempts in flight (their claims are given back) and waits for them to settle. */
+  /**
+   * Stops polling, abandons attempts in flight (their claims are given back, as are those of a claim that returns
+   * after this) and waits for them to settle.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    this.cancelPoll?.();
+    this.cancelPoll = undefined;
     for (const { controller } of this.inFlight.values()) controller.abort(SHUTDOWN);
-    await this.claiming?.catch(() => undefined);
+    await this.claimRun?.done.catch(() => undefined);
     await Promise.all([...this.inFlight.values()].map((f) => f.done));
   }
 
-  /** Claims as many due notifications as there are free slots and starts them; returns how many it started. */
+  /**
+   * Asks for a claim and returns the running claim loop's promise (how many it started), starting a loop when none
+   * runs. The loop is this.claimRun from before its body can run (an async body runs synchronously up to its first
+   * await, and may end there) until that body clears it, so a loop never outlives its mark nor its mark the loop.
+   */
   private pump(): Promise<number> {
-    if (this.claiming) {
-      this.claimAgain = true;
-      return this.claiming;
-    }
-    this.claiming = (async () => {
-      let started = 0;
-      try {
-        do {
-          this.claimAgain = false;
-          const free = this.deps.concurrency - this.inFlight.size;
-          if (free <= 0 || this.stopped) break;
-          const now = this.deps.clock.now();
-          const claimed = await this.deps.outbox.claimDue({ now, limit: free, workerId: this.deps.workerId, leaseUntil: new Date(now.getTime() + this.deps.leaseMs) });
-          for (const notification of claimed) this.begin(notification);
-          started += claimed.length;
-          this.backlog = claimed.length === free;
-        } while (this.claimAgain);
-      } finally {
-        this.claiming = undefined;
+    this.claimWanted = true;
+    if (this.claimRun) return this.claimRun.done;
+    const run: ClaimRun = { done: Promise.resolve(0) };
+    this.claimRun = run;
+    run.done = this.claimWhileWanted(run);
+    return run.done;
+  }
+
+  /** Claims as many due notifications as there are free slots and starts them, until no claim is wanted; returns how many it started. */
+  private async claimWhileWanted(run: ClaimRun): Promise<number> {
+    let started = 0;
+    try {
+      while (this.claimWanted && !this.stopped && this.claimRun === run) {
+        this.claimWanted = false;
+        const free = this.deps.concurrency - this.inFlight.size;
+        if (free <= 0) {
+          this.backlog = true;
+          this.claimingSeenAt = this.deps.clock.now().getTime();
+          break;
+        }
+        const now = this.deps.clock.now();
+        const claimed = await this.deps.outbox.claimDue({ now, limit: free, workerId: this.deps.workerId, leaseUntil: new Date(now.getTime() + this.deps.leaseMs) });
+        if (this.stopped || this.claimRun !== run) {
+          await this.giveBack(claimed);
+          break;
+        }
+        this.claimingSeenAt = this.deps.clock.now().getTime();
+        for (const notification of claimed) this.begin(notification);
+        started += claimed.length;
+        this.backlog = claimed.length === free;
       }
-      return started;
-    })();
-    return this.claiming;
+    } finally {
+      if (this.claimRun === run) this.claimRun = undefined;
+    }
+    return started;
+  }
+
+  /** Claims this loop may no longer start (the worker stopped, or the self-check replaced this loop), given back so they are due at once. */
+  private async giveBack(claimed: readonly LogoutNotification[]): Promise<void> {
+    await Promise.all(claimed.map((notification) => this.deps.outbox.release(notification.id, this.deps.workerId)));
   }
 
   private begin(notification: LogoutNotification): void {
@@ -163,7 +261,8 @@ export class LogoutDelivery {
       .catch((error: unknown) => this.deps.log.error({ err: error, notificationId: notification.id }, 'recording a logout delivery attempt failed'))
       .finally(() => {
         this.inFlight.delete(notification.id);
-        if (this.backlog) this.wake();
+        // A claim in flight counted its free slots before this one freed: it looks again too.
+        if (this.backlog || this.claimRun) this.wake();
       });
     this.inFlight.set(notification.id, { done, controller });
   }
@@ -204,7 +303,7 @@ export class LogoutDelivery {
       deps.log.error({ err: error, notificationId: notification.id, clientId: notification.clientId }, 'preparing a back-channel logout failed');
       return { ok: false, error: `internal error: ${shortError(error)}`, retryable: true };
     }
-    const timer = setTimeout(() => controller.abort(), deps.timeoutMs);
+    const cancelTimeout = deps.timers.after(deps.timeoutMs, () => controller.abort());
     try {
       const answer = await deps.transport.post(target.uri, token, controller.signal);
       if ('status' in answer) return SUCCESS.has(answer.status) ? { ok: true } : { ok: false, error: `HTTP ${answer.status}`, retryable: true };
@@ -213,7 +312,7 @@ export class LogoutDelivery {
       if (controller.signal.reason === SHUTDOWN) return SHUTDOWN;
       return { ok: false, error: controller.signal.aborted ? `no answer within ${deps.timeoutMs} ms` : shortError(error), retryable: true };
     } finally {
-      clearTimeout(timer);
+      cancelTimeout();
     }
   }
 
