@@ -244,8 +244,3 @@ describe('a SQLite database locked by another writer', () => {
     expect((await scene.adminCreate('bob@example.com')).status).toBe(201);
   }, 30_000);
 });
-
-if (!kinds.includes('postgresql')) {
-  // Printed once, like the other PostgreSQL variants' skip.
-  it.skip('a PostgreSQL outage: TEST_DATABASE_URL is not set', () => {});
-}
