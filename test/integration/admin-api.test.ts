@@ -175,6 +175,22 @@ describe.each(databaseKinds())('admin API (%s)', (kind) => {
       expect(await liveSessions(id)).toHaveLength(1);
     });
 
+    it('demotes an admin client whose only scope is admin with PATCH {"admin":false}: its token is refused at once', async () => {
+      const ops = await clientCredentialsConfig({ name: 'Only admin', admin: true });
+      const token = (await oidc.clientCredentialsGrant(ops.config, { scope: 'admin' })).access_token;
+      expect((await api('GET', '/admin/api/clients', token)).status).toBe(200);
+
+      const demoted = await fetch(new URL(`/admin/api/clients/${ops.clientId}`, gatehouse.issuer), {
+        method: 'PATCH',
+        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ admin: false }),
+      });
+      expect(demoted.status).toBe(200);
+      expect(await demoted.json()).toMatchObject({ admin: false, scope: 'openid' });
+      expect(await api('GET', '/admin/api/clients', token)).toMatchObject({ status: 403, body: { error: 'insufficient_scope' } });
+      await expect(oidc.clientCredentialsGrant(ops.config, { scope: 'admin' })).rejects.toMatchObject({ error: 'invalid_scope' });
+    });
+
     it('answers a token without the admin scope with 403 insufficient_scope', async () => {
       const { id } = await userWithSessions(1);
       const backend = await clientCredentialsConfig({ name: 'Inventory job', grantTypes: ['client_credentials'], scope: 'profile' });

@@ -220,6 +220,24 @@ describe.each(databaseKinds())('admin console (%s)', (kind) => {
     expect(await gatehouse.container.clients.get(spaId)).toMatchObject({ tokenEndpointAuthMethod: 'client_secret_basic', minAcr: null, backchannelLogoutSessionRequired: true });
   });
 
+  it('demotes an admin client whose only scope is admin by unticking admin: its token is refused at once', async () => {
+    const { client, secret } = await gatehouse.container.clients.create({ name: 'Only admin', admin: true });
+    const config = await oidc.discovery(new URL(gatehouse.issuer), client.clientId, secret!, undefined, { execute: [oidc.allowInsecureRequests] });
+    const { access_token: token } = await oidc.clientCredentialsGrant(config, { scope: 'admin' });
+    const clientsWith = (bearer: string) => fetch(`${gatehouse.issuer}/admin/api/clients`, { headers: { authorization: `Bearer ${bearer}` } });
+    expect((await clientsWith(token)).status).toBe(200);
+
+    const { browser, page: edit } = await signInToConsole('user1@example.com', `/admin/clients/${client.clientId}/edit`);
+    // The form as shown (scope "admin", client_credentials), with only the admin box unticked.
+    const saved = await post(browser, edit, new RegExp(`/admin/clients/${client.clientId}$`), clientForm({
+      name: 'Only admin', 'grant-type': 'client_credentials', 'redirect-uri': '', scope: 'admin',
+    }));
+    expect(saved.html).toContain('The client was saved.');
+    expect(await gatehouse.container.clients.get(client.clientId)).toMatchObject({ admin: false, scope: 'openid' });
+    expect((await clientsWith(token)).status).toBe(403);
+    await expect(oidc.clientCredentialsGrant(config, { scope: 'admin' })).rejects.toMatchObject({ error: 'invalid_scope' });
+  });
+
   it('saves nothing from an invalid edit and shows it again with what was typed', async () => {
     const { client } = await gatehouse.container.clients.create({ name: 'Untouched', redirectUris: ['https://untouched.example/cb'] });
     const before = await gatehouse.container.clients.get(client.clientId);

@@ -164,6 +164,24 @@ describe.each(databaseKinds())('gatehouse CLI against a running server (%s)', (k
     expect(JSON.parse(promoted.stdout)).toMatchObject({ admin: true, scope: 'profile admin' });
   });
 
+  it('demotes an admin client whose only scope is admin with --no-admin alone: its admin token stops at once', async () => {
+    const client = JSON.parse((await cli(['clients', 'create', '--name', 'Only admin', '--admin', '--json'])).stdout);
+    const config = await oidc.discovery(new URL(gatehouse.issuer), client.client_id, client.client_secret, undefined, { execute: [oidc.allowInsecureRequests] });
+    const { access_token: token } = await oidc.clientCredentialsGrant(config, { scope: 'admin' });
+    const clientsWith = (bearer: string) => fetch(`${gatehouse.issuer}/admin/api/clients`, { headers: { authorization: `Bearer ${bearer}` } });
+    expect((await clientsWith(token)).status).toBe(200);
+
+    const demoted = await cli(['clients', 'update', client.client_id, '--no-admin', '--json']);
+    expect(demoted.code).toBe(0);
+    expect(JSON.parse(demoted.stdout)).toMatchObject({ admin: false, scope: 'openid', grant_types: ['client_credentials'] });
+    expect((await clientsWith(token)).status).toBe(403);
+    await expect(oidc.clientCredentialsGrant(config, { scope: 'admin' })).rejects.toMatchObject({ error: 'invalid_scope' });
+    // What it can still obtain carries no admin scope and opens nothing.
+    const scopeless = await oidc.clientCredentialsGrant(config, {});
+    expect(scopeless.scope ?? '').not.toContain('admin');
+    expect((await clientsWith(scopeless.access_token)).status).toBe(403);
+  });
+
   it("refuses to change or delete Gatehouse's own account client", async () => {
     for (const args of [['clients', 'delete', 'gatehouse-account'], ['clients', 'update', 'gatehouse-account', '--name', 'Mine'], ['clients', 'rotate-secret', 'gatehouse-account']]) {
       const result = await cli(args);
