@@ -71,7 +71,8 @@ export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv =
       config,
       async container() {
         if (!container) {
-          await migrateDatabase({ provider: config.databaseProvider, url: config.databaseUrl });
+          const { tightened } = await migrateDatabase({ provider: config.databaseProvider, url: config.databaseUrl });
+          if (tightened.length > 0) io.stderr(`gatehouse: made private to this user (0600, directory 0700): ${tightened.join(', ')}\n`);
           // Loaded on first use: usage errors need no protocol library. Logs go to stderr so --json stays parseable.
           const { createContainer } = await import('../container.js');
           container = await createContainer(config, { logger: createLogger(config.logLevel, process.stderr) });

@@ -1,3 +1,5 @@
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient as PostgresPrismaClient } from './generated/postgresql/client.js';
@@ -27,6 +29,46 @@ export function postgresConnectionString(url: string): string {
   return parsed.toString();
 }
 
+const PRIVATE_FILE = 0o600;
+const PRIVATE_DIRECTORY = 0o700;
+// The files SQLite keeps next to the database (WAL mode, and the rollback journal of a crash), and the development secret.
+const COMPANIONS = ['-wal', '-shm', '-journal'];
+const SECRET_FILE = 'secret';
+
+const ownedByUs = (path: string) => process.getuid === undefined || statSync(path).uid === process.getuid();
+const groupOrOtherMayUse = (path: string) => (statSync(path).mode & 0o077) !== 0;
+
+/** Removes group and other permissions from a file or directory of ours; true when it had any. */
+function tighten(path: string, mode: number): boolean {
+  if (!existsSync(path) || !ownedByUs(path) || !groupOrOtherMayUse(path)) return false;
+  chmodSync(path, mode);
+  return true;
+}
+
+/** Whether the directory holds nothing but this database's files and the development secret (Gatehouse's own). */
+function onlyGatehouseFiles(dir: string, file: string): boolean {
+  const ours = new Set([basename(file), ...COMPANIONS.map((suffix) => basename(file) + suffix), SECRET_FILE]);
+  return readdirSync(dir).every((name) => ours.has(name));
+}
+
+/**
+ * Makes the SQLite database private to the Gatehouse user before it is opened: the directory is created 0700 and the
+ * file 0600 (created empty, a valid empty database, so SQLite never creates it with the umask's 0644). SQLite gives
+ * the -wal and -shm files it creates the database file's mode. Files of ours left readable by older versions are
+ * tightened to 0600, and so is their directory (to 0700) when it holds only Gatehouse's files (never, say, a project
+ * directory the database was put in). Returns the paths it tightened, for the caller to log.
+ */
+export function prepareSqliteFile(file: string): string[] {
+  if (file === ':memory:') return [];
+  const dir = dirname(file);
+  if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: PRIVATE_DIRECTORY });
+  // 'a' creates a missing file with this mode and leaves an existing one as it is.
+  closeSync(openSync(file, 'a', PRIVATE_FILE));
+  const tightened = [file, ...COMPANIONS.map((suffix) => file + suffix)].filter((path) => tighten(path, PRIVATE_FILE));
+  if (onlyGatehouseFiles(dir, file) && tighten(dir, PRIVATE_DIRECTORY)) tightened.push(dir);
+  return tightened;
+}
+
 export function createDb(target: DatabaseTarget): Db {
   if (target.provider === 'postgresql') {
     const schema = postgresSchema(target.url);
@@ -37,7 +79,9 @@ export function createDb(target: DatabaseTarget): Db {
     return new PostgresPrismaClient({ adapter }) as unknown as Db;
   }
   // timeout: wait up to 5 s for a write lock held by another process (the CLI and the server share the file).
-  const adapter = new PrismaBetterSQLite3({ url: sqliteFilePath(target.url), timeout: 5000 });
+  const file = sqliteFilePath(target.url);
+  prepareSqliteFile(file);
+  const adapter = new PrismaBetterSQLite3({ url: file, timeout: 5000 });
   return new SqlitePrismaClient({ adapter });
 }
 
