@@ -18,6 +18,8 @@ import { PrismaSessionIndex } from './store/prisma/session-index.js';
 import { createCsrf, type Csrf } from './http/middleware/csrf.js';
 import { en, type Text } from './http/text/en.js';
 import { createViewRenderer, type RenderView } from './http/views.js';
+import { PasswordPolicy } from './domain/accounts/password-policy.js';
+import { commonPasswords } from './infra/common-passwords.js';
 import { Argon2PasswordHasher } from './infra/argon2-password-hasher.js';
 import { connectRedis, RateLimiterLoginThrottle } from './infra/login-throttle.js';
 import { HmacRecoveryCodeHasher } from './infra/hmac-code-hasher.js';
@@ -130,8 +132,9 @@ export async function createContainer(config: Config, options: ContainerOptions)
       sessions,
       issuerName: config.brand.name,
     });
+    const passwordPolicy = new PasswordPolicy({ minLength: config.passwordMinLength, commonPasswords: commonPasswords() });
     // The sensitive-action rule needs to know who has a second factor.
-    const accounts = new AccountService({ users, hasher: new Argon2PasswordHasher(), clock, sessions, secondFactor: mfa });
+    const accounts = new AccountService({ users, hasher: new Argon2PasswordHasher(), clock, sessions, secondFactor: mfa, passwordPolicy });
     const passwordAttempts = new PasswordAttempts({
       throttle: new RateLimiterLoginThrottle({ limits: config.loginThrottle, keyPrefix: config.redisKeyPrefix, ...(redis ? { redis } : {}) }),
       audit,
@@ -140,7 +143,7 @@ export async function createContainer(config: Config, options: ContainerOptions)
     });
     // The one place the pages' language is chosen: a translation would be another `Text` (src/http/text).
     const text: Text = en;
-    const renderView = createViewRenderer({ productName: config.brand.name, logoUrl: config.brand.logoUrl ?? null, t: text }, config.nodeEnv === 'production');
+    const renderView = createViewRenderer({ productName: config.brand.name, logoUrl: config.brand.logoUrl ?? null, t: text, passwordRule: text.passwordRule(passwordPolicy) }, config.nodeEnv === 'production');
 
     await accounts.warmUp();
     const createdKeys = await keys.ensureKeys();

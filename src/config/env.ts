@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_PASSWORD_MIN_LENGTH, PASSWORD_MIN_LENGTH_BOUNDS } from '../domain/accounts/password-policy.js';
 
 // The only module that reads process.env. Everything else receives a frozen Config.
 
@@ -74,6 +75,8 @@ export interface Config {
     readonly failureWindow: number;
     readonly blockDuration: number;
   };
+  /** The fewest characters a new password may have (PasswordPolicy). */
+  readonly passwordMinLength: number;
 }
 
 export class ConfigError extends Error {
@@ -158,6 +161,12 @@ const schema = z.object({
     .string()
     .regex(/^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/, 'must be a hex colour such as #1f5fbf')
     .default('#1f5fbf'),
+  PASSWORD_MIN_LENGTH: z
+    .string()
+    .regex(/^\d+$/, `must be a whole number from ${PASSWORD_MIN_LENGTH_BOUNDS.min} to ${PASSWORD_MIN_LENGTH_BOUNDS.max}`)
+    .transform(Number)
+    .pipe(z.number().min(PASSWORD_MIN_LENGTH_BOUNDS.min, `must be at least ${PASSWORD_MIN_LENGTH_BOUNDS.min}`).max(PASSWORD_MIN_LENGTH_BOUNDS.max, `must be at most ${PASSWORD_MIN_LENGTH_BOUNDS.max}`))
+    .default(DEFAULT_PASSWORD_MIN_LENGTH),
 });
 
 /**
@@ -313,5 +322,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       failureWindow: e.LOGIN_FAILURE_WINDOW,
       blockDuration: e.LOGIN_BLOCK_DURATION,
     }),
+    passwordMinLength: e.PASSWORD_MIN_LENGTH,
   });
 }

@@ -378,6 +378,11 @@ describe.each(databaseKinds())('admin API (%s)', (kind) => {
       expect(created).toMatchObject({ status: 201, body: { email: 'api.user@example.com', admin: false } });
       expect((await send('POST', '/admin/api/users', { email: 'api.user@example.com', password: PASSWORD })).status).toBe(409);
       expect((await send('POST', '/admin/api/users', { email: 'short@example.com', password: 'short' })).status).toBe(400);
+      expect(await send('POST', '/admin/api/users', { email: 'common@example.com', password: 'Password1234' })).toMatchObject({
+        status: 400,
+        body: { error: 'invalid_request', error_description: expect.stringContaining('list of common or leaked passwords') },
+      });
+      await expect(gatehouse.container.accounts.getByEmail('common@example.com')).rejects.toThrow('No user');
       expect(((await send('GET', '/admin/api/users?q=api.user')).body.users as { email: string }[]).map((u) => u.email)).toEqual(['api.user@example.com']);
       // Names are searched ignoring case.
       expect(((await send('GET', '/admin/api/users?q=API%20USER')).body.users as { email: string }[]).map((u) => u.email)).toEqual(['api.user@example.com']);

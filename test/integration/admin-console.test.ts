@@ -350,7 +350,12 @@ describe.each(databaseKinds())('admin console (%s)', (kind) => {
     expect(byId(bad, 'email-error')).toContain('Enter a valid email address.');
     expect(bad.html).toMatch(/id="new-name"[^>]*value="Grace"/);
     const short = await postTo(browser, bad, '/admin/users', { email: 'grace@example.com', name: 'Grace', password: 'short' });
-    expect(byId(short, 'password-error')).toContain('at least 8 characters');
+    expect(byId(short, 'password-error')).toContain('at least 12 characters');
+    // The form says the rule next to the field, and refuses a common password with its reason.
+    expect(short.html).toMatch(/id="password-hint">12 to 256 characters, and not a common or leaked password/);
+    const common = await postTo(browser, short, '/admin/users', { email: 'grace@example.com', name: 'Grace', password: 'Sunshine2024!' });
+    expect(common.status).toBe(400);
+    expect(byId(common, 'password-error')).toContain('This password is on a list of common or leaked passwords, which attackers try first. Choose another one.');
     await expect(gatehouse.container.accounts.getByEmail('grace@example.com')).rejects.toThrow('No user');
 
     const created = await postTo(browser, short, '/admin/users', { email: 'grace@example.com', name: 'Grace', password: PASSWORD });

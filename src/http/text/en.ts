@@ -4,6 +4,9 @@
 // that puts markup around a parameter (<strong>) renders the function through `rich` (src/http/views.ts).
 
 export const en = {
+  /** The rule of a new password, next to every field that sets one (PasswordPolicy). */
+  passwordRule: ({ minLength, maxLength }: { minLength: number; maxLength: number }) =>
+    `${minLength} to ${maxLength} characters, and not a common or leaked password (such as "Password123!").`,
   lang: 'en',
   frame: {
     skipToContent: 'Skip to content',
@@ -102,7 +105,7 @@ export const en = {
     fields: {
       email: { label: 'Email' },
       name: { label: 'Name (optional)' },
-      password: { label: 'Initial password', hint: '8 to 256 characters. Give it to the user over a safe channel.' },
+      password: { label: 'Initial password', hint: 'Give it to the user over a safe channel.' },
     } as Record<string, { label: string; hint?: string }>,
     detailTitle: 'User',
     mfa: 'Two-step verification',
@@ -304,7 +307,6 @@ export const en = {
     lead: 'Changing your password signs you out on every other device and in the applications you used there.',
     current: 'Current password',
     new: 'New password',
-    newHint: 'At least 8 characters.',
     confirmNew: 'Confirm the new password',
     mismatch: 'The new password and its confirmation do not match.',
     submit: 'Change password',
@@ -367,6 +369,7 @@ export const en = {
       email_invalid: 'Enter a valid email address.',
       password_too_short: ({ min }: { min: number }) => `The password must be at least ${min} characters long.`,
       password_too_long: ({ max }: { max: number }) => `The password must be at most ${max} characters long.`,
+      password_common: 'This password is on a list of common or leaked passwords, which attackers try first. Choose another one.',
       name_too_long: ({ max }: { max: number }) => `The name must be at most ${max} printable characters.`,
       invalid_credentials: 'Invalid email or password.',
       current_password_wrong: 'The current password is not right.',
