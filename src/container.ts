@@ -19,6 +19,8 @@ import { createCsrf, type Csrf } from './http/middleware/csrf.js';
 import { en, type Text } from './http/text/en.js';
 import { createViewRenderer, type RenderView } from './http/views.js';
 import { PasswordPolicy } from './domain/accounts/password-policy.js';
+import { TokenRateLimit } from './domain/clients/token-rate-limit.js';
+import { RateLimiterTokenIssuanceCounter } from './infra/token-issuance-counter.js';
 import { commonPasswords } from './infra/common-passwords.js';
 import { Argon2PasswordHasher } from './infra/argon2-password-hasher.js';
 import { connectRedis, RateLimiterLoginThrottle } from './infra/login-throttle.js';
@@ -58,6 +60,8 @@ export interface Container {
   readonly mfa: MfaService;
   readonly audit: AuditLog;
   readonly clients: ClientService;
+  /** The token endpoint's per-client rate limit; undefined when TOKEN_RATE_LIMIT is 0. */
+  readonly tokenRateLimit: TokenRateLimit | undefined;
   /** What administrators do, for the admin console and the admin API alike. */
   readonly admin: AdminService;
   readonly keys: SigningKeyService;
@@ -203,6 +207,12 @@ export async function createContainer(config: Config, options: ContainerOptions)
     const logoutDeliveries = new LogoutDeliveryService({ outbox, clock, wake: () => logoutDelivery.wake() });
     if (options.ensureInternalClients) await ensureInternalClients({ clients: clientRepository, validator }, config.issuer);
     const admin = new AdminService({ accounts, clients, sessions, mfa, audit, logoutDeliveries });
+    const tokenRateLimit = config.tokenRateLimit > 0
+      ? new TokenRateLimit({
+          counter: new RateLimiterTokenIssuanceCounter({ perMinute: config.tokenRateLimit, keyPrefix: config.redisKeyPrefix, ...(redis ? { redis } : {}) }),
+          findClient: (clientId) => clientRepository.findById(clientId),
+        })
+      : undefined;
     const csrf = createCsrf({ key: deriveKey(secret.value, 'csrf'), secure: isSecureIssuer(config), refusal: text.errors.formExpired });
 
     return {
@@ -216,6 +226,7 @@ export async function createContainer(config: Config, options: ContainerOptions)
       mfa,
       audit,
       clients,
+      tokenRateLimit,
       admin,
       keys,
       payloads,

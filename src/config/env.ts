@@ -77,6 +77,8 @@ export interface Config {
   };
   /** The fewest characters a new password may have (PasswordPolicy). */
   readonly passwordMinLength: number;
+  /** Tokens the token endpoint issues per client and minute; 0 is no limit. */
+  readonly tokenRateLimit: number;
 }
 
 export class ConfigError extends Error {
@@ -167,6 +169,12 @@ const schema = z.object({
     .transform(Number)
     .pipe(z.number().min(PASSWORD_MIN_LENGTH_BOUNDS.min, `must be at least ${PASSWORD_MIN_LENGTH_BOUNDS.min}`).max(PASSWORD_MIN_LENGTH_BOUNDS.max, `must be at most ${PASSWORD_MIN_LENGTH_BOUNDS.max}`))
     .default(DEFAULT_PASSWORD_MIN_LENGTH),
+  TOKEN_RATE_LIMIT: z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number of tokens per minute (0 turns the limit off)')
+    .transform(Number)
+    .pipe(z.number().max(1_000_000, 'must be at most 1000000'))
+    .default(600),
 });
 
 /**
@@ -323,5 +331,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       blockDuration: e.LOGIN_BLOCK_DURATION,
     }),
     passwordMinLength: e.PASSWORD_MIN_LENGTH,
+    tokenRateLimit: e.TOKEN_RATE_LIMIT,
   });
 }

@@ -355,7 +355,9 @@ describe.each(databaseKinds())('admin API (%s)', (kind) => {
       const id = created.body.client_id as string;
       clock.advance(1000);
       expect(((await send('GET', '/admin/api/clients?q=billing')).body.clients as { client_id: string }[]).map((c) => c.client_id)).toEqual([id]);
-      expect((await send('PATCH', `/admin/api/clients/${id}`, { client_name: 'Billing v2', scope: 'openid' })).body).toMatchObject({ client_name: 'Billing v2', scope: 'openid' });
+      expect((await send('PATCH', `/admin/api/clients/${id}`, { client_name: 'Billing v2', scope: 'openid' })).body).toMatchObject({ client_name: 'Billing v2', scope: 'openid', token_rate_limit: true });
+      expect((await send('PATCH', `/admin/api/clients/${id}`, { token_rate_limit: false })).body).toMatchObject({ token_rate_limit: false });
+      expect((await send('PATCH', `/admin/api/clients/${id}`, { token_rate_limit: 'no' })).status).toBe(400);
       clock.advance(1000);
       const rotated = await send('POST', `/admin/api/clients/${id}/rotate-secret`);
       clock.advance(1000);
@@ -368,6 +370,7 @@ describe.each(databaseKinds())('admin API (%s)', (kind) => {
       expect((audit.body.events as AuditJson[]).map((e) => [e.type, e.actor.id])).toEqual([
         ['client.deleted', adminClientId],
         ['client.secret_rotated', adminClientId],
+        ['client.updated', adminClientId],
         ['client.updated', adminClientId],
         ['client.created', adminClientId],
       ]);

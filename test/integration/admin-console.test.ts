@@ -238,6 +238,18 @@ describe.each(databaseKinds())('admin console (%s)', (kind) => {
     await expect(oidc.clientCredentialsGrant(config, { scope: 'admin' })).rejects.toMatchObject({ error: 'invalid_scope' });
   });
 
+  it('exempts a client from the token rate limit with a box ticked by default, and shows it', async () => {
+    const { client } = await gatehouse.container.clients.create({ name: 'Bulk importer', grantTypes: ['client_credentials'], scope: 'profile' });
+    const { browser, page: edit } = await signInToConsole('user1@example.com', `/admin/clients/${client.clientId}/edit`);
+    expect(edit.html).toMatch(/id="token-rate-limit"[^>]*checked/);
+    const saved = await post(browser, edit, new RegExp(`/admin/clients/${client.clientId}$`), clientForm({ name: 'Bulk importer', 'grant-type': 'client_credentials', 'redirect-uri': '', scope: 'profile' }));
+    expect(saved.html).toMatch(/Token rate limit[^<]*<\/dt><dd>No</);
+    expect(await gatehouse.container.clients.get(client.clientId)).toMatchObject({ tokenRateLimited: false });
+    const again = await post(browser, expectPage(await browser.navigate(`/admin/clients/${client.clientId}/edit`)), new RegExp(`/admin/clients/${client.clientId}$`),
+      clientForm({ name: 'Bulk importer', 'grant-type': 'client_credentials', 'redirect-uri': '', scope: 'profile', 'token-rate-limit': 'yes' }));
+    expect(again.html).toMatch(/Token rate limit[^<]*<\/dt><dd>Yes</);
+  });
+
   it('saves nothing from an invalid edit and shows it again with what was typed', async () => {
     const { client } = await gatehouse.container.clients.create({ name: 'Untouched', redirectUris: ['https://untouched.example/cb'] });
     const before = await gatehouse.container.clients.get(client.clientId);

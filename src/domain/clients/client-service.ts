@@ -35,6 +35,7 @@ export interface ClientInput {
   readonly idTokenSignedResponseAlg?: string;
   /** An acr level, or null for none. */
   readonly minAcr?: string | null;
+  readonly tokenRateLimited?: boolean;
 }
 
 export interface CreatedClient {
@@ -203,6 +204,7 @@ export function resolveSettings(input: ClientInput, base: ClientSettings | undef
     scope: scopeWords.join(' '),
     idTokenSignedResponseAlg,
     minAcr,
+    tokenRateLimited: input.tokenRateLimited ?? base?.tokenRateLimited ?? true,
   };
 }
 

@@ -83,6 +83,7 @@ export const en = {
       'token-endpoint-auth-method': { label: 'Token endpoint authentication', hint: 'For confidential clients; public clients use none.' },
       'jwks-uri': { label: 'JWKS URI', hint: 'Needed for private_key_jwt.' },
       'first-party': { label: 'First-party (no consent page)' },
+      'token-rate-limit': { label: 'Token rate limit (untick to exempt this client from TOKEN_RATE_LIMIT)' },
       admin: { label: 'Admin client (may call the admin API with client_credentials)' },
       scope: { label: 'Scopes', hint: 'Separated by spaces: openid profile email offline_access (admin for admin clients).' },
       'id-token-signed-response-alg': { label: 'ID token signing algorithm' },

@@ -52,6 +52,20 @@ function onlyGatehouseFiles(dir: string, file: string): boolean {
 }
 
 /**
+ * Creates the file empty with mode 0600 unless it exists. An existing database is never opened here: closing any
+ * descriptor of a file releases every POSIX lock this process holds on it, SQLite's included.
+ */
+function createPrivateFile(file: string): void {
+  if (existsSync(file)) return;
+  try {
+    closeSync(openSync(file, 'wx', PRIVATE_FILE));
+  } catch (error) {
+    // Another process (the CLI and the server started together) created it first.
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+}
+
+/**
  * Makes the SQLite database private to the Gatehouse user before it is opened: the directory is created 0700 and the
  * file 0600 (created empty, a valid empty database, so SQLite never creates it with the umask's 0644). SQLite gives
  * the -wal and -shm files it creates the database file's mode. Files of ours left readable by older versions are
@@ -62,8 +76,7 @@ export function prepareSqliteFile(file: string): string[] {
   if (file === ':memory:') return [];
   const dir = dirname(file);
   if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: PRIVATE_DIRECTORY });
-  // 'a' creates a missing file with this mode and leaves an existing one as it is.
-  closeSync(openSync(file, 'a', PRIVATE_FILE));
+  createPrivateFile(file);
   const tightened = [file, ...COMPANIONS.map((suffix) => file + suffix)].filter((path) => tighten(path, PRIVATE_FILE));
   if (onlyGatehouseFiles(dir, file) && tighten(dir, PRIVATE_DIRECTORY)) tightened.push(dir);
   return tightened;

@@ -42,7 +42,15 @@ describe('resolveSettings', () => {
       scope: 'openid profile email offline_access',
       idTokenSignedResponseAlg: 'RS256',
       minAcr: null,
+      tokenRateLimited: true,
     });
+  });
+
+  it('holds a client to the token rate limit unless it is exempted, and keeps that across updates', () => {
+    const exempt = resolveSettings({ ...WEB, tokenRateLimited: false }, undefined);
+    expect(exempt.tokenRateLimited).toBe(false);
+    expect(resolveSettings({ name: 'Renamed' }, exempt).tokenRateLimited).toBe(false);
+    expect(resolveSettings({ tokenRateLimited: true }, exempt).tokenRateLimited).toBe(true);
   });
 
   it('keeps a minimum level until it is cleared, and refuses an unknown one or one for a machine client', () => {
