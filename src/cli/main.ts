@@ -32,8 +32,8 @@ export const HELP = `gatehouse — administer a Gatehouse identity provider
                            [--backchannel-logout-uri U] [--no-backchannel-logout-session-required] [--grant-type authorization_code|refresh_token|client_credentials ...]
                            [--public] [--token-endpoint-auth-method client_secret_basic|client_secret_post|private_key_jwt|none]
                            [--jwks-uri U] [--first-party] [--admin] [--scope "openid profile email offline_access"]
-                           [--id-token-signed-response-alg RS256|ES256] [--min-acr urn:gatehouse:loa:2]
-  gatehouse clients list | show ID | update ID [flags as for create, plus --confidential, --no-first-party, --no-admin]
+                           [--id-token-signed-response-alg RS256|ES256] [--min-acr urn:gatehouse:loa:2] [--no-token-rate-limit]
+  gatehouse clients list | show ID | update ID [flags as for create, plus --confidential, --no-first-party, --no-admin, --token-rate-limit]
                            | rotate-secret ID | delete ID
   gatehouse sessions list --user E | revoke SESSION_ID | revoke-all --user E
   gatehouse logout-deliveries list [--session ID] [--client ID] [--state pending|delivered|failed] [--limit N]
