@@ -47,3 +47,43 @@ describe('TokenRateLimit over the in-memory counter', () => {
     expect((await counter.remaining('job')).allowed).toBe(false);
   });
 });
+
+describe('TokenRateLimit, property-based', () => {
+  it('refuses a client exactly when it was issued its budget and is not exempt, whatever the interleaving', async () => {
+    const fc = (await import('fast-check')).default;
+    const clientIds = ['a', 'b', 'c'] as const;
+    const step = fc.record({ clientId: fc.constantFrom(...clientIds), issue: fc.boolean() });
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 5 }), fc.subarray([...clientIds]), fc.array(step, { maxLength: 40 }), async (perMinute, exempt, steps) => {
+        const rateLimit = new TokenRateLimit({
+          counter: new RateLimiterTokenIssuanceCounter({ perMinute, keyPrefix: `prop-${Math.random()}` }),
+          findClient: async (clientId) => ({ tokenRateLimited: !exempt.includes(clientId as (typeof clientIds)[number]) }),
+        });
+        const issued = new Map<string, number>();
+        // Concurrent batches: every step of a batch runs at once, as requests in flight do.
+        for (let start = 0; start < steps.length; start += 4) {
+          const batch = steps.slice(start, start + 4);
+          const before = new Map(issued);
+          const verdicts = await Promise.all(batch.map(async ({ clientId, issue }) => {
+            if (issue) {
+              issued.set(clientId, (issued.get(clientId) ?? 0) + 1);
+              await rateLimit.issued(clientId);
+              return undefined;
+            }
+            return { clientId, allowed: (await rateLimit.admit(clientId)).allowed };
+          }));
+          for (const verdict of verdicts) {
+            if (!verdict) continue;
+            const exempted = exempt.includes(verdict.clientId as (typeof clientIds)[number]);
+            const low = before.get(verdict.clientId) ?? 0;
+            const high = issued.get(verdict.clientId) ?? 0;
+            // Counted before the batch: decided; counted within it: either answer is right (the race the doc names).
+            if (exempted || high < perMinute) expect(verdict.allowed).toBe(true);
+            else if (low >= perMinute) expect(verdict.allowed).toBe(false);
+          }
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
