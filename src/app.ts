@@ -19,6 +19,7 @@ import { createMetricsRouter } from './http/routes/metrics.js';
 import { anonymousSessions } from './oidc/anonymous-sessions.js';
 import { isSecureIssuer } from './oidc/configuration.js';
 import type { Provider } from './oidc/provider.js';
+import { tokenRateLimit } from './oidc/token-rate-limit.js';
 
 /**
  * oidc-provider's Provider is itself a Koa application; provider.use() places middleware before its own protocol
@@ -38,6 +39,7 @@ export function createApp(container: Container): Provider {
   provider.use(hostCheck({ issuer, allowedHosts, enforce: nodeEnv === 'production' }));
   provider.use(anonymousSessions(provider));
   provider.use(errorHandler({ renderView, logger, text }));
+  if (container.tokenRateLimit) provider.use(tokenRateLimit({ limit: container.tokenRateLimit, tokenPath: provider.pathFor('token') }));
   // One authorization module for both admin doors: the console (sessions) and the admin API (tokens and sessions).
   const consoleSignIn = createFirstPartySignIn({ provider, accounts, sessions, config: container.config, ...consoleSignInOptions() });
   const adminAuthorization = createAdminAuthorization({ provider, clients: container.clients, signIn: consoleSignIn, csrf, recent: { sessions, mfa: container.mfa } });

@@ -19,6 +19,10 @@ import { createCsrf, type Csrf } from './http/middleware/csrf.js';
 import { providerErrorText } from './http/errors.js';
 import { en, type Text } from './http/text/en.js';
 import { createViewRenderer, type RenderView } from './http/views.js';
+import { PasswordPolicy } from './domain/accounts/password-policy.js';
+import { TokenRateLimit } from './domain/clients/token-rate-limit.js';
+import { RateLimiterTokenIssuanceCounter } from './infra/token-issuance-counter.js';
+import { commonPasswords } from './infra/common-passwords.js';
 import { Argon2PasswordHasher } from './infra/argon2-password-hasher.js';
 import { connectRedis, RateLimiterLoginThrottle } from './infra/login-throttle.js';
 import { HmacRecoveryCodeHasher } from './infra/hmac-code-hasher.js';
@@ -57,6 +61,8 @@ export interface Container {
   readonly mfa: MfaService;
   readonly audit: AuditLog;
   readonly clients: ClientService;
+  /** The token endpoint's per-client rate limit; undefined when TOKEN_RATE_LIMIT is 0. */
+  readonly tokenRateLimit: TokenRateLimit | undefined;
   /** What administrators do, for the admin console and the admin API alike. */
   readonly admin: AdminService;
   readonly keys: SigningKeyService;
@@ -131,8 +137,9 @@ export async function createContainer(config: Config, options: ContainerOptions)
       sessions,
       issuerName: config.brand.name,
     });
+    const passwordPolicy = new PasswordPolicy({ minLength: config.passwordMinLength, commonPasswords: commonPasswords() });
     // The sensitive-action rule needs to know who has a second factor.
-    const accounts = new AccountService({ users, hasher: new Argon2PasswordHasher(), clock, sessions, secondFactor: mfa });
+    const accounts = new AccountService({ users, hasher: new Argon2PasswordHasher(), clock, sessions, secondFactor: mfa, passwordPolicy });
     const passwordAttempts = new PasswordAttempts({
       throttle: new RateLimiterLoginThrottle({ limits: config.loginThrottle, keyPrefix: config.redisKeyPrefix, ...(redis ? { redis } : {}) }),
       audit,
@@ -141,7 +148,7 @@ export async function createContainer(config: Config, options: ContainerOptions)
     });
     // The one place the pages' language is chosen: a translation would be another `Text` (src/http/text).
     const text: Text = en;
-    const renderView = createViewRenderer({ productName: config.brand.name, logoUrl: config.brand.logoUrl ?? null, t: text }, config.nodeEnv === 'production');
+    const renderView = createViewRenderer({ productName: config.brand.name, logoUrl: config.brand.logoUrl ?? null, t: text, passwordRule: text.passwordRule(passwordPolicy) }, config.nodeEnv === 'production');
 
     await accounts.warmUp();
     const createdKeys = await keys.ensureKeys();
@@ -203,6 +210,12 @@ export async function createContainer(config: Config, options: ContainerOptions)
     const logoutDeliveries = new LogoutDeliveryService({ outbox, clock, wake: () => logoutDelivery.wake() });
     if (options.ensureInternalClients) await ensureInternalClients({ clients: clientRepository, validator }, config.issuer);
     const admin = new AdminService({ accounts, clients, sessions, mfa, audit, logoutDeliveries });
+    const tokenRateLimit = config.tokenRateLimit > 0
+      ? new TokenRateLimit({
+          counter: new RateLimiterTokenIssuanceCounter({ perMinute: config.tokenRateLimit, keyPrefix: config.redisKeyPrefix, ...(redis ? { redis } : {}) }),
+          findClient: (clientId) => clientRepository.findById(clientId),
+        })
+      : undefined;
     const csrf = createCsrf({ key: deriveKey(secret.value, 'csrf'), secure: isSecureIssuer(config), refusal: text.errors.formExpired });
 
     return {
@@ -216,6 +229,7 @@ export async function createContainer(config: Config, options: ContainerOptions)
       mfa,
       audit,
       clients,
+      tokenRateLimit,
       admin,
       keys,
       payloads,

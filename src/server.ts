@@ -38,6 +38,7 @@ export async function startGatehouse(options: StartOptions): Promise<RunningGate
   const { config, logger } = options;
   const migrations = await migrateDatabase({ provider: config.databaseProvider, url: config.databaseUrl });
   if (migrations.applied.length > 0) logger.info({ applied: migrations.applied }, 'database migrated');
+  if (migrations.tightened.length > 0) logger.warn({ paths: migrations.tightened }, 'database files were readable by other users; made private to this user (0600, directory 0700)');
   const container = await createContainer(config, { logger, ensureInternalClients: true, ...(options.clock ? { clock: options.clock } : {}) });
   const app = createApp(container);
   const stopPurge = startPurgeJob({

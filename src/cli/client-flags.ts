@@ -19,4 +19,6 @@ export const clientSettingFlags = {
   scope: { type: 'string' },
   'id-token-signed-response-alg': { type: 'string' },
   'min-acr': { type: 'string' },
+  'token-rate-limit': { type: 'boolean' },
+  'no-token-rate-limit': { type: 'boolean' },
 } as const;

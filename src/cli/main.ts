@@ -32,8 +32,8 @@ export const HELP = `gatehouse — administer a Gatehouse identity provider
                            [--backchannel-logout-uri U] [--no-backchannel-logout-session-required] [--grant-type authorization_code|refresh_token|client_credentials ...]
                            [--public] [--token-endpoint-auth-method client_secret_basic|client_secret_post|private_key_jwt|none]
                            [--jwks-uri U] [--first-party] [--admin] [--scope "openid profile email offline_access"]
-                           [--id-token-signed-response-alg RS256|ES256] [--min-acr urn:gatehouse:loa:2]
-  gatehouse clients list | show ID | update ID [flags as for create, plus --confidential, --no-first-party, --no-admin]
+                           [--id-token-signed-response-alg RS256|ES256] [--min-acr urn:gatehouse:loa:2] [--no-token-rate-limit]
+  gatehouse clients list | show ID | update ID [flags as for create, plus --confidential, --no-first-party, --no-admin, --token-rate-limit]
                            | rotate-secret ID | delete ID
   gatehouse sessions list --user E | revoke SESSION_ID | revoke-all --user E
   gatehouse logout-deliveries list [--session ID] [--client ID] [--state pending|delivered|failed] [--limit N]
@@ -71,7 +71,8 @@ export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv =
       config,
       async container() {
         if (!container) {
-          await migrateDatabase({ provider: config.databaseProvider, url: config.databaseUrl });
+          const { tightened } = await migrateDatabase({ provider: config.databaseProvider, url: config.databaseUrl });
+          if (tightened.length > 0) io.stderr(`gatehouse: made private to this user (0600, directory 0700): ${tightened.join(', ')}\n`);
           // Loaded on first use: usage errors need no protocol library. Logs go to stderr so --json stays parseable.
           const { createContainer } = await import('../container.js');
           container = await createContainer(config, { logger: createLogger(config.logLevel, process.stderr) });

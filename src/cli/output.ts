@@ -41,6 +41,7 @@ export function clientText(client: RegisteredClient): string {
     `jwks_uri:                   ${client.jwksUri ?? '-'}`,
     `ID token algorithm:         ${client.idTokenSignedResponseAlg}`,
     `minimum level (acr):        ${client.minAcr ?? '-'}`,
+    `token rate limit:           ${client.tokenRateLimited ? 'yes' : 'no (exempted)'}`,
   ].join('\n');
 }
 

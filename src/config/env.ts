@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_PASSWORD_MIN_LENGTH, PASSWORD_MIN_LENGTH_BOUNDS } from '../domain/accounts/password-policy.js';
 
 // The only module that reads process.env. Everything else receives a frozen Config.
 
@@ -79,6 +80,10 @@ export interface Config {
    * without a port matches every port.
    */
   readonly allowedHosts: readonly string[];
+  /** The fewest characters a new password may have (PasswordPolicy). */
+  readonly passwordMinLength: number;
+  /** Tokens the token endpoint issues per client and minute; 0 is no limit. */
+  readonly tokenRateLimit: number;
 }
 
 export class ConfigError extends Error {
@@ -164,6 +169,18 @@ const schema = z.object({
     .regex(/^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/, 'must be a hex colour such as #1f5fbf')
     .default('#1f5fbf'),
   ALLOWED_HOSTS: z.string().transform((value) => value.split(',').map((host) => host.trim()).filter(Boolean)).default([]),
+  PASSWORD_MIN_LENGTH: z
+    .string()
+    .regex(/^\d+$/, `must be a whole number from ${PASSWORD_MIN_LENGTH_BOUNDS.min} to ${PASSWORD_MIN_LENGTH_BOUNDS.max}`)
+    .transform(Number)
+    .pipe(z.number().min(PASSWORD_MIN_LENGTH_BOUNDS.min, `must be at least ${PASSWORD_MIN_LENGTH_BOUNDS.min}`).max(PASSWORD_MIN_LENGTH_BOUNDS.max, `must be at most ${PASSWORD_MIN_LENGTH_BOUNDS.max}`))
+    .default(DEFAULT_PASSWORD_MIN_LENGTH),
+  TOKEN_RATE_LIMIT: z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number of tokens per minute (0 turns the limit off)')
+    .transform(Number)
+    .pipe(z.number().max(1_000_000, 'must be at most 1000000'))
+    .default(600),
 });
 
 const LABEL = '[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?';
@@ -347,5 +364,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       blockDuration: e.LOGIN_BLOCK_DURATION,
     }),
     allowedHosts: Object.freeze(parseAllowedHosts(e.ALLOWED_HOSTS, issuer)),
+    passwordMinLength: e.PASSWORD_MIN_LENGTH,
+    tokenRateLimit: e.TOKEN_RATE_LIMIT,
   });
 }

@@ -25,7 +25,7 @@ export function resolveSecret(config: Config): ResolvedSecret {
     if (value.length < 32) throw new ConfigError('GATEHOUSE_SECRET', `the development secret in ${file} is damaged; restore it or remove it together with the database`);
     return { value, generated: true, createdNow: false };
   }
-  mkdirSync(config.dataDir, { recursive: true });
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const value = randomBytes(48).toString('base64url');
   try {
     writeFileSync(file, value + '\n', { mode: 0o600, flag: 'wx' });

@@ -9,6 +9,7 @@ export type ErrorReason =
   | { readonly code: 'email_invalid' }
   | { readonly code: 'password_too_short'; readonly min: number }
   | { readonly code: 'password_too_long'; readonly max: number }
+  | { readonly code: 'password_common' }
   | { readonly code: 'name_too_long'; readonly max: number }
   | { readonly code: 'invalid_credentials' }
   | { readonly code: 'current_password_wrong' }

@@ -107,6 +107,7 @@ const CLIENT_FIELDS: Record<string, [keyof ClientInput, FieldKind]> = {
   scope: ['scope', 'string'],
   id_token_signed_response_alg: ['idTokenSignedResponseAlg', 'string'],
   min_acr: ['minAcr', 'nullable-string'],
+  token_rate_limit: ['tokenRateLimited', 'boolean'],
 };
 
 function fits(value: unknown, kind: FieldKind): boolean {
@@ -147,6 +148,7 @@ export function clientJson(client: RegisteredClient) {
     scope: client.scope,
     id_token_signed_response_alg: client.idTokenSignedResponseAlg,
     min_acr: client.minAcr,
+    token_rate_limit: client.tokenRateLimited,
     created_at: client.createdAt.toISOString(),
     updated_at: client.updatedAt.toISOString(),
   };

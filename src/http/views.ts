@@ -9,6 +9,8 @@ export interface ViewGlobals {
   readonly logoUrl: string | null;
   /** The pages' text (src/http/text). */
   readonly t: Text;
+  /** What a new password must be (PasswordPolicy, worded by the text), for the forms that set one. */
+  readonly passwordRule: string;
 }
 
 export type RenderView = (view: string, model: Record<string, unknown>) => Promise<string>;

@@ -473,7 +473,11 @@ describe.each(databaseKinds())('account pages (%s)', (kind) => {
 
       const short = await post(here, page, /\/account\/password$/, { current_password: PASSWORD, new_password: 'short', confirm_password: 'short' });
       expect(short.status).toBe(400);
-      expect(await short.text()).toContain('id="new_password-error">The password must be at least 8 characters long.');
+      expect(await short.text()).toContain('id="new_password-error">The password must be at least 12 characters long.');
+      const common = await post(here, page, /\/account\/password$/, { current_password: PASSWORD, new_password: 'LetMeIn12345', confirm_password: 'LetMeIn12345' });
+      expect(common.status).toBe(400);
+      expect(await common.text()).toContain('id="new_password-error">This password is on a list of common or leaked passwords, which attackers try first. Choose another one.');
+      expect(page.html).toContain('id="new_password-hint">12 to 256 characters, and not a common or leaked password');
 
       expect((await live(ada)).map((s) => s.id).sort()).toEqual(before);
       expect(here.cookie(SESSION_COOKIE)).toBe(cookie);

@@ -175,6 +175,22 @@ describe.each(databaseKinds())('admin API (%s)', (kind) => {
       expect(await liveSessions(id)).toHaveLength(1);
     });
 
+    it('demotes an admin client whose only scope is admin with PATCH {"admin":false}: its token is refused at once', async () => {
+      const ops = await clientCredentialsConfig({ name: 'Only admin', admin: true });
+      const token = (await oidc.clientCredentialsGrant(ops.config, { scope: 'admin' })).access_token;
+      expect((await api('GET', '/admin/api/clients', token)).status).toBe(200);
+
+      const demoted = await fetch(new URL(`/admin/api/clients/${ops.clientId}`, gatehouse.issuer), {
+        method: 'PATCH',
+        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ admin: false }),
+      });
+      expect(demoted.status).toBe(200);
+      expect(await demoted.json()).toMatchObject({ admin: false, scope: 'openid' });
+      expect(await api('GET', '/admin/api/clients', token)).toMatchObject({ status: 403, body: { error: 'insufficient_scope' } });
+      await expect(oidc.clientCredentialsGrant(ops.config, { scope: 'admin' })).rejects.toMatchObject({ error: 'invalid_scope' });
+    });
+
     it('answers a token without the admin scope with 403 insufficient_scope', async () => {
       const { id } = await userWithSessions(1);
       const backend = await clientCredentialsConfig({ name: 'Inventory job', grantTypes: ['client_credentials'], scope: 'profile' });
@@ -339,7 +355,9 @@ describe.each(databaseKinds())('admin API (%s)', (kind) => {
       const id = created.body.client_id as string;
       clock.advance(1000);
       expect(((await send('GET', '/admin/api/clients?q=billing')).body.clients as { client_id: string }[]).map((c) => c.client_id)).toEqual([id]);
-      expect((await send('PATCH', `/admin/api/clients/${id}`, { client_name: 'Billing v2', scope: 'openid' })).body).toMatchObject({ client_name: 'Billing v2', scope: 'openid' });
+      expect((await send('PATCH', `/admin/api/clients/${id}`, { client_name: 'Billing v2', scope: 'openid' })).body).toMatchObject({ client_name: 'Billing v2', scope: 'openid', token_rate_limit: true });
+      expect((await send('PATCH', `/admin/api/clients/${id}`, { token_rate_limit: false })).body).toMatchObject({ token_rate_limit: false });
+      expect((await send('PATCH', `/admin/api/clients/${id}`, { token_rate_limit: 'no' })).status).toBe(400);
       clock.advance(1000);
       const rotated = await send('POST', `/admin/api/clients/${id}/rotate-secret`);
       clock.advance(1000);
@@ -353,6 +371,7 @@ describe.each(databaseKinds())('admin API (%s)', (kind) => {
         ['client.deleted', adminClientId],
         ['client.secret_rotated', adminClientId],
         ['client.updated', adminClientId],
+        ['client.updated', adminClientId],
         ['client.created', adminClientId],
       ]);
     });
@@ -362,6 +381,11 @@ describe.each(databaseKinds())('admin API (%s)', (kind) => {
       expect(created).toMatchObject({ status: 201, body: { email: 'api.user@example.com', admin: false } });
       expect((await send('POST', '/admin/api/users', { email: 'api.user@example.com', password: PASSWORD })).status).toBe(409);
       expect((await send('POST', '/admin/api/users', { email: 'short@example.com', password: 'short' })).status).toBe(400);
+      expect(await send('POST', '/admin/api/users', { email: 'common@example.com', password: 'Password1234' })).toMatchObject({
+        status: 400,
+        body: { error: 'invalid_request', error_description: expect.stringContaining('list of common or leaked passwords') },
+      });
+      await expect(gatehouse.container.accounts.getByEmail('common@example.com')).rejects.toThrow('No user');
       expect(((await send('GET', '/admin/api/users?q=api.user')).body.users as { email: string }[]).map((u) => u.email)).toEqual(['api.user@example.com']);
       // Names are searched ignoring case.
       expect(((await send('GET', '/admin/api/users?q=API%20USER')).body.users as { email: string }[]).map((u) => u.email)).toEqual(['api.user@example.com']);

@@ -220,6 +220,36 @@ describe.each(databaseKinds())('admin console (%s)', (kind) => {
     expect(await gatehouse.container.clients.get(spaId)).toMatchObject({ tokenEndpointAuthMethod: 'client_secret_basic', minAcr: null, backchannelLogoutSessionRequired: true });
   });
 
+  it('demotes an admin client whose only scope is admin by unticking admin: its token is refused at once', async () => {
+    const { client, secret } = await gatehouse.container.clients.create({ name: 'Only admin', admin: true });
+    const config = await oidc.discovery(new URL(gatehouse.issuer), client.clientId, secret!, undefined, { execute: [oidc.allowInsecureRequests] });
+    const { access_token: token } = await oidc.clientCredentialsGrant(config, { scope: 'admin' });
+    const clientsWith = (bearer: string) => fetch(`${gatehouse.issuer}/admin/api/clients`, { headers: { authorization: `Bearer ${bearer}` } });
+    expect((await clientsWith(token)).status).toBe(200);
+
+    const { browser, page: edit } = await signInToConsole('user1@example.com', `/admin/clients/${client.clientId}/edit`);
+    // The form as shown (scope "admin", client_credentials), with only the admin box unticked.
+    const saved = await post(browser, edit, new RegExp(`/admin/clients/${client.clientId}$`), clientForm({
+      name: 'Only admin', 'grant-type': 'client_credentials', 'redirect-uri': '', scope: 'admin',
+    }));
+    expect(saved.html).toContain('The client was saved.');
+    expect(await gatehouse.container.clients.get(client.clientId)).toMatchObject({ admin: false, scope: 'openid' });
+    expect((await clientsWith(token)).status).toBe(403);
+    await expect(oidc.clientCredentialsGrant(config, { scope: 'admin' })).rejects.toMatchObject({ error: 'invalid_scope' });
+  });
+
+  it('exempts a client from the token rate limit with a box ticked by default, and shows it', async () => {
+    const { client } = await gatehouse.container.clients.create({ name: 'Bulk importer', grantTypes: ['client_credentials'], scope: 'profile' });
+    const { browser, page: edit } = await signInToConsole('user1@example.com', `/admin/clients/${client.clientId}/edit`);
+    expect(edit.html).toMatch(/id="token-rate-limit"[^>]*checked/);
+    const saved = await post(browser, edit, new RegExp(`/admin/clients/${client.clientId}$`), clientForm({ name: 'Bulk importer', 'grant-type': 'client_credentials', 'redirect-uri': '', scope: 'profile' }));
+    expect(saved.html).toMatch(/Token rate limit[^<]*<\/dt><dd>No</);
+    expect(await gatehouse.container.clients.get(client.clientId)).toMatchObject({ tokenRateLimited: false });
+    const again = await post(browser, expectPage(await browser.navigate(`/admin/clients/${client.clientId}/edit`)), new RegExp(`/admin/clients/${client.clientId}$`),
+      clientForm({ name: 'Bulk importer', 'grant-type': 'client_credentials', 'redirect-uri': '', scope: 'profile', 'token-rate-limit': 'yes' }));
+    expect(again.html).toMatch(/Token rate limit[^<]*<\/dt><dd>Yes</);
+  });
+
   it('saves nothing from an invalid edit and shows it again with what was typed', async () => {
     const { client } = await gatehouse.container.clients.create({ name: 'Untouched', redirectUris: ['https://untouched.example/cb'] });
     const before = await gatehouse.container.clients.get(client.clientId);
@@ -332,7 +362,12 @@ describe.each(databaseKinds())('admin console (%s)', (kind) => {
     expect(byId(bad, 'email-error')).toContain('Enter a valid email address.');
     expect(bad.html).toMatch(/id="new-name"[^>]*value="Grace"/);
     const short = await postTo(browser, bad, '/admin/users', { email: 'grace@example.com', name: 'Grace', password: 'short' });
-    expect(byId(short, 'password-error')).toContain('at least 8 characters');
+    expect(byId(short, 'password-error')).toContain('at least 12 characters');
+    // The form says the rule next to the field, and refuses a common password with its reason.
+    expect(short.html).toMatch(/id="password-hint">12 to 256 characters, and not a common or leaked password/);
+    const common = await postTo(browser, short, '/admin/users', { email: 'grace@example.com', name: 'Grace', password: 'Sunshine2024!' });
+    expect(common.status).toBe(400);
+    expect(byId(common, 'password-error')).toContain('This password is on a list of common or leaked passwords, which attackers try first. Choose another one.');
     await expect(gatehouse.container.accounts.getByEmail('grace@example.com')).rejects.toThrow('No user');
 
     const created = await postTo(browser, short, '/admin/users', { email: 'grace@example.com', name: 'Grace', password: PASSWORD });

@@ -164,6 +164,24 @@ describe.each(databaseKinds())('gatehouse CLI against a running server (%s)', (k
     expect(JSON.parse(promoted.stdout)).toMatchObject({ admin: true, scope: 'profile admin' });
   });
 
+  it('demotes an admin client whose only scope is admin with --no-admin alone: its admin token stops at once', async () => {
+    const client = JSON.parse((await cli(['clients', 'create', '--name', 'Only admin', '--admin', '--json'])).stdout);
+    const config = await oidc.discovery(new URL(gatehouse.issuer), client.client_id, client.client_secret, undefined, { execute: [oidc.allowInsecureRequests] });
+    const { access_token: token } = await oidc.clientCredentialsGrant(config, { scope: 'admin' });
+    const clientsWith = (bearer: string) => fetch(`${gatehouse.issuer}/admin/api/clients`, { headers: { authorization: `Bearer ${bearer}` } });
+    expect((await clientsWith(token)).status).toBe(200);
+
+    const demoted = await cli(['clients', 'update', client.client_id, '--no-admin', '--json']);
+    expect(demoted.code).toBe(0);
+    expect(JSON.parse(demoted.stdout)).toMatchObject({ admin: false, scope: 'openid', grant_types: ['client_credentials'] });
+    expect((await clientsWith(token)).status).toBe(403);
+    await expect(oidc.clientCredentialsGrant(config, { scope: 'admin' })).rejects.toMatchObject({ error: 'invalid_scope' });
+    // What it can still obtain carries no admin scope and opens nothing.
+    const scopeless = await oidc.clientCredentialsGrant(config, {});
+    expect(scopeless.scope ?? '').not.toContain('admin');
+    expect((await clientsWith(scopeless.access_token)).status).toBe(403);
+  });
+
   it("refuses to change or delete Gatehouse's own account client", async () => {
     for (const args of [['clients', 'delete', 'gatehouse-account'], ['clients', 'update', 'gatehouse-account', '--name', 'Mine'], ['clients', 'rotate-secret', 'gatehouse-account']]) {
       const result = await cli(args);
@@ -195,7 +213,7 @@ describe.each(databaseKinds())('gatehouse CLI against a running server (%s)', (k
     [['clients', 'create', '--name', 'X', '--admin', '--min-acr', 'urn:gatehouse:loa:2'], /minimum authentication level applies to clients that sign users in/],
     [['clients', 'update', 'some-client', '--admin', '--no-admin'], /--admin and --no-admin cannot be combined/],
     [['users', 'create', '--email', 'not-an-email', '--password-stdin'], /valid email/],
-    [['users', 'create', '--email', 'short@example.com', '--password-stdin'], /at least 8 characters/],
+    [['users', 'create', '--email', 'short@example.com', '--password-stdin'], /at least 12 characters/],
     [['users', 'create', '--email', 'x@example.com'], /--password-stdin is required/],
     [['users', 'frobnicate'], /unknown command "users frobnicate"/],
     [['nonsense'], /unknown command "nonsense"/],
@@ -206,6 +224,23 @@ describe.each(databaseKinds())('gatehouse CLI against a running server (%s)', (k
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(message);
     expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('refuses a common or leaked password (ignoring case and decoration) on create and set-password, exit 2, saving nothing', async () => {
+    const message = 'gatehouse: This password is on a list of common or leaked passwords, which attackers try first. Choose another one.\n';
+    for (const password of ['Password123!', 'qwerty123456\n', 'monkeymonkey']) {
+      const refused = await cli(['users', 'create', '--email', 'common@example.com', '--password-stdin'], password);
+      expect(refused).toMatchObject({ code: 2 });
+      expect(refused.stderr.split('\n').filter((line) => line.startsWith('gatehouse:'))).toEqual([message.trim()]);
+    }
+    expect((await cli(['users', 'show', 'common@example.com'])).code).toBe(3);
+
+    expect((await cli(['users', 'create', '--email', 'common@example.com', '--password-stdin'], 'a fine long passphrase')).code).toBe(0);
+    const reset = await cli(['users', 'set-password', 'common@example.com', '--password-stdin'], 'Iloveyou2024');
+    expect(reset.code).toBe(2);
+    expect(reset.stderr).toContain(message);
+    await expect(gatehouse.container.accounts.authenticate('common@example.com', 'a fine long passphrase')).resolves.toBeDefined();
+    expect((await cli(['users', 'set-password', 'common@example.com', '--password-stdin'], 'eleven char')).stderr).toContain('at least 12 characters');
   });
 
   it('reports a duplicate user with exit code 4 and an unknown one with 3', async () => {

@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,6 +87,72 @@ describe('starting Gatehouse', () => {
     expect(readFileSync(join(dataDir, 'secret'), 'utf8')).toBe(secret);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
+  });
+
+  describe('file permissions', () => {
+    const modeOf = (path: string) => statSync(path).mode & 0o777;
+    const databaseFiles = (dataDir: string) => ['gatehouse.db', 'gatehouse.db-wal', 'gatehouse.db-shm', 'secret'].map((name) => join(dataDir, name));
+
+    async function startAndStop(env: Record<string, string>, whileRunning: (started: Started) => Promise<void> | void = () => undefined) {
+      const started = run(env);
+      await waitFor(() => started.stdout().includes('Next steps'), 'the start banner', started);
+      await whileRunning(started);
+      started.child.kill('SIGTERM');
+      expect(await started.exited).toBe(0);
+      return started;
+    }
+
+    it('creates the data directory 0700 and the database, its -wal and -shm and the secret 0600', async () => {
+      const port = await freePort();
+      const dataDir = join(dir, 'data');
+      await startAndStop({ DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1' }, async () => {
+        // A write while it runs (the keys were written at start; a discovery read opens nothing): WAL files exist.
+        await fetch(`http://127.0.0.1:${port}/jwks`);
+        expect(modeOf(dataDir)).toBe(0o700);
+        for (const file of databaseFiles(dataDir)) expect([file, modeOf(file)]).toEqual([file, 0o600]);
+      });
+    });
+
+    it('makes the files of an older version (0644 in a 0755 directory) private, and says so in the log once', async () => {
+      const port = await freePort();
+      const dataDir = join(dir, 'data');
+      const env = { DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1' };
+      await startAndStop(env);
+      // As Gatehouse left them before: the database and its WAL files world-readable, in a world-readable directory.
+      writeFileSync(join(dataDir, 'gatehouse.db-wal'), '', { flag: 'a' });
+      writeFileSync(join(dataDir, 'gatehouse.db-shm'), '', { flag: 'a' });
+      for (const file of databaseFiles(dataDir).slice(0, 3)) chmodSync(file, 0o644);
+      chmodSync(dataDir, 0o755);
+
+      const second = await startAndStop(env, () => {
+        expect(modeOf(dataDir)).toBe(0o700);
+        for (const file of databaseFiles(dataDir)) expect([file, modeOf(file)]).toEqual([file, 0o600]);
+      });
+      const warnings = second.stdout().split('\n').filter((line) => line.includes('made private to this user'));
+      expect(warnings).toHaveLength(1);
+      expect(JSON.parse(warnings[0]!)).toMatchObject({ level: 'warn', paths: expect.arrayContaining([join(dataDir, 'gatehouse.db'), join(dataDir, 'gatehouse.db-wal'), dataDir]) });
+      const third = await startAndStop(env);
+      expect(third.stdout()).not.toContain('made private to this user');
+    });
+
+    it('leaves a directory that holds other files than Gatehouse\'s alone, but still makes the database private', async () => {
+      const project = join(dir, 'project');
+      mkdirSync(project, { mode: 0o755 });
+      chmodSync(project, 0o755);
+      writeFileSync(join(project, 'notes.txt'), 'not ours');
+      const port = await freePort();
+      await startAndStop({ DATA_DIR: project, DATABASE_URL: `file:${join(project, 'gatehouse.db')}`, PORT: String(port), HOST: '127.0.0.1' });
+      expect(modeOf(project)).toBe(0o755);
+      expect(modeOf(join(project, 'gatehouse.db'))).toBe(0o600);
+    });
+
+    it('creates them private from the CLI too, before any server ran', () => {
+      const dataDir = join(dir, 'cli-data');
+      execFileSync(process.execPath, [join(packageRoot, 'bin/gatehouse.js'), 'users', 'list'], { env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir }, stdio: 'pipe' });
+      expect(modeOf(dataDir)).toBe(0o700);
+      for (const file of databaseFiles(dataDir)) if (existsSync(file)) expect([file, modeOf(file)]).toEqual([file, 0o600]);
+      expect(modeOf(join(dataDir, 'gatehouse.db'))).toBe(0o600);
+    });
   });
 
   it('refuses to start with a secret that did not set up the database', async () => {

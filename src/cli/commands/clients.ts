@@ -17,6 +17,7 @@ function toInput(values: SettingValues): ClientInput {
   if (values.public && values.confidential) throw new UsageError('--public and --confidential cannot be combined');
   if (values['first-party'] && values['no-first-party']) throw new UsageError('--first-party and --no-first-party cannot be combined');
   if (values.admin && values['no-admin']) throw new UsageError('--admin and --no-admin cannot be combined');
+  if (values['token-rate-limit'] && values['no-token-rate-limit']) throw new UsageError('--token-rate-limit and --no-token-rate-limit cannot be combined');
   if (values['backchannel-logout-session-required'] && values['no-backchannel-logout-session-required']) {
     throw new UsageError('--backchannel-logout-session-required and --no-backchannel-logout-session-required cannot be combined');
   }
@@ -36,6 +37,7 @@ function toInput(values: SettingValues): ClientInput {
     idTokenSignedResponseAlg: values['id-token-signed-response-alg'],
     // --min-acr "" removes the minimum on update.
     minAcr: optionalValue(values['min-acr']),
+    tokenRateLimited: values['token-rate-limit'] ? true : values['no-token-rate-limit'] ? false : undefined,
   };
   return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as ClientInput;
 }
@@ -46,7 +48,7 @@ function printSecret(ctx: CommandContext, secret: string | null): void {
   ctx.io.stderr('This secret is shown once and cannot be shown again. Store it now.\n');
 }
 
-const USAGE_SETTINGS = '[--redirect-uri U ...] [--post-logout-redirect-uri U ...] [--backchannel-logout-uri U] [--backchannel-logout-session-required|--no-backchannel-logout-session-required] [--grant-type G ...] [--public|--confidential] [--token-endpoint-auth-method M] [--jwks-uri U] [--first-party|--no-first-party] [--admin|--no-admin] [--scope S] [--id-token-signed-response-alg RS256|ES256] [--min-acr urn:gatehouse:loa:1|urn:gatehouse:loa:2]';
+const USAGE_SETTINGS = '[--redirect-uri U ...] [--post-logout-redirect-uri U ...] [--backchannel-logout-uri U] [--backchannel-logout-session-required|--no-backchannel-logout-session-required] [--grant-type G ...] [--public|--confidential] [--token-endpoint-auth-method M] [--jwks-uri U] [--first-party|--no-first-party] [--admin|--no-admin] [--scope S] [--id-token-signed-response-alg RS256|ES256] [--min-acr urn:gatehouse:loa:1|urn:gatehouse:loa:2] [--token-rate-limit|--no-token-rate-limit]';
 
 const create: Command = async (ctx) => {
   const { values } = parse(ctx.args, clientSettingFlags, { min: 0, max: 0, usage: `clients create --name N ${USAGE_SETTINGS}` });

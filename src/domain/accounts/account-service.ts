@@ -3,11 +3,11 @@ import type { Actor, AuditEventType, NewAuditEvent } from '../audit/audit.js';
 import type { Clock } from '../clock.js';
 import type { SessionEndReason } from '../sessions/session.js';
 import { InvalidCredentialsError, NotFoundError, ValidationError } from '../errors.js';
+import { PASSWORD_MAX_LENGTH, type PasswordPolicy } from './password-policy.js';
 import type { PasswordHasher, User, UserRepository } from './user.js';
 
-export const PASSWORD_MIN_LENGTH = 8;
-// Bounded so a megabyte "password" cannot be used to burn hashing time.
-export const PASSWORD_MAX_LENGTH = 256;
+export { PASSWORD_MAX_LENGTH } from './password-policy.js';
+
 const NAME_MAX_LENGTH = 200;
 const EMAIL_MAX_LENGTH = 254;
 /** The most users one search returns. */
@@ -21,16 +21,6 @@ export function normalizeEmail(raw: string): string {
     throw new ValidationError('Enter a valid email address.', { field: 'email', reason: { code: 'email_invalid' } });
   }
   return email;
-}
-
-export function validatePassword(password: string): string {
-  if (password.length < PASSWORD_MIN_LENGTH) {
-    throw new ValidationError(`The password must be at least ${PASSWORD_MIN_LENGTH} characters long.`, { field: 'password', reason: { code: 'password_too_short', min: PASSWORD_MIN_LENGTH } });
-  }
-  if (password.length > PASSWORD_MAX_LENGTH) {
-    throw new ValidationError(`The password must be at most ${PASSWORD_MAX_LENGTH} characters long.`, { field: 'password', reason: { code: 'password_too_long', max: PASSWORD_MAX_LENGTH } });
-  }
-  return password;
 }
 
 function normalizeName(raw: string | undefined | null): string | null {
@@ -65,6 +55,8 @@ export interface AccountServiceDeps {
   readonly clock: Clock;
   readonly sessions: SessionTerminator & RecentAuthenticationCheck;
   readonly secondFactor: SecondFactorStatus;
+  /** The rule of every new password (length, not a common one); passwords set before are not re-checked. */
+  readonly passwordPolicy: PasswordPolicy;
 }
 
 /** The operator at the command line. */
@@ -88,7 +80,7 @@ export class AccountService {
   async createUser(input: { email: string; password: string; name?: string | null }, actor?: Actor): Promise<User> {
     const email = normalizeEmail(input.email);
     const name = normalizeName(input.name);
-    const passwordHash = await this.deps.hasher.hash(validatePassword(input.password));
+    const passwordHash = await this.deps.hasher.hash(this.deps.passwordPolicy.check(input.password));
     const id = randomUUID();
     return this.deps.users.create({ id, email, name, passwordHash }, actor ? this.event('user.created', actor, id) : undefined);
   }
@@ -147,7 +139,7 @@ export class AccountService {
    */
   async setPassword(rawEmail: string, password: string, actor: Actor = CLI_ADMIN): Promise<User> {
     const user = await this.getByEmail(rawEmail);
-    const hash = await this.deps.hasher.hash(validatePassword(password));
+    const hash = await this.deps.hasher.hash(this.deps.passwordPolicy.check(password));
     const updated = await this.deps.users.updatePasswordHash(user.id, hash, this.event('user.password_changed', actor, user.id, { by: 'admin' }));
     await this.deps.sessions.endAllForUser(user.id, 'password_changed', actor);
     return updated;
@@ -174,15 +166,7 @@ export class AccountService {
     if (unchanged) {
       throw new ValidationError('The new password must differ from the current one.', { field: 'new_password', reason: { code: 'password_unchanged' } });
     }
-    let next: string;
-    try {
-      next = validatePassword(newPassword);
-    } catch (error) {
-      // The same rule, about the field this form calls new_password.
-      if (error instanceof ValidationError) throw new ValidationError(error.message, { field: 'new_password', reason: error.reason });
-      throw error;
-    }
-    const hash = await this.deps.hasher.hash(next);
+    const hash = await this.deps.hasher.hash(this.deps.passwordPolicy.check(newPassword, 'new_password'));
     const updated = await this.deps.users.updatePasswordHash(user.id, hash, this.event('user.password_changed', actor, user.id, { by: 'user' }));
     await this.deps.sessions.endAllForUser(user.id, 'password_changed', actor, currentSessionId);
     return updated;

@@ -35,6 +35,7 @@ export interface ClientInput {
   readonly idTokenSignedResponseAlg?: string;
   /** An acr level, or null for none. */
   readonly minAcr?: string | null;
+  readonly tokenRateLimited?: boolean;
 }
 
 export interface CreatedClient {
@@ -47,6 +48,8 @@ const NAME_MAX_LENGTH = 100;
 /** Ids Gatehouse gives its own clients; registered clients get random ids, so they never start like this. */
 export const INTERNAL_CLIENT_PREFIX = 'gatehouse-';
 const DEFAULT_SCOPE = 'openid profile email offline_access';
+/** The scope a client keeps when losing admin leaves it none (oidc-provider reads an empty scope as every scope). */
+export const DEMOTED_SCOPE = 'openid';
 
 function newClientId(): string {
   // Never beginning with "-" or "_", which command lines and some libraries would take for a flag.
@@ -159,10 +162,14 @@ export function resolveSettings(input: ClientInput, base: ClientSettings | undef
   const defaultScope = admin && !grantTypes.includes('authorization_code') ? ADMIN_SCOPE : DEFAULT_SCOPE;
   let scopeWords = unique((input.scope ?? base?.scope ?? defaultScope).split(/\s+/).filter(Boolean));
   for (const word of scopeWords) oneOf(CLIENT_SCOPES, word, 'scope');
+  // Demotion always succeeds, whatever scope comes with it (the console's form sends the scope it showed).
+  const demoted = base?.admin === true && !admin;
   if (!admin && scopeWords.includes(ADMIN_SCOPE)) {
-    if (input.scope !== undefined) throw new ValidationError('Only an admin client may have the admin scope.', { field: 'scope', reason: { code: 'admin_scope_refused' } });
-    // The client stops being an admin client: its registered scope loses admin.
+    if (input.scope !== undefined && !demoted) throw new ValidationError('Only an admin client may have the admin scope.', { field: 'scope', reason: { code: 'admin_scope_refused' } });
+    // The client stops being an admin client: its registered scope loses admin. A client left with no scope keeps
+    // openid alone, which opens nothing to client_credentials (no user, no API).
     scopeWords = scopeWords.filter((word) => word !== ADMIN_SCOPE);
+    if (scopeWords.length === 0) scopeWords = [DEMOTED_SCOPE];
   }
   if (admin && !scopeWords.includes(ADMIN_SCOPE)) scopeWords.push(ADMIN_SCOPE);
   // oidc-provider treats a client without a registered scope as allowed every scope, admin included.
@@ -197,6 +204,7 @@ export function resolveSettings(input: ClientInput, base: ClientSettings | undef
     scope: scopeWords.join(' '),
     idTokenSignedResponseAlg,
     minAcr,
+    tokenRateLimited: input.tokenRateLimited ?? base?.tokenRateLimited ?? true,
   };
 }
 

@@ -38,6 +38,8 @@ export interface RegisteredClient {
   readonly idTokenSignedResponseAlg: IdTokenAlg;
   /** The lowest authentication level the client accepts (acr); null accepts any. */
   readonly minAcr: AcrLevel | null;
+  /** Subject to the token endpoint's per-client rate limit; false for a client an admin exempted from it. */
+  readonly tokenRateLimited: boolean;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }

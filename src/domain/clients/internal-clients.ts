@@ -33,6 +33,8 @@ export function internalClientSettings(client: Pick<InternalClient, 'name'>, red
       firstParty: true,
       scope: 'openid',
       idTokenSignedResponseAlg: 'RS256',
+      // One token per user signing in to Gatehouse's own pages: a limit per client would be one for all users.
+      tokenRateLimited: false,
     },
     undefined,
   );

@@ -17,12 +17,14 @@ function ipv4Value(ip: string): number | undefined {
   return parts.reduce((value, part) => value * 256 + Number(part), 0);
 }
 
-// Not globally routable IPv4 ranges (RFC 6890 and friends): this network, private, shared (CGNAT), loopback,
-// link-local, IETF protocol assignments, documentation, benchmarking, multicast, reserved, broadcast.
+// Not globally routable IPv4 ranges (IANA's IPv4 special-purpose registry, RFC 6890 and friends): this network,
+// private, shared (CGNAT), loopback, link-local, IETF protocol assignments, documentation, the deprecated 6to4 relay
+// anycast (RFC 7526: whoever is nearest answers it), benchmarking, multicast, reserved, broadcast. The registry's
+// globally reachable anycast entries (AS112, AMT) are no logout receivers but are public, so they are left alone.
 const IPV4_BLOCKED: readonly [string, number][] = [
   ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24],
-  ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
+  ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.88.99.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15],
+  ['198.51.100.0', 24], ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
 ];
 
 function ipv4Public(value: number): boolean {
@@ -57,9 +59,11 @@ function ipv6Public(groups: number[]): boolean {
   if (a === 0x64 && groups[1] === 0xff9b && groups.slice(2, 6).every((g) => g === 0)) return ipv4Public(v4);
   // 6to4 (2002::/16, RFC 3056) carries an IPv4 address in its second and third groups: 2002:0a00:0001:: is 10.0.0.1.
   if (a === 0x2002) return ipv4Public(groups[1]! * 65536 + groups[2]!);
-  // Global unicast is 2000::/3; within it, documentation (2001:db8::/32) and ORCHID/benchmarking are not reachable.
+  // Global unicast is 2000::/3; within it, documentation (2001:db8::/32, 3fff::/20 of RFC 9637) and the IETF protocol
+  // assignments of 2001::/23 (Teredo, benchmarking, ORCHID) are not reachable.
   if (a < 0x2000 || a > 0x3fff) return false;
   if (a === 0x2001 && groups[1] === 0x0db8) return false;
+  if (a === 0x3fff && groups[1]! < 0x1000) return false;
   if (a === 0x2001 && groups[1]! < 0x0200) return false;
   return true;
 }

@@ -86,6 +86,7 @@ interface ClientForm {
   readonly 'jwks-uri': string;
   readonly 'first-party': boolean;
   readonly admin: boolean;
+  readonly 'token-rate-limit': boolean;
   readonly scope: string;
   readonly 'id-token-signed-response-alg': string;
 }
@@ -104,6 +105,7 @@ function clientFormOf(client: RegisteredClient | undefined): ClientForm {
     'jwks-uri': client?.jwksUri ?? '',
     'first-party': client?.firstParty ?? false,
     admin: client?.admin ?? false,
+    'token-rate-limit': client?.tokenRateLimited ?? true,
     scope: client?.scope ?? 'openid profile email offline_access',
     'id-token-signed-response-alg': client?.idTokenSignedResponseAlg ?? 'RS256',
   };
@@ -132,6 +134,7 @@ function clientFormFrom(values: Posted): ClientForm {
     'jwks-uri': text(values, 'jwks-uri').trim(),
     'first-party': text(values, 'first-party') === 'yes',
     admin: text(values, 'admin') === 'yes',
+    'token-rate-limit': text(values, 'token-rate-limit') === 'yes',
     scope: text(values, 'scope'),
     'id-token-signed-response-alg': text(values, 'id-token-signed-response-alg'),
   };
@@ -155,6 +158,7 @@ function clientInputOf(form: ClientForm): ClientInput {
     jwksUri: form['jwks-uri'] || null,
     firstParty: form['first-party'],
     admin: form.admin,
+    tokenRateLimited: form['token-rate-limit'],
     scope: form.scope,
     idTokenSignedResponseAlg: form['id-token-signed-response-alg'],
   };

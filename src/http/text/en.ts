@@ -4,6 +4,9 @@
 // that puts markup around a parameter (<strong>) renders the function through `rich` (src/http/views.ts).
 
 export const en = {
+  /** The rule of a new password, next to every field that sets one (PasswordPolicy). */
+  passwordRule: ({ minLength, maxLength }: { minLength: number; maxLength: number }) =>
+    `${minLength} to ${maxLength} characters, and not a common or leaked password (such as "Password123!").`,
   lang: 'en',
   frame: {
     skipToContent: 'Skip to content',
@@ -80,6 +83,7 @@ export const en = {
       'token-endpoint-auth-method': { label: 'Token endpoint authentication', hint: 'For confidential clients; public clients use none.' },
       'jwks-uri': { label: 'JWKS URI', hint: 'Needed for private_key_jwt.' },
       'first-party': { label: 'First-party (no consent page)' },
+      'token-rate-limit': { label: 'Token rate limit (untick to exempt this client from TOKEN_RATE_LIMIT)' },
       admin: { label: 'Admin client (may call the admin API with client_credentials)' },
       scope: { label: 'Scopes', hint: 'Separated by spaces: openid profile email offline_access (admin for admin clients).' },
       'id-token-signed-response-alg': { label: 'ID token signing algorithm' },
@@ -102,7 +106,7 @@ export const en = {
     fields: {
       email: { label: 'Email' },
       name: { label: 'Name (optional)' },
-      password: { label: 'Initial password', hint: '8 to 256 characters. Give it to the user over a safe channel.' },
+      password: { label: 'Initial password', hint: 'Give it to the user over a safe channel.' },
     } as Record<string, { label: string; hint?: string }>,
     detailTitle: 'User',
     mfa: 'Two-step verification',
@@ -304,7 +308,6 @@ export const en = {
     lead: 'Changing your password signs you out on every other device and in the applications you used there.',
     current: 'Current password',
     new: 'New password',
-    newHint: 'At least 8 characters.',
     confirmNew: 'Confirm the new password',
     mismatch: 'The new password and its confirmation do not match.',
     submit: 'Change password',
@@ -367,6 +370,7 @@ export const en = {
       email_invalid: 'Enter a valid email address.',
       password_too_short: ({ min }: { min: number }) => `The password must be at least ${min} characters long.`,
       password_too_long: ({ max }: { max: number }) => `The password must be at most ${max} characters long.`,
+      password_common: 'This password is on a list of common or leaked passwords, which attackers try first. Choose another one.',
       name_too_long: ({ max }: { max: number }) => `The name must be at most ${max} printable characters.`,
       invalid_credentials: 'Invalid email or password.',
       current_password_wrong: 'The current password is not right.',

@@ -21,6 +21,7 @@ interface ClientRow {
   firstParty: boolean;
   admin: boolean;
   minAcr: string | null;
+  tokenRateLimited: boolean;
   metadata: string;
   createdAt: Date;
   updatedAt: Date;
@@ -68,6 +69,7 @@ function toClient(row: ClientRow): RegisteredClient {
     firstParty: row.firstParty,
     admin: row.admin,
     minAcr: row.minAcr as AcrLevel | null,
+    tokenRateLimited: row.tokenRateLimited,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
     ...metadata,
@@ -87,6 +89,7 @@ export class PrismaClientRepository implements ClientRepository {
           firstParty: input.settings.firstParty,
           admin: input.settings.admin,
           minAcr: input.settings.minAcr,
+          tokenRateLimited: input.settings.tokenRateLimited,
           metadata: toMetadata(input.settings),
           secretEncrypted: input.secret === null ? null : this.box.seal(input.secret),
         },
@@ -117,6 +120,7 @@ export class PrismaClientRepository implements ClientRepository {
           firstParty: settings.firstParty,
           admin: settings.admin,
           minAcr: settings.minAcr,
+          tokenRateLimited: settings.tokenRateLimited,
           metadata: toMetadata(settings),
           ...(secret ? { secretEncrypted: secret.secret === null ? null : this.box.seal(secret.secret) } : {}),
         },

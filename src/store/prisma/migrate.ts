@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { rethrowUnavailable } from './errors.js';
 import { migrationsDir } from '../../config/paths.js';
-import { postgresConnectionString, postgresSchema, sqliteFilePath, type DatabaseTarget } from './database.js';
+import { postgresConnectionString, postgresSchema, prepareSqliteFile, sqliteFilePath, type DatabaseTarget } from './database.js';
 
 // Applies the committed SQL migrations of prisma/<provider>/migrations in order, each once, recorded with a checksum
 // in _gatehouse_migrations. Prisma's own `migrate deploy` cannot run offline against PostgreSQL, so this is the one
@@ -20,6 +19,8 @@ export interface Migration {
 export interface MigrationResult {
   readonly applied: string[];
   readonly alreadyApplied: number;
+  /** SQLite files and directory of an older version whose modes were tightened to 0600 / 0700 now. */
+  readonly tightened: string[];
 }
 
 export class MigrationError extends Error {
@@ -50,7 +51,7 @@ const LEDGER = '_gatehouse_migrations';
 
 function migrateSqlite(url: string, migrations: Migration[]): MigrationResult {
   const file = sqliteFilePath(url);
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const tightened = prepareSqliteFile(file);
   const db = new Database(file, { timeout: 5000 });
   try {
     db.pragma('journal_mode = WAL');
@@ -63,7 +64,7 @@ function migrateSqlite(url: string, migrations: Migration[]): MigrationResult {
         db.exec(migration.sql);
         record.run(migration.name, migration.checksum, new Date().toISOString());
       }
-      return { applied: pending.map((m) => m.name), alreadyApplied: rows.length };
+      return { applied: pending.map((m) => m.name), alreadyApplied: rows.length, tightened };
     });
     return run.immediate();
   } finally {
@@ -91,7 +92,7 @@ async function migratePostgres(url: string, migrations: Migration[]): Promise<Mi
       await client.query(`INSERT INTO "${LEDGER}" (name, checksum, applied_at) VALUES ($1, $2, now())`, [migration.name, migration.checksum]);
     }
     await client.query('COMMIT');
-    return { applied: pending.map((m) => m.name), alreadyApplied: rows.length };
+    return { applied: pending.map((m) => m.name), alreadyApplied: rows.length, tightened: [] };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;

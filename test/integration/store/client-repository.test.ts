@@ -22,6 +22,8 @@ const SETTINGS: ClientSettings = {
   scope: 'openid email',
   idTokenSignedResponseAlg: 'ES256',
   minAcr: 'urn:gatehouse:loa:2',
+  // Not the default, so a round trip shows the column is stored.
+  tokenRateLimited: false,
 };
 
 describe.each(databaseKinds())('PrismaClientRepository on %s', (kind) => {

@@ -55,7 +55,7 @@ describe.each(databaseKinds())('migrateDatabase on %s', (kind) => {
 
   it('applies every migration to an empty database and records each', async () => {
     const result = await migrateDatabase(database);
-    expect(result).toEqual({ applied: shipped.map((m) => m.name), alreadyApplied: 0 });
+    expect(result).toEqual({ applied: shipped.map((m) => m.name), alreadyApplied: 0, tightened: [] });
     const client = openDb();
     expect(await ledger(client)).toEqual(shipped.map((m) => m.name));
     for (const table of ['User', 'Client', 'OidcPayload', 'SigningKey']) expect(await hasTable(client, table)).toBe(true);
@@ -64,14 +64,14 @@ describe.each(databaseKinds())('migrateDatabase on %s', (kind) => {
 
   it('applies nothing the second time', async () => {
     await migrateDatabase(database);
-    expect(await migrateDatabase(database)).toEqual({ applied: [], alreadyApplied: shipped.length });
+    expect(await migrateDatabase(database)).toEqual({ applied: [], alreadyApplied: shipped.length, tightened: [] });
     expect(await ledger(openDb())).toEqual(shipped.map((m) => m.name));
   });
 
   it('applies only the new migrations of a newer version', async () => {
     await migrateDatabase(database);
     const next = migration('9000_add_extra', 'CREATE TABLE "Extra" ("id" TEXT PRIMARY KEY);');
-    expect(await migrateDatabase(database, [...shipped, next])).toEqual({ applied: ['9000_add_extra'], alreadyApplied: shipped.length });
+    expect(await migrateDatabase(database, [...shipped, next])).toEqual({ applied: ['9000_add_extra'], alreadyApplied: shipped.length, tightened: [] });
     expect(await hasTable(openDb(), 'Extra')).toBe(true);
   });
 

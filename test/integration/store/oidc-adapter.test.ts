@@ -21,6 +21,7 @@ const CLIENT: ClientWithSecret = {
   scope: 'openid email',
   idTokenSignedResponseAlg: 'ES256',
   minAcr: null,
+  tokenRateLimited: true,
   createdAt: new Date('2026-01-01T00:00:00Z'),
   updatedAt: new Date('2026-01-01T00:00:00Z'),
 };

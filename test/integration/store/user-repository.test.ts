@@ -6,6 +6,7 @@ import { PrismaUserRepository } from '../../../src/store/prisma/user-repository.
 import { TestClock } from '../../support/clock.js';
 import { databaseKinds } from '../../support/databases.js';
 import { CountingHasher, FixedSecondFactorStatus, RecordingSessionTerminator } from '../../support/fakes.js';
+import { defaultPasswordPolicy } from '../../support/password-policy.js';
 import { openStoreDatabase, type StoreDatabase } from './store-database.js';
 
 function newUser(email: string, overrides: Partial<NewUser> = {}): NewUser {
@@ -138,7 +139,7 @@ describe.each(databaseKinds())('PrismaUserRepository on %s', (kind) => {
 
   describe('with AccountService', () => {
     it('refuses an email that differs from an existing one only by case as ConflictError', async () => {
-      const accounts = new AccountService({ users, hasher: new CountingHasher(), clock: new TestClock(), sessions: new RecordingSessionTerminator(), secondFactor: new FixedSecondFactorStatus() });
+      const accounts = new AccountService({ users, hasher: new CountingHasher(), clock: new TestClock(), sessions: new RecordingSessionTerminator(), secondFactor: new FixedSecondFactorStatus(), passwordPolicy: defaultPasswordPolicy() });
       await accounts.createUser({ email: 'Alice@Example.com', password: 'long enough password' });
       await expect(accounts.createUser({ email: ' ALICE@example.COM ', password: 'another long password' })).rejects.toThrow(ConflictError);
       expect((await users.list()).map((u) => u.email)).toEqual(['alice@example.com']);
@@ -146,7 +147,7 @@ describe.each(databaseKinds())('PrismaUserRepository on %s', (kind) => {
 
     it('signs in a stored user and disables them with the clock time', async () => {
       const clock = new TestClock(new Date('2026-05-05T05:05:05.005Z'));
-      const accounts = new AccountService({ users, hasher: new CountingHasher(), clock, sessions: new RecordingSessionTerminator(), secondFactor: new FixedSecondFactorStatus() });
+      const accounts = new AccountService({ users, hasher: new CountingHasher(), clock, sessions: new RecordingSessionTerminator(), secondFactor: new FixedSecondFactorStatus(), passwordPolicy: defaultPasswordPolicy() });
       const alice = await accounts.createUser({ email: 'alice@example.com', password: 'long enough password' });
       expect((await accounts.authenticate('ALICE@example.com', 'long enough password')).id).toBe(alice.id);
       expect((await accounts.disable('alice@example.com')).disabledAt).toEqual(clock.now());

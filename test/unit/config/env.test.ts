@@ -156,6 +156,20 @@ describe('loadConfig', () => {
     });
   });
 
+  describe('password minimum length', () => {
+    it('is 12 by default and configurable from 8 to 128', () => {
+      expect(loadConfig({}).passwordMinLength).toBe(12);
+      expect(loadConfig({ PASSWORD_MIN_LENGTH: '8' }).passwordMinLength).toBe(8);
+      expect(loadConfig({ PASSWORD_MIN_LENGTH: '128' }).passwordMinLength).toBe(128);
+    });
+
+    it.each([['7', 'at least 8'], ['129', 'at most 128'], ['twelve', 'whole number'], ['-12', 'whole number']])('refuses %j', (value, message) => {
+      const error = configError({ PASSWORD_MIN_LENGTH: value });
+      expect(error.variable).toBe('PASSWORD_MIN_LENGTH');
+      expect(error.message).toContain(message);
+    });
+  });
+
   describe('issuer', () => {
     it('drops a trailing slash so relying parties can compare it as a string', () => {
       expect(loadConfig({ ISSUER: 'https://id.example.com/' }).issuer).toBe('https://id.example.com');

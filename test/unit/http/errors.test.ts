@@ -14,7 +14,7 @@ describe('errorHandler (the one mapping of thrown errors to responses)', () => {
 
   beforeAll(async () => {
     const app = new Koa();
-    app.use(errorHandler({ renderView: createViewRenderer({ productName: 'Gatehouse', logoUrl: null, t: en }, false), logger: createLogger('silent'), text: en }));
+    app.use(errorHandler({ renderView: createViewRenderer({ productName: 'Gatehouse', logoUrl: null, t: en, passwordRule: '' }, false), logger: createLogger('silent'), text: en }));
     app.use(async (ctx) => {
       if (ctx.path === '/account/sessions/end-all') ctx.state.returnTo = '/account/sessions';
       if (ctx.path === '/invalid') throw new ValidationError('That is not a valid request.');

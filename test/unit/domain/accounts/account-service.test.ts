@@ -1,6 +1,7 @@
-import { AccountService, normalizeEmail, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, validatePassword } from '../../../../src/domain/accounts/account-service.js';
+import { AccountService, normalizeEmail, PASSWORD_MAX_LENGTH } from '../../../../src/domain/accounts/account-service.js';
 import { ConflictError, InvalidCredentialsError, NotFoundError, ReauthenticationRequiredError, ValidationError } from '../../../../src/domain/errors.js';
 import { TestClock } from '../../../support/clock.js';
+import { defaultPasswordPolicy } from '../../../support/password-policy.js';
 import { CountingHasher, FixedSecondFactorStatus, InMemoryUserRepository, RecordingSessionTerminator } from '../../../support/fakes.js';
 
 const PASSWORD = 'correct horse battery staple';
@@ -11,7 +12,7 @@ function setup() {
   const hasher = new CountingHasher();
   const sessions = new RecordingSessionTerminator();
   const secondFactor = new FixedSecondFactorStatus();
-  const accounts = new AccountService({ users, hasher, clock, sessions, secondFactor });
+  const accounts = new AccountService({ users, hasher, clock, sessions, secondFactor, passwordPolicy: defaultPasswordPolicy() });
   return { clock, users, hasher, accounts, sessions, secondFactor };
 }
 
@@ -47,23 +48,6 @@ describe('normalizeEmail', () => {
       expect((caught as ValidationError).field).toBe('email');
     },
   );
-});
-
-describe('validatePassword', () => {
-  it('accepts the shortest and the longest allowed passwords', () => {
-    expect(validatePassword('x'.repeat(PASSWORD_MIN_LENGTH))).toHaveLength(PASSWORD_MIN_LENGTH);
-    expect(validatePassword('x'.repeat(PASSWORD_MAX_LENGTH))).toHaveLength(PASSWORD_MAX_LENGTH);
-  });
-
-  it('refuses a password one character too short or too long, naming the limit', () => {
-    expect(() => validatePassword('x'.repeat(PASSWORD_MIN_LENGTH - 1))).toThrow(`at least ${PASSWORD_MIN_LENGTH} characters`);
-    expect(() => validatePassword('x'.repeat(PASSWORD_MAX_LENGTH + 1))).toThrow(`at most ${PASSWORD_MAX_LENGTH} characters`);
-  });
-
-  it('keeps the limits users were told about', () => {
-    expect(PASSWORD_MIN_LENGTH).toBe(8);
-    expect(PASSWORD_MAX_LENGTH).toBe(256);
-  });
 });
 
 describe('AccountService', () => {

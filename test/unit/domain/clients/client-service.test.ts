@@ -42,7 +42,15 @@ describe('resolveSettings', () => {
       scope: 'openid profile email offline_access',
       idTokenSignedResponseAlg: 'RS256',
       minAcr: null,
+      tokenRateLimited: true,
     });
+  });
+
+  it('holds a client to the token rate limit unless it is exempted, and keeps that across updates', () => {
+    const exempt = resolveSettings({ ...WEB, tokenRateLimited: false }, undefined);
+    expect(exempt.tokenRateLimited).toBe(false);
+    expect(resolveSettings({ name: 'Renamed' }, exempt).tokenRateLimited).toBe(false);
+    expect(resolveSettings({ tokenRateLimited: true }, exempt).tokenRateLimited).toBe(true);
   });
 
   it('keeps a minimum level until it is cleared, and refuses an unknown one or one for a machine client', () => {
@@ -217,9 +225,15 @@ describe('resolveSettings', () => {
       expect(resolveSettings({ name: 'Renamed' }, ops)).toMatchObject({ admin: true, scope: 'profile admin' });
       expect(resolveSettings({ scope: 'email' }, ops)).toMatchObject({ admin: true, scope: 'email admin' });
       expect(resolveSettings({ admin: false }, ops)).toMatchObject({ admin: false, scope: 'profile', grantTypes: ['client_credentials'] });
-      expect(refusal({ admin: false, scope: 'profile admin' }, ops).field).toBe('scope');
-      // An admin client with only the admin scope needs a new scope to stop being one.
-      expect(refusal({ admin: false }, resolveSettings(OPS, undefined)).field).toBe('scope');
+      // The console's form sends the scope it showed: demoting drops admin from it rather than refusing it.
+      expect(resolveSettings({ admin: false, scope: 'profile admin' }, ops)).toMatchObject({ admin: false, scope: 'profile' });
+      expect(resolveSettings({ admin: false, scope: 'admin' }, resolveSettings(OPS, undefined))).toMatchObject({ admin: false, scope: 'openid' });
+      // A client that is not admin already may still not be given the admin scope.
+      expect(refusal({ admin: false, scope: 'profile admin' }, resolveSettings({ admin: false, scope: 'profile' }, ops)).field).toBe('scope');
+      expect(refusal({ admin: false, scope: '' }, ops).field).toBe('scope');
+      // Demotion always succeeds: an admin client with only the admin scope keeps openid alone (never an empty scope,
+      // which oidc-provider would read as every scope).
+      expect(resolveSettings({ admin: false }, resolveSettings(OPS, undefined))).toMatchObject({ admin: false, scope: 'openid', grantTypes: ['client_credentials'] });
       expect(resolveSettings({ admin: false, scope: 'profile' }, resolveSettings(OPS, undefined)).scope).toBe('profile');
     });
 

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "Client" ADD COLUMN     "tokenRateLimited" BOOLEAN NOT NULL DEFAULT true;
