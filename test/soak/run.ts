@@ -1,0 +1,226 @@
+// npm run soak [-- --minutes N]: the reliability suite. Two Gatehouse processes on a PostgreSQL database of its own,
+// mixed traffic for N minutes (SOAK_MINUTES, default 2) while faults are injected, a bounded drain, then the invariant
+// checker. Loopback only; it stops by itself (a hard deadline kills whatever is left) and exits 1 when an invariant
+// fails, 2 for bad options, 3 when the run itself broke down. See docs/testing.md.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import * as oidc from 'openid-client';
+import { packageRoot } from '../../src/config/paths.js';
+import { adminApi } from '../support/backchannel.js';
+import { checkInvariants, type FaultWindow, type SoakHistory } from './checker.js';
+import { GatehouseCluster } from './cluster.js';
+import { createSoakDatabase, type SoakDatabase } from './database.js';
+import { faultPlan, runFaults } from './faults.js';
+import { FrontProxy } from './front-proxy.js';
+import { clientRecords, countPending, readDatabase, receivedTokens } from './history.js';
+import { formatReport } from './report.js';
+import { createFixture, type SoakFixture } from './setup.js';
+import { CuttableTcpProxy } from './tcp-proxy.js';
+import { runTraffic, TrafficLog, type TrafficContext } from './traffic.js';
+
+/** The servers' settings: short enough that retries, expiries and evictions all happen within a run. */
+const SERVER_ENV = {
+  BACKCHANNEL_TIMEOUT: '2',
+  BACKCHANNEL_RETRY_WINDOW: '30',
+  BACKCHANNEL_RETRY_BASE_DELAY: '1',
+  BACKCHANNEL_RETRY_MAX_DELAY: '4',
+  BACKCHANNEL_POLL_INTERVAL: '1',
+  // Small, so that the modest traffic of a shared CI machine fills every slot (as a burst does in production).
+  BACKCHANNEL_CONCURRENCY: '4',
+  SESSION_IDLE_TIMEOUT: '20',
+  SESSION_SWEEP_INTERVAL: '2',
+  SESSION_LIMIT: '4',
+  CLIENT_CREDENTIALS_TTL: '3600',
+};
+/** A claim of a killed process is taken over when its lease runs out: max(4 × timeout, 60 s) (src/container.ts). */
+const LEASE_MS = 60_000;
+const PROCESSES = ['gatehouse-a', 'gatehouse-b'];
+const SETUP_BUDGET_MS = 120_000;
+
+interface Options {
+  readonly minutes: number;
+  readonly workers: number;
+  readonly perSecond: number;
+}
+
+class UsageError extends Error {}
+
+function number(name: string, raw: string | undefined, fallback: number, max: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0 || value > max) throw new UsageError(`${name} must be a number greater than 0 and at most ${max} (got ${raw})`);
+  return value;
+}
+
+export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Options {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i += 1) {
+    const match = /^--(minutes|workers|rate)(?:=(.*))?$/.exec(argv[i]!);
+    if (!match) throw new UsageError(`unknown argument ${argv[i]} (use --minutes N, --workers N, --rate N)`);
+    const value = match[2] ?? argv[(i += 1)];
+    if (value === undefined) throw new UsageError(`--${match[1]} needs a value`);
+    flags.set(match[1]!, value);
+  }
+  return {
+    minutes: number('--minutes (SOAK_MINUTES)', flags.get('minutes') ?? env.SOAK_MINUTES, 2, 60),
+    workers: Math.round(number('--workers (SOAK_WORKERS)', flags.get('workers') ?? env.SOAK_WORKERS, 3, 16)),
+    perSecond: number('--rate (SOAK_RATE, journeys a second)', flags.get('rate') ?? env.SOAK_RATE, 2, 20),
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const say = (line: string) => process.stderr.write(`soak: ${line}\n`);
+
+/** Everything the run started, in the order it is taken down. */
+class Resources {
+  database: SoakDatabase | undefined;
+  pgProxy: CuttableTcpProxy | undefined;
+  front: FrontProxy | undefined;
+  cluster: GatehouseCluster | undefined;
+  fixture: SoakFixture | undefined;
+  private released: Promise<void> | undefined;
+
+  release(): Promise<void> {
+    this.released ??= (async () => {
+      const quietly = async (what: string, step: () => Promise<unknown> | undefined) => {
+        try {
+          await step();
+        } catch (error) {
+          say(`cleanup: ${what}: ${(error as Error).message}`);
+        }
+      };
+      await quietly('servers', () => this.cluster?.stopAll());
+      await quietly('receivers', () => Promise.all((this.fixture?.apps ?? []).map((a) => a.receiver?.down())));
+      await quietly('setup connection', () => this.fixture?.container.close());
+      await quietly('front proxy', () => this.front?.close());
+      await quietly('database proxy', () => this.pgProxy?.close());
+      await quietly(`database ${this.database?.name}`, () => this.database?.drop());
+    })();
+    return this.released;
+  }
+}
+
+async function drain(url: string, until: number): Promise<void> {
+  while (Date.now() < until) {
+    if ((await countPending(url)) === 0) return;
+    await sleep(1000);
+  }
+}
+
+async function soak(options: Options, resources: Resources): Promise<boolean> {
+  const loadBefore = loadavg();
+  const startedAt = Date.now();
+  const trafficMs = options.minutes * 60_000;
+  say(`building dist/ (incremental)`);
+  execFileSync(process.execPath, [join(packageRoot, 'node_modules/typescript/bin/tsc'), '-p', join(packageRoot, 'tsconfig.build.json')], { stdio: 'inherit' });
+
+  const database = (resources.database = await createSoakDatabase());
+  say(`database ${database.name} created and migrated`);
+  const pgProxy = (resources.pgProxy = await new CuttableTcpProxy({ host: new URL(database.url).hostname, port: Number(new URL(database.url).port || 5432) }).listen());
+  const front = (resources.front = await new FrontProxy().listen());
+  const issuer = front.origin;
+  const secret = randomBytes(48).toString('base64url');
+  const cluster = (resources.cluster = new GatehouseCluster({ database: { ...database, url: database.urlVia(pgProxy.port) }, secret, issuer, env: SERVER_ENV, front }, PROCESSES));
+  await cluster.startAll();
+  say(`${PROCESSES.join(' and ')} listening behind ${issuer}`);
+  const fixture = (resources.fixture = await createFixture({ database, secret, issuer, workers: options.workers }));
+  const admin = await adminApi({ container: fixture.container, issuer });
+  const service = await oidc.discovery(new URL(issuer), fixture.service.clientId, fixture.service.secret, undefined, { execute: [oidc.allowInsecureRequests] });
+  const byName = new Map(fixture.apps.map((a) => [a.name, a]));
+  const log = new TrafficLog();
+  const ctx: TrafficContext = {
+    issuer, admin, service, log,
+    apps: { notes: byName.get('notes')!, calendar: byName.get('calendar')!, mail: byName.get('mail')!, wiki: byName.get('wiki')! },
+    idleTimeout: Number(SERVER_ENV.SESSION_IDLE_TIMEOUT), sweepInterval: Number(SERVER_ENV.SESSION_SWEEP_INTERVAL), sessionLimit: Number(SERVER_ENV.SESSION_LIMIT),
+  };
+
+  const trafficStart = Date.now();
+  const plan = faultPlan(trafficMs, PROCESSES);
+  const windows: FaultWindow[] = [];
+  say(`traffic for ${options.minutes} min (${options.workers} workers, at most ${options.perSecond} journeys/s), ${plan.length} faults`);
+  const receivers = new Map(fixture.apps.filter((a) => a.receiver).map((a) => [a.name, a.receiver!]));
+  await Promise.all([
+    runTraffic(ctx, fixture.workers, { until: trafficStart + trafficMs, perSecond: options.perSecond }),
+    runFaults(plan, { receivers, slowAnswerMs: (Number(SERVER_ENV.BACKCHANNEL_TIMEOUT) + 1) * 1000, cluster, database: pgProxy }, trafficStart, windows),
+  ]);
+  const trafficEnd = Date.now();
+
+  // Drain: retries finish within the retry window; a killed process's claims wait for their lease; abandoned sessions
+  // end by the idle timeout. Bounded: what is still pending after this is a finding, not a reason to wait longer.
+  const retryMs = (Number(SERVER_ENV.BACKCHANNEL_RETRY_WINDOW) + Number(SERVER_ENV.BACKCHANNEL_RETRY_MAX_DELAY) + Number(SERVER_ENV.BACKCHANNEL_TIMEOUT) + 5) * 1000;
+  const lastOutage = Math.max(0, ...windows.filter((w) => w.kind === 'process-kill' || w.kind === 'database-cut').map((w) => w.end));
+  const idleDone = Math.max(0, ...log.expectedEndings.map((e) => e.dueBy));
+  const drainUntil = Math.max(trafficEnd + retryMs, lastOutage + LEASE_MS + 10_000);
+  say(`traffic done; draining (at most ${((drainUntil - Date.now()) / 1000).toFixed(0)} s)`);
+  await sleep(Math.max(0, Math.min(idleDone, drainUntil) - Date.now()));
+  await drain(database.url, drainUntil);
+  const drainMs = Date.now() - trafficEnd;
+
+  const received = await receivedTokens(fixture.apps, issuer);
+  await cluster.stopAll();
+  const state = await readDatabase(database.url);
+  const history: SoakHistory = {
+    retryWindowMs: Number(SERVER_ENV.BACKCHANNEL_RETRY_WINDOW) * 1000,
+    checkedAt: Date.now(),
+    outageGraceMs: 2000,
+    rssGrowth: { bytes: 64 * 2 ** 20, ratio: 0.5 },
+    clients: clientRecords(fixture.apps),
+    ...state,
+    received,
+    observed: log.observed,
+    expectedEndings: log.expectedEndings,
+    journeys: log.journeys,
+    requests: front.requests,
+    faults: windows,
+    rss: cluster.rss,
+    exits: cluster.exits,
+  };
+  const results = checkInvariants(history);
+  process.stdout.write(formatReport(history, results, {
+    minutes: options.minutes, startedAt: trafficStart, trafficMs, drainMs, loadBefore, loadAfter: loadavg(), cores: cpus().length,
+    operations: log.operations, database: database.name, serverLog: cluster.logLines(),
+  }) + '\n');
+  say(`whole run ${((Date.now() - startedAt) / 1000).toFixed(0)} s`);
+  return results.every((r) => r.ok);
+}
+
+async function main(): Promise<void> {
+  let options: Options;
+  try {
+    options = parseOptions(process.argv.slice(2), process.env);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`soak: ${error.message}\n`);
+    process.exit(2);
+  }
+  const resources = new Resources();
+  // Whatever happens, no server process outlives the run.
+  process.on('exit', () => resources.cluster?.killAllNow());
+  const abort = (why: string, code: number) => {
+    say(why);
+    process.exitCode = code;
+    const forced = setTimeout(() => process.exit(code), 15_000);
+    forced.unref();
+    void resources.release().finally(() => process.exit(code));
+  };
+  process.once('SIGINT', () => abort('interrupted; stopping everything it started', 130));
+  process.once('SIGTERM', () => abort('terminated; stopping everything it started', 143));
+  // The hard deadline: setup, traffic, the longest drain and the checks, with room to spare.
+  const deadlineMs = SETUP_BUDGET_MS + options.minutes * 60_000 + LEASE_MS + 2 * 45_000 + 60_000;
+  const deadline = setTimeout(() => abort(`hard deadline of ${(deadlineMs / 1000).toFixed(0)} s reached`, 3), deadlineMs);
+  deadline.unref();
+  try {
+    const passed = await soak(options, resources);
+    process.exitCode = passed ? 0 : 1;
+  } catch (error) {
+    say(`the run broke down: ${(error as Error)?.stack ?? String(error)}`);
+    process.exitCode = 3;
+  } finally {
+    clearTimeout(deadline);
+    await resources.release();
+  }
+}
+
+await main();
