@@ -161,6 +161,10 @@ describe('the soak invariant checker', () => {
   it('fails when a process grows past the bound, or died by itself', () => {
     const leaking = [{ label: 'a#1', samples: Array.from({ length: 100 }, (_, i) => ({ at: T0 + i * 1000, bytes: (150 + 2 * i) * MIB })) }];
     expect(onlyFailure({ ...h, rss: leaking }).violations[0]).toMatch(/^a#1 grew from 2\d\d MB to 348 MB/);
+    // A process killed early is not judged by its start-up growth, but some process must have lived long enough.
+    const killedEarly = { label: 'b#1', samples: leaking[0]!.samples.slice(0, 20) };
+    expect(failing({ ...h, rss: [...h.rss, killedEarly] })).toEqual([]);
+    expect(onlyFailure({ ...h, rss: [killedEarly] }).violations).toEqual(['no process lived the 45 s it takes to judge its RSS']);
     expect(onlyFailure({ ...h, exits: [...h.exits, { label: 'a#1', at: T0 + 41_000, code: 1, signal: null, expected: false }] }).violations).toEqual(['a#1 exited by itself (code 1, signal null)']);
   });
 });

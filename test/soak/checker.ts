@@ -382,9 +382,15 @@ function journeysSucceed(history: SoakHistory): InvariantResult {
   return result('every journey outside the outage windows succeeded', clear.length, [...groups].map(([key, n]) => `${n} × ${key}`));
 }
 
-/** The warmed-up RSS of a process: the median of the samples of the second fifth of its life. */
+/** A process must have lived this long (samples are a second apart) for its growth to say anything. */
+export const RSS_MIN_SAMPLES = 45;
+
+/**
+ * The warmed-up RSS of a process: the median of the samples of the second fifth of its life (the first is start-up:
+ * modules, keys, the first argon2 hashes); undefined for a process that lived too briefly (one killed early).
+ */
 export function warmRss(samples: RssRecord['samples']): number | undefined {
-  if (samples.length < 10) return undefined;
+  if (samples.length < RSS_MIN_SAMPLES) return undefined;
   const from = Math.floor(samples.length / 5);
   const window = samples.slice(from, Math.max(from + 1, Math.floor((2 * samples.length) / 5))).map((s) => s.bytes).sort((a, b) => a - b);
   return window[Math.floor(window.length / 2)];
@@ -402,6 +408,7 @@ function rssFlat(history: SoakHistory): InvariantResult {
     const allowed = Math.max(history.rssGrowth.bytes, history.rssGrowth.ratio * warm);
     if (end - warm > allowed) violations.push(`${series.label} grew from ${mb(warm)} to ${mb(end)} (more than ${mb(allowed)})`);
   }
+  if (checked === 0) violations.push(`no process lived the ${RSS_MIN_SAMPLES} s it takes to judge its RSS`);
   return result('RSS flat (each process, warmed-up level to the end)', checked, violations);
 }
 
