@@ -5,7 +5,7 @@ import { ensureInternalClients } from './domain/clients/internal-clients.js';
 import { AccountService } from './domain/accounts/account-service.js';
 import { PasswordAttempts } from './domain/accounts/login-throttle.js';
 import { ClientService } from './domain/clients/client-service.js';
-import { systemClock, type Clock } from './domain/clock.js';
+import { systemClock, systemTimers, type Clock } from './domain/clock.js';
 import { SigningKeyService } from './domain/keys/signing-keys.js';
 import { MfaService } from './domain/mfa/mfa-service.js';
 import type { AuditLog } from './domain/audit/audit.js';
@@ -182,6 +182,7 @@ export async function createContainer(config: Config, options: ContainerOptions)
       signer: new JoseLogoutTokenSigner(jwks),
       transport: new HttpLogoutTransport(destinations),
       clock,
+      timers: systemTimers,
       random: () => randomInt(0, 2 ** 32) / 2 ** 32,
       policy: {
         baseDelayMs: config.backchannel.retryBaseDelay * 1000,

@@ -1,5 +1,5 @@
 import { SYSTEM, type NewAuditEvent } from '../audit/audit.js';
-import type { Clock } from '../clock.js';
+import type { CancelTimer, Clock, Timers } from '../clock.js';
 import { outcomeOf, type AttemptResult, type RetryPolicy } from './delivery-policy.js';
 import { logoutTokenClaims, type LogoutTokenClaims } from './logout-token.js';
 import type { AttemptOutcome, LogoutNotification, LogoutOutbox } from './logout-notification.js';
@@ -46,6 +46,8 @@ export interface LogoutDeliveryDeps {
   readonly signer: LogoutTokenSigner;
   readonly transport: LogoutTransport;
   readonly clock: Clock;
+  /** The poll and the attempt timeout run on these (the clock's time). */
+  readonly timers: Timers;
   /** [0, 1), for the jitter. */
   readonly random: () => number;
   readonly policy: RetryPolicy;
@@ -70,34 +72,44 @@ function shortError(error: unknown): string {
   return message.slice(0, 200);
 }
 
+/** One run of the claim loop; the worker's `claimRun` is set to it before its body runs, and cleared only by that body. */
+interface ClaimRun {
+  done: Promise<number>;
+}
+
 /**
  * The back-channel logout worker: claims due notifications from the outbox, delivers them with bounded concurrency
  * (a slow or dead receiver holds one slot, never the others), and records each attempt's outcome by the retry policy.
+ *
+ * Claims run in one loop at a time (ClaimRun). Whatever wakes the worker (the poll, wake(), drain(), a slot freeing)
+ * asks for a claim (`claimWanted`); a loop already running looks at the free slots again before it ends, so no wake is
+ * lost while a claim is in flight, and a wake while every slot is busy leaves a backlog that the next freed slot claims.
  */
 export class LogoutDelivery {
   private readonly inFlight = new Map<string, { readonly done: Promise<void>; readonly controller: AbortController }>();
-  private claiming: Promise<number> | undefined;
-  private claimAgain = false;
-  /** The last claim filled every free slot: more may be due, so a finished attempt claims again. */
+  private claimRun: ClaimRun | undefined;
+  /** Someone asked for a claim since the running loop last counted the free slots. */
+  private claimWanted = false;
+  /** Due notifications may be waiting for a slot (the last claim filled every free slot, or found none free): a slot that frees up claims again. */
   private backlog = false;
   private stopped = false;
-  private timer: ReturnType<typeof setInterval> | undefined;
+  private cancelPoll: CancelTimer | undefined;
   readonly counters: DeliveryCounters = { attempts: 0, delivered: 0, retried: 0, failed: 0 };
 
   constructor(private readonly deps: LogoutDeliveryDeps) {}
 
-  /** Polls every `intervalMs` (and once now), until stop(). */
+  /** Polls every `intervalMs` (and once now), until stop(); after stop(), starts again. */
   start(intervalMs: number): void {
-    if (this.timer || this.stopped) return;
-    this.timer = setInterval(() => this.wake(), intervalMs);
-    this.timer.unref();
+    if (this.cancelPoll) return;
+    this.stopped = false;
+    this.cancelPoll = this.deps.timers.every(intervalMs, () => this.wake());
     this.wake();
   }
 
   /** Looks for due notifications now (called after a session ends in this process). */
   wake(): void {
     // Before start() (the CLI, which only queues) nothing is delivered from here.
-    if (this.stopped || !this.timer) return;
+    if (this.stopped || !this.cancelPoll) return;
     this.pump().catch((error: unknown) => this.deps.log.error({ err: error }, 'claiming logout notifications failed'));
   }
 
@@ -120,40 +132,63 @@ export class LogoutDelivery {
     };
   }
 
-  /** Stops polling, abandons attempts in flight (their claims are given back) and waits for them to settle. */
+  /**
+   * Stops polling, abandons attempts in flight (their claims are given back, as are those of a claim that returns
+   * after this) and waits for them to settle.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    this.cancelPoll?.();
+    this.cancelPoll = undefined;
     for (const { controller } of this.inFlight.values()) controller.abort(SHUTDOWN);
-    await this.claiming?.catch(() => undefined);
+    await this.claimRun?.done.catch(() => undefined);
     await Promise.all([...this.inFlight.values()].map((f) => f.done));
   }
 
-  /** Claims as many due notifications as there are free slots and starts them; returns how many it started. */
+  /**
+   * Asks for a claim and returns the running claim loop's promise (how many it started), starting a loop when none
+   * runs. The loop is this.claimRun from before its body can run (an async body runs synchronously up to its first
+   * await, and may end there) until that body clears it, so a loop never outlives its mark nor its mark the loop.
+   */
   private pump(): Promise<number> {
-    if (this.claiming) {
-      this.claimAgain = true;
-      return this.claiming;
-    }
-    this.claiming = (async () => {
-      let started = 0;
-      try {
-        do {
-          this.claimAgain = false;
-          const free = this.deps.concurrency - this.inFlight.size;
-          if (free <= 0 || this.stopped) break;
-          const now = this.deps.clock.now();
-          const claimed = await this.deps.outbox.claimDue({ now, limit: free, workerId: this.deps.workerId, leaseUntil: new Date(now.getTime() + this.deps.leaseMs) });
-          for (const notification of claimed) this.begin(notification);
-          started += claimed.length;
-          this.backlog = claimed.length === free;
-        } while (this.claimAgain);
-      } finally {
-        this.claiming = undefined;
+    this.claimWanted = true;
+    if (this.claimRun) return this.claimRun.done;
+    const run: ClaimRun = { done: Promise.resolve(0) };
+    this.claimRun = run;
+    run.done = this.claimWhileWanted(run);
+    return run.done;
+  }
+
+  /** Claims as many due notifications as there are free slots and starts them, until no claim is wanted; returns how many it started. */
+  private async claimWhileWanted(run: ClaimRun): Promise<number> {
+    let started = 0;
+    try {
+      while (this.claimWanted && !this.stopped && this.claimRun === run) {
+        this.claimWanted = false;
+        const free = this.deps.concurrency - this.inFlight.size;
+        if (free <= 0) {
+          this.backlog = true;
+          break;
+        }
+        const now = this.deps.clock.now();
+        const claimed = await this.deps.outbox.claimDue({ now, limit: free, workerId: this.deps.workerId, leaseUntil: new Date(now.getTime() + this.deps.leaseMs) });
+        if (this.stopped || this.claimRun !== run) {
+          await this.giveBack(claimed);
+          break;
+        }
+        for (const notification of claimed) this.begin(notification);
+        started += claimed.length;
+        this.backlog = claimed.length === free;
       }
-      return started;
-    })();
-    return this.claiming;
+    } finally {
+      if (this.claimRun === run) this.claimRun = undefined;
+    }
+    return started;
+  }
+
+  /** Claims this loop may no longer start (the worker stopped meanwhile), given back so they are due at once. */
+  private async giveBack(claimed: readonly LogoutNotification[]): Promise<void> {
+    await Promise.all(claimed.map((notification) => this.deps.outbox.release(notification.id, this.deps.workerId)));
   }
 
   private begin(notification: LogoutNotification): void {
@@ -163,7 +198,8 @@ export class LogoutDelivery {
       .catch((error: unknown) => this.deps.log.error({ err: error, notificationId: notification.id }, 'recording a logout delivery attempt failed'))
       .finally(() => {
         this.inFlight.delete(notification.id);
-        if (this.backlog) this.wake();
+        // A claim in flight counted its free slots before this one freed: it looks again too.
+        if (this.backlog || this.claimRun) this.wake();
       });
     this.inFlight.set(notification.id, { done, controller });
   }
@@ -204,7 +240,7 @@ export class LogoutDelivery {
       deps.log.error({ err: error, notificationId: notification.id, clientId: notification.clientId }, 'preparing a back-channel logout failed');
       return { ok: false, error: `internal error: ${shortError(error)}`, retryable: true };
     }
-    const timer = setTimeout(() => controller.abort(), deps.timeoutMs);
+    const cancelTimeout = deps.timers.after(deps.timeoutMs, () => controller.abort());
     try {
       const answer = await deps.transport.post(target.uri, token, controller.signal);
       if ('status' in answer) return SUCCESS.has(answer.status) ? { ok: true } : { ok: false, error: `HTTP ${answer.status}`, retryable: true };
@@ -213,7 +249,7 @@ export class LogoutDelivery {
       if (controller.signal.reason === SHUTDOWN) return SHUTDOWN;
       return { ok: false, error: controller.signal.aborted ? `no answer within ${deps.timeoutMs} ms` : shortError(error), retryable: true };
     } finally {
-      clearTimeout(timer);
+      cancelTimeout();
     }
   }
 

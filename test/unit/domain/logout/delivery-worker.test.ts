@@ -1,134 +1,8 @@
-import type { NewAuditEvent } from '../../../../src/domain/audit/audit.js';
-import { LogoutDelivery, type LogoutDeliveryDeps, type LogoutTokenSigner, type LogoutTransport } from '../../../../src/domain/logout/delivery-worker.js';
-import type { AttemptOutcome, LogoutNotification, LogoutOutbox } from '../../../../src/domain/logout/logout-notification.js';
-import { TestClock } from '../../../support/clock.js';
+import { settle, TestClock } from '../../../support/clock.js';
+import { deliveryWorker, HeldTransport, T0, type WorkerOptions } from '../../../support/delivery.js';
+import { MemoryOutbox } from '../../../support/memory-outbox.js';
 
-const T0 = new Date('2026-03-01T10:00:00Z');
-
-/** The outbox port in memory, with the claim rules of the real one. */
-class MemoryOutbox implements LogoutOutbox {
-  readonly rows = new Map<string, LogoutNotification>();
-  readonly audits: NewAuditEvent[] = [];
-
-  add(id: string, clientId: string): void {
-    this.rows.set(id, {
-      id, sessionId: 's1', userId: 'u1', clientId, sid: `sid-${clientId}`, reason: 'revoked_by_admin', state: 'pending', createdAt: T0, attempts: 0,
-      nextAttemptAt: T0, claimedBy: null, claimedUntil: null, lastAttemptAt: null, lastError: null, deliveredAt: null, failedAt: null,
-    });
-  }
-
-  async claimDue(input: { now: Date; limit: number; workerId: string; leaseUntil: Date }) {
-    const due = [...this.rows.values()]
-      .filter((n) => n.state === 'pending' && n.nextAttemptAt <= input.now && (!n.claimedUntil || n.claimedUntil < input.now))
-      .slice(0, input.limit)
-      .map((n) => ({ ...n, claimedBy: input.workerId, claimedUntil: input.leaseUntil }));
-    for (const n of due) this.rows.set(n.id, n);
-    return due;
-  }
-
-  async settle(id: string, workerId: string, outcome: AttemptOutcome, audit?: NewAuditEvent) {
-    const row = this.rows.get(id)!;
-    if (row.claimedBy !== workerId) return false;
-    this.rows.set(id, {
-      ...row, state: outcome.state, attempts: outcome.attempts, lastAttemptAt: outcome.at, claimedBy: null, claimedUntil: null,
-      lastError: outcome.state === 'delivered' ? null : outcome.lastError,
-      ...(outcome.state === 'pending' ? { nextAttemptAt: outcome.nextAttemptAt } : {}),
-      ...(outcome.state === 'delivered' ? { deliveredAt: outcome.at } : {}),
-      ...(outcome.state === 'failed' ? { failedAt: outcome.at } : {}),
-    });
-    if (audit) this.audits.push(audit);
-    return true;
-  }
-
-  async release(id: string, workerId: string) {
-    const row = this.rows.get(id)!;
-    if (row.claimedBy === workerId) this.rows.set(id, { ...row, claimedBy: null, claimedUntil: null });
-  }
-
-  async find(id: string) {
-    return this.rows.get(id);
-  }
-
-  async list() {
-    return [...this.rows.values()];
-  }
-
-  async countByState() {
-    const counts = { pending: 0, delivered: 0, failed: 0 };
-    for (const n of this.rows.values()) counts[n.state] += 1;
-    return counts;
-  }
-
-  async countByClient() {
-    const byClient = new Map<string, { pending: number; delivered: number; failed: number }>();
-    for (const n of this.rows.values()) {
-      const counts = byClient.get(n.clientId) ?? { pending: 0, delivered: 0, failed: 0 };
-      counts[n.state] += 1;
-      byClient.set(n.clientId, counts);
-    }
-    return [...byClient.entries()].map(([clientId, counts]) => ({ clientId, counts }));
-  }
-
-  async requeue() {
-    return undefined;
-  }
-}
-
-/** A transport whose answers the test releases one by one; it records the most requests open at once. */
-class HeldTransport implements LogoutTransport {
-  open = 0;
-  peak = 0;
-  readonly calls: { uri: string; token: string }[] = [];
-  private readonly waiting: ((status: number) => void)[] = [];
-
-  post(uri: string, token: string, signal: AbortSignal): Promise<{ status: number }> {
-    this.calls.push({ uri, token });
-    this.open += 1;
-    this.peak = Math.max(this.peak, this.open);
-    return new Promise((resolve, reject) => {
-      signal.addEventListener('abort', () => {
-        this.open -= 1;
-        reject(new Error('aborted'));
-      });
-      this.waiting.push((status) => {
-        this.open -= 1;
-        resolve({ status });
-      });
-    });
-  }
-
-  async answerAll(status: number): Promise<void> {
-    while (this.waiting.length === 0) await new Promise((resolve) => setImmediate(resolve));
-    for (const answer of this.waiting.splice(0)) answer(status);
-  }
-}
-
-interface WorkerOverrides {
-  concurrency?: number;
-  timeoutMs?: number;
-  knownClients?: string[];
-  findTarget?: LogoutDeliveryDeps['findTarget'];
-  signer?: LogoutTokenSigner;
-}
-
-function worker(outbox: MemoryOutbox, transport: LogoutTransport, clock: TestClock, overrides: WorkerOverrides = {}) {
-  const known = new Set(overrides.knownClients ?? [...outbox.rows.values()].map((n) => n.clientId));
-  return new LogoutDelivery({
-    outbox,
-    findTarget: overrides.findTarget ?? (async (clientId) => (known.has(clientId) ? { uri: `https://${clientId}.example/logout`, sessionRequired: true, alg: 'RS256' } : undefined)),
-    signer: overrides.signer ?? { sign: async (claims) => `token-for-${claims.aud}-${claims.jti}` },
-    transport,
-    clock,
-    random: () => 0.5,
-    policy: { baseDelayMs: 5000, maxDelayMs: 60_000, retryWindowMs: 3_600_000 },
-    issuer: 'https://id.example.com',
-    workerId: 'w1',
-    concurrency: overrides.concurrency ?? 16,
-    timeoutMs: overrides.timeoutMs ?? 5000,
-    leaseMs: 60_000,
-    log: { info() {}, warn() {}, error() {} },
-  });
-}
+const worker = (outbox: MemoryOutbox, transport: HeldTransport, clock: TestClock, options: WorkerOptions = {}) => deliveryWorker(outbox, transport, { clock, ...options }).delivery;
 
 describe('LogoutDelivery', () => {
   it('keeps at most `concurrency` attempts in flight and claims more as slots free up, until all are done', async () => {
@@ -199,15 +73,22 @@ describe('LogoutDelivery', () => {
     const outbox = new MemoryOutbox();
     outbox.add('n1', 'app1');
     const transport = new HeldTransport();
-    const slow = worker(outbox, transport, new TestClock(T0), { timeoutMs: 20 });
-    expect(await slow.drain()).toEqual({ attempts: 1, delivered: 0, retried: 1, failed: 0 });
+    const { delivery: slow, timers } = deliveryWorker(outbox, transport, { timeoutMs: 20 });
+    const drained = slow.drain();
+    await settle();
+    expect(transport.open).toBe(1);
+    await timers.advance(19);
+    expect(transport.open).toBe(1);
+    await timers.advance(1);
+    expect(await drained).toEqual({ attempts: 1, delivered: 0, retried: 1, failed: 0 });
     expect(outbox.rows.get('n1')).toMatchObject({ state: 'pending', lastError: 'no answer within 20 ms', claimedBy: null });
 
     outbox.add('n2', 'app2');
     const clock = new TestClock(new Date(T0.getTime() + 10_000));
     const stopping = worker(outbox, transport, clock);
     stopping.start(3_600_000);
-    while (transport.open < 2) await new Promise((resolve) => setImmediate(resolve));
+    await settle();
+    expect(transport.open).toBe(2);
     await stopping.stop();
     expect(stopping.counters.attempts).toBe(0);
     expect([...outbox.rows.values()].map((n) => [n.id, n.state, n.claimedBy, n.attempts])).toEqual([['n1', 'pending', null, 1], ['n2', 'pending', null, 0]]);
@@ -221,7 +102,7 @@ describe('LogoutDelivery', () => {
     outbox.add('n1', 'app1');
     const transport = new HeldTransport();
     worker(outbox, transport, new TestClock(T0)).wake();
-    await new Promise((resolve) => setImmediate(resolve));
+    await settle();
     expect(transport.calls).toHaveLength(0);
     expect(outbox.rows.get('n1')!.claimedBy).toBeNull();
   });
