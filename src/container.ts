@@ -16,6 +16,7 @@ import { deviceLabel } from './infra/device-label.js';
 import { PrismaAuditLog } from './store/prisma/audit-log.js';
 import { PrismaSessionIndex } from './store/prisma/session-index.js';
 import { createCsrf, type Csrf } from './http/middleware/csrf.js';
+import { providerErrorText } from './http/errors.js';
 import { en, type Text } from './http/text/en.js';
 import { createViewRenderer, type RenderView } from './http/views.js';
 import { Argon2PasswordHasher } from './infra/argon2-password-hasher.js';
@@ -154,6 +155,7 @@ export async function createContainer(config: Config, options: ContainerOptions)
       jwks,
       cookieKeys: [deriveKey(secret.value, 'cookie-signing').toString('base64url')],
       renderPage: renderView,
+      describeError: (error) => providerErrorText(error, text),
       sessions: {
         recordSave: (snapshot) => sessions.recordSave(snapshot, currentRequestMeta()),
         isLive: (id) => sessions.isLive(id),

@@ -64,7 +64,9 @@ export type ErrorReason =
   | { readonly code: 'filter_state'; readonly allowed: readonly string[] }
   | { readonly code: 'filter_limit'; readonly max: number }
   // Audit
-  | { readonly code: 'audit_type_unknown'; readonly value: string };
+  | { readonly code: 'audit_type_unknown'; readonly value: string }
+  // Outages
+  | { readonly code: 'database_unavailable' };
 
 export interface AppErrorOptions {
   /** Detail for logs only; never shown to a user or serialised into a response. */
@@ -155,4 +157,21 @@ export class ReauthenticationRequiredError extends AppError {
 export class SecretMismatchError extends AppError {
   readonly status = 500;
   readonly oauthError = 'server_error';
+}
+
+/** How long a client is told to wait (Retry-After) before trying again when the database is out of reach. */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * The database cannot be reached or is busy (connection refused or cut, locked file, I/O failure): nothing was
+ * decided, so the request may be sent again later. The store raises it for every such driver error; HTTP answers
+ * 503 with Retry-After (OAuth `temporarily_unavailable`), the CLI exits with a message.
+ */
+export class UnavailableError extends AppError {
+  readonly status = 503;
+  readonly oauthError = 'temporarily_unavailable';
+  readonly retryAfterSeconds = UNAVAILABLE_RETRY_AFTER_SECONDS;
+  constructor(options: Omit<AppErrorOptions, 'reason' | 'field'> = {}) {
+    super('The database is unavailable. Try again in a few seconds.', { ...options, reason: { code: 'database_unavailable' } });
+  }
 }

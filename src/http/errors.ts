@@ -1,6 +1,7 @@
 import type { Middleware } from 'koa';
 import { errors as oidcErrors } from 'oidc-provider';
-import { AppError, ReauthenticationRequiredError, type ErrorReason } from '../domain/errors.js';
+import type { Context } from 'koa';
+import { AppError, ReauthenticationRequiredError, UNAVAILABLE_RETRY_AFTER_SECONDS, UnavailableError, type ErrorReason } from '../domain/errors.js';
 import type { Logger } from '../infra/logger.js';
 import type { Text } from './text/en.js';
 import type { RenderView } from './views.js';
@@ -31,6 +32,29 @@ export function mapHttpError(error: unknown): MappedError {
   return GENERIC;
 }
 
+/** The database outage behind an error: the domain's own, or the one oidc-provider's temporarily_unavailable carries. */
+function unavailableCause(error: unknown): UnavailableError | undefined {
+  if (error instanceof UnavailableError) return error;
+  const cause = (error as { cause?: unknown } | undefined)?.cause;
+  return cause instanceof UnavailableError ? cause : undefined;
+}
+
+/** The pages' words for an error oidc-provider renders itself, when Gatehouse words it (a database outage). */
+export function providerErrorText(error: unknown, t: Text): string | undefined {
+  const unavailable = unavailableCause(error);
+  return unavailable ? reasonText(unavailable.reason!, t) : undefined;
+}
+
+/**
+ * Every 503 — Gatehouse's own, oidc-provider's temporarily_unavailable (rendered or as JSON by oidc-provider itself,
+ * so seen only here, after the fact) — tells the client when to try again, and leaves one warning in the log.
+ */
+function answeredUnavailable(ctx: Context, log: Logger): void {
+  if (ctx.status !== 503) return;
+  if (!ctx.response.get('Retry-After')) ctx.set('Retry-After', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
+  log.warn({ status: 503, reason: 'database_unavailable' }, 'database unavailable');
+}
+
 /** A text for every reason: assigning `t.errors.reasons` to it makes the compiler check that none is missing. */
 type ReasonTexts = { readonly [C in ErrorReason['code']]: string | ((reason: Extract<ErrorReason, { code: C }>) => string) };
 
@@ -47,6 +71,8 @@ export function reasonText(reason: ErrorReason, t: Text): string {
  * and oidc-provider's own errors their error_description (the protocol's words, as in its JSON answers).
  */
 export function errorText(error: unknown, t: Text): string {
+  const outage = providerErrorText(error, t);
+  if (outage) return outage;
   if (error instanceof AppError) {
     if (error.reason) return reasonText(error.reason, t);
     return error.status >= 500 ? t.errors.generic : error.message;
@@ -66,13 +92,17 @@ export const CONFIRM_PATH = '/account/confirm';
  */
 export function errorHandler(options: { renderView: RenderView; logger: Logger; text: Text }): Middleware {
   return async (ctx, next) => {
+    const log = () => (ctx.state.log as Logger | undefined) ?? options.logger;
     try {
       await next();
+      answeredUnavailable(ctx, log());
     } catch (error) {
       const mapped = mapHttpError(error);
-      const log = (ctx.state.log as Logger | undefined) ?? options.logger;
-      if (mapped.status >= 500) log.error({ err: error }, 'request failed');
-      else log.info({ error: mapped.error, status: mapped.status, reason: (error as AppError).debug === undefined ? undefined : 'see debug' }, 'request refused');
+      if (mapped.status === 503) {
+        ctx.status = 503;
+        answeredUnavailable(ctx, log());
+      } else if (mapped.status >= 500) log().error({ err: error }, 'request failed');
+      else log().info({ error: mapped.error, status: mapped.status, reason: (error as AppError).debug === undefined ? undefined : 'see debug' }, 'request refused');
       const json = ctx.accepts('html', 'json') === 'json' || ctx.path.startsWith('/admin/api/');
       if (error instanceof ReauthenticationRequiredError && !json) {
         // A sensitive action refused by the service itself: the browser confirms it is the user, then comes back.

@@ -27,6 +27,8 @@ export interface OidcDeps {
   readonly jwks: { keys: object[] };
   readonly cookieKeys: string[];
   readonly renderPage: RenderPage;
+  /** The pages' own words for an error Gatehouse words itself (a database outage), else undefined. */
+  readonly describeError?: (error: unknown) => string | undefined;
   readonly sessions: {
     recordSave(snapshot: SessionSnapshot): Promise<SaveDecision>;
     isLive(sessionId: string): Promise<boolean>;
@@ -183,12 +185,12 @@ export function buildOidcConfiguration(config: Config, deps: OidcDeps): Configur
       Session: (_ctx, session) => deps.sessions.cookieTtlSeconds(session.transient === true),
       Grant: Math.max(config.ttl.refreshToken, config.sessions.rememberAbsoluteLifetime),
     },
-    async renderError(ctx, out) {
+    async renderError(ctx, out, error) {
       ctx.type = 'html';
       // The page's own words come from its view (the pages' text); error_description is oidc-provider's.
       ctx.body = await deps.renderPage('error', {
         error: out.error,
-        description: out.error_description,
+        description: deps.describeError?.(error) ?? out.error_description,
         status: ctx.status,
       });
     },

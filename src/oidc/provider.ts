@@ -2,10 +2,23 @@ import Provider from 'oidc-provider';
 import type { Config } from '../config/env.js';
 import { buildOidcConfiguration, type OidcDeps } from './configuration.js';
 import { endSessionsAtProviderLogout } from './logout-recorder.js';
+import { translatingOutages } from './outages.js';
 
 export type { Provider };
 
-export function createProvider(config: Config, deps: OidcDeps): Provider {
+/** The deps with every store call's outage turned into oidc-provider's temporarily_unavailable (see outages.ts). */
+function providerFacing(deps: OidcDeps): OidcDeps {
+  return {
+    ...deps,
+    payloads: translatingOutages(deps.payloads),
+    findClient: translatingOutages(deps.findClient),
+    findActiveUser: translatingOutages(deps.findActiveUser),
+    sessions: translatingOutages(deps.sessions),
+  };
+}
+
+export function createProvider(config: Config, given: OidcDeps): Provider {
+  const deps = providerFacing(given);
   const provider = new Provider(config.issuer, buildOidcConfiguration(config, deps));
   // Behind a TLS-terminating proxy, trust X-Forwarded-* so Secure cookies and https URLs are produced.
   provider.proxy = config.trustProxy;

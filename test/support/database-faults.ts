@@ -1,7 +1,9 @@
 import { execFileSync } from 'node:child_process';
+import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
+import Database from 'better-sqlite3';
 import { packageRoot } from '../../src/config/paths.js';
 import { postgresConnectionString, postgresSchema, sqliteFilePath, type DatabaseTarget, type Db } from '../../src/store/prisma/database.js';
-import type { DatabaseKind } from './databases.js';
+import type { DatabaseKind, TestDatabase } from './databases.js';
 
 /**
  * Makes every insert into a table fail inside the database (a trigger raising an error), as a real failure in the
@@ -53,4 +55,66 @@ export function committedNotifications(database: DatabaseTarget, sessionId: stri
     : ['postgresql', postgresConnectionString(database.url), postgresSchema(database.url), sessionId];
   const output = execFileSync(process.execPath, ['--input-type=module', '-e', COUNT_SCRIPT, ...args], { cwd: packageRoot, encoding: 'utf8', timeout: 20_000 });
   return Number(output.trim());
+}
+
+/** A TCP proxy between Gatehouse and PostgreSQL that a test cuts (every connection dropped, new ones refused) and restores. */
+export interface DatabaseOutage {
+  /** The database as seen through the proxy: give it to the Gatehouse under test. */
+  readonly database: TestDatabase;
+  cut(): void;
+  restore(): void;
+  close(): Promise<void>;
+}
+
+export async function proxiedDatabase(database: TestDatabase): Promise<DatabaseOutage> {
+  const upstream = new URL(database.url);
+  const sockets = new Set<Socket>();
+  let down = false;
+  const proxy = createNetServer((client) => {
+    if (down) return void client.destroy();
+    const server = connect(Number(upstream.port || 5432), upstream.hostname);
+    for (const [socket, other] of [[client, server], [server, client]] as const) {
+      sockets.add(socket);
+      socket.on('error', () => other.destroy());
+      socket.on('close', () => {
+        sockets.delete(socket);
+        other.destroy();
+      });
+      socket.pipe(other);
+    }
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  const url = new URL(database.url);
+  url.hostname = '127.0.0.1';
+  url.port = String((proxy.address() as AddressInfo).port);
+  const cut = () => {
+    down = true;
+    for (const socket of sockets) socket.destroy();
+  };
+  return {
+    database: { ...database, url: url.toString() },
+    cut,
+    restore() {
+      down = false;
+    },
+    async close() {
+      cut();
+      await new Promise((resolve) => proxy.close(resolve));
+    },
+  };
+}
+
+/**
+ * Holds SQLite's write lock from another connection (as a long write of another process would) until released:
+ * Gatehouse's writes wait out their busy timeout, then fail with SQLITE_BUSY.
+ */
+export function holdSqliteWriteLock(database: DatabaseTarget): { release(): void } {
+  const connection = new Database(sqliteFilePath(database.url));
+  connection.exec('BEGIN IMMEDIATE');
+  return {
+    release() {
+      connection.exec('ROLLBACK');
+      connection.close();
+    },
+  };
 }

@@ -423,6 +423,7 @@ export const en = {
       filter_state: ({ allowed }: { allowed: readonly string[] }) => `state must be one of ${allowed.join(', ')}.`,
       filter_limit: ({ max }: { max: number }) => `limit must be a whole number from 1 to ${max}.`,
       audit_type_unknown: ({ value }: { value: string }) => `${value} is not an audit event type; choose one such as user.created or session.logged_out.`,
+      database_unavailable: 'Gatehouse cannot reach its database right now. Nothing was changed; try again in a few seconds.',
     },
   },
 };

@@ -2,6 +2,7 @@ import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient as PostgresPrismaClient } from './generated/postgresql/client.js';
 import { PrismaClient as SqlitePrismaClient } from './generated/sqlite/client.js';
+import { rethrowUnavailable } from './errors.js';
 
 // Both generated clients come from one set of models (prisma/models.prisma), so they share one shape.
 export type Db = SqlitePrismaClient;
@@ -27,7 +28,37 @@ export function postgresConnectionString(url: string): string {
   return parsed.toString();
 }
 
+/**
+ * Every query of the client (model operations and raw SQL, inside transactions too) and every transaction (whose
+ * start and commit need a connection of their own) turn an outage of the database into the domain's
+ * UnavailableError, so no repository has to tell a driver's connection errors apart.
+ */
+function mappingOutages(client: Db): Db {
+  const extended = client.$extends({
+    query: {
+      async $allOperations({ args, query }) {
+        try {
+          return await query(args);
+        } catch (error) {
+          return rethrowUnavailable(error);
+        }
+      },
+    },
+  }) as unknown as Db;
+  return new Proxy(extended, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (property !== '$transaction' || typeof value !== 'function') return value;
+      return (...args: unknown[]) => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args).catch(rethrowUnavailable);
+    },
+  });
+}
+
 export function createDb(target: DatabaseTarget): Db {
+  return mappingOutages(createClient(target));
+}
+
+function createClient(target: DatabaseTarget): Db {
   if (target.provider === 'postgresql') {
     const schema = postgresSchema(target.url);
     const adapter = new PrismaPg(
