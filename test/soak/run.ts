@@ -198,15 +198,20 @@ async function main(): Promise<void> {
   const resources = new Resources();
   // Whatever happens, no server process outlives the run.
   process.on('exit', () => resources.cluster?.killAllNow());
+  let aborting = false;
   const abort = (why: string, code: number) => {
+    // Listening with on(), not once(): under tsx a Ctrl-C arrives twice (from the terminal and relayed by tsx), and a
+    // signal nobody listens to any more would end the process before it has dropped its database.
+    if (aborting) return;
+    aborting = true;
     say(why);
     process.exitCode = code;
     const forced = setTimeout(() => process.exit(code), 15_000);
     forced.unref();
     void resources.release().finally(() => process.exit(code));
   };
-  process.once('SIGINT', () => abort('interrupted; stopping everything it started', 130));
-  process.once('SIGTERM', () => abort('terminated; stopping everything it started', 143));
+  process.on('SIGINT', () => abort('interrupted; stopping everything it started', 130));
+  process.on('SIGTERM', () => abort('terminated; stopping everything it started', 143));
   // The hard deadline: setup, traffic, the longest drain and the checks, with room to spare.
   const deadlineMs = SETUP_BUDGET_MS + options.minutes * 60_000 + LEASE_MS + 2 * 45_000 + 60_000;
   const deadline = setTimeout(() => abort(`hard deadline of ${(deadlineMs / 1000).toFixed(0)} s reached`, 3), deadlineMs);
