@@ -4,6 +4,7 @@
 // fails, 2 for bad options, 3 when the run itself broke down. See docs/testing.md.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import * as oidc from 'openid-client';
@@ -178,6 +179,8 @@ async function soak(options: Options, resources: Resources): Promise<boolean> {
     exits: cluster.exits,
   };
   const results = checkInvariants(history);
+  // Everything the checker saw, for a closer look at a failure (no secrets: tokens are reduced to their claims).
+  if (process.env.SOAK_HISTORY) writeFileSync(process.env.SOAK_HISTORY, JSON.stringify({ history, results }, null, 1));
   process.stdout.write(formatReport(history, results, {
     minutes: options.minutes, startedAt: trafficStart, trafficMs, drainMs, loadBefore, loadAfter: loadavg(), cores: cpus().length,
     operations: log.operations, database: database.name, serverLog: cluster.logLines(),
