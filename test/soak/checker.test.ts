@@ -17,29 +17,29 @@ function healthy(): SoakHistory {
     outageGraceMs: 2000,
     rssGrowth: { bytes: 64 * MIB, ratio: 0.5 },
     clients: [
-      { clientId: 'notes', backchannel: true, sessionRequired: true },
-      { clientId: 'mail', backchannel: true, sessionRequired: false },
-      { clientId: 'wiki', backchannel: false, sessionRequired: true },
+      { clientId: 'NOTES', name: 'notes', backchannel: true, sessionRequired: true },
+      { clientId: 'MAIL', name: 'mail', backchannel: true, sessionRequired: false },
+      { clientId: 'WIKI', name: 'wiki', backchannel: false, sessionRequired: true },
     ],
     sessions: [
-      { id: 's1', userId: 'user-1', endedAt: T0 + 10_000, endReason: 'logged_out', clients: [{ clientId: 'notes', sid: 'sid-n1' }, { clientId: 'mail', sid: 'sid-m1' }, { clientId: 'wiki', sid: 'sid-w1' }] },
-      { id: 's2', userId: 'user-1', endedAt: null, endReason: null, clients: [{ clientId: 'notes', sid: 'sid-n2' }] },
+      { id: 's1', userId: 'user-1', endedAt: T0 + 10_000, endReason: 'logged_out', clients: [{ clientId: 'NOTES', sid: 'sid-n1' }, { clientId: 'MAIL', sid: 'sid-m1' }, { clientId: 'WIKI', sid: 'sid-w1' }] },
+      { id: 's2', userId: 'user-1', endedAt: null, endReason: null, clients: [{ clientId: 'NOTES', sid: 'sid-n2' }] },
     ],
     notifications: [
-      notification('n1', 's1', 'notes', 'sid-n1', 'logged_out', T0 + 10_000),
-      notification('n2', 's1', 'mail', 'sid-m1', 'logged_out', T0 + 10_000),
+      notification('n1', 's1', 'NOTES', 'sid-n1', 'logged_out', T0 + 10_000),
+      notification('n2', 's1', 'MAIL', 'sid-m1', 'logged_out', T0 + 10_000),
     ],
     audit: [{ type: 'session.logged_out', sessionId: 's1', notificationId: null }],
     signedInPayloadUids: ['s2'],
     received: [
-      { clientId: 'notes', answered: 200, claims: { jti: 'n1', sid: 'sid-n1', sub: 'user-1' } },
-      { clientId: 'mail', answered: 200, claims: { jti: 'n2', sub: 'user-1' } },
+      { clientId: 'NOTES', answered: 200, claims: { jti: 'n1', sid: 'sid-n1', sub: 'user-1' } },
+      { clientId: 'MAIL', answered: 200, claims: { jti: 'n2', sub: 'user-1' } },
     ],
     observed: [
-      { clientId: 'notes', sid: 'sid-n1', clients: ['notes', 'mail', 'wiki'] },
-      { clientId: 'notes', sid: 'sid-n2', clients: ['notes'] },
+      { clientId: 'NOTES', sid: 'sid-n1', clients: ['NOTES', 'MAIL', 'WIKI'] },
+      { clientId: 'NOTES', sid: 'sid-n2', clients: ['NOTES'] },
     ],
-    expectedEndings: [{ clientId: 'notes', sid: 'sid-n1', reason: 'logged_out', dueBy: T0 + 10_000 }],
+    expectedEndings: [{ clientId: 'NOTES', sid: 'sid-n1', reason: 'logged_out', dueBy: T0 + 10_000 }],
     journeys: [{ kind: 'rpLogout', startedAt: T0 + 5000, endedAt: T0 + 10_500 }],
     requests: [
       { method: 'GET', path: '/auth', startedAt: T0 + 5000, endedAt: T0 + 5050, backend: 'a', status: 303, proxyError: undefined },
@@ -99,41 +99,41 @@ describe('the soak invariant checker', () => {
 
   it('fails on an ended session whose participating client was never queued (a half-written end)', () => {
     const result = onlyFailure({ ...h, notifications: h.notifications.slice(0, 1), received: h.received.slice(0, 1) });
-    expect(result.violations).toEqual(['session s1 (logged_out) has 0 notifications for client mail, not 1']);
+    expect(result.violations).toEqual(['session s1 (logged_out) has 0 notifications for client MAIL, not 1']);
   });
 
   it('fails on a notification for a client that never took part, or for a session that has not ended', () => {
     const stray = { ...h.notifications[0]!, id: 'n3', sessionId: 's2', sid: 'sid-n2' };
-    const itsToken = { clientId: 'notes', answered: 200, claims: { jti: 'n3', sid: 'sid-n2', sub: 'user-1' } };
+    const itsToken = { clientId: 'NOTES', answered: 200, claims: { jti: 'n3', sid: 'sid-n2', sub: 'user-1' } };
     expect(onlyFailure({ ...h, notifications: [...h.notifications, stray], received: [...h.received, itsToken] }).violations).toEqual(['notification n3 is for session s2, which has not ended']);
-    const wiki = { ...h.notifications[0]!, id: 'n4', clientId: 'wiki', sid: 'sid-w1' };
-    expect(failing({ ...h, notifications: [...h.notifications, wiki] }).flatMap((r) => r.violations)).toContain('notification n4 is for client wiki, which has no back-channel logout URI');
+    const wiki = { ...h.notifications[0]!, id: 'n4', clientId: 'WIKI', sid: 'sid-w1' };
+    expect(failing({ ...h, notifications: [...h.notifications, wiki] }).flatMap((r) => r.violations)).toContain('notification n4 is for client WIKI, which has no back-channel logout URI');
   });
 
   it('fails when a delivered notification never reached its receiver, or reached it with the wrong sid', () => {
-    expect(onlyFailure({ ...h, received: h.received.slice(0, 1) }).violations).toEqual(["notification n2 is delivered, but mail's receiver accepted no token with that jti (0 arrived)"]);
-    const rejected = h.received.map((t) => (t.clientId === 'mail' ? { ...t, answered: 503 } : t));
+    expect(onlyFailure({ ...h, received: h.received.slice(0, 1) }).violations).toEqual(["notification n2 is delivered, but MAIL's receiver accepted no token with that jti (0 arrived)"]);
+    const rejected = h.received.map((t) => (t.clientId === 'MAIL' ? { ...t, answered: 503 } : t));
     expect(onlyFailure({ ...h, received: rejected }).violations[0]).toMatch(/accepted no token with that jti \(1 arrived\)/);
-    const wrongSid = h.received.map((t) => (t.clientId === 'notes' ? { ...t, claims: { ...t.claims!, sid: 'sid-n2' } } : t));
-    expect(onlyFailure({ ...h, received: wrongSid }).violations).toEqual(['token n1 to notes has sid sid-n2, not sid-n1']);
-    const sidForSubOnly = h.received.map((t) => (t.clientId === 'mail' ? { ...t, claims: { ...t.claims!, sid: 'sid-m1' } } : t));
-    expect(onlyFailure({ ...h, received: sidForSubOnly }).violations).toEqual(['token n2 to mail has sid sid-m1, not (none)']);
+    const wrongSid = h.received.map((t) => (t.clientId === 'NOTES' ? { ...t, claims: { ...t.claims!, sid: 'sid-n2' } } : t));
+    expect(onlyFailure({ ...h, received: wrongSid }).violations).toEqual(['token n1 to NOTES has sid sid-n2, not sid-n1']);
+    const sidForSubOnly = h.received.map((t) => (t.clientId === 'MAIL' ? { ...t, claims: { ...t.claims!, sid: 'sid-m1' } } : t));
+    expect(onlyFailure({ ...h, received: sidForSubOnly }).violations).toEqual(['token n2 to MAIL has sid sid-m1, not (none)']);
   });
 
   it('fails on a token that does not verify or is no notification', () => {
-    const forged = [...h.received, { clientId: 'notes', answered: 200, invalid: 'signature verification failed' }];
-    expect(onlyFailure({ ...h, received: forged }).violations).toEqual(["notes's receiver got a token that does not verify: signature verification failed"]);
-    const unknown = [...h.received, { clientId: 'notes', answered: 200, claims: { jti: 'n9', sid: 'sid-n1', sub: 'user-1' } }];
-    expect(onlyFailure({ ...h, received: unknown }).violations).toEqual(["notes's receiver got jti n9, which is no notification"]);
+    const forged = [...h.received, { clientId: 'NOTES', answered: 200, invalid: 'signature verification failed' }];
+    expect(onlyFailure({ ...h, received: forged }).violations).toEqual(["NOTES's receiver got a token that does not verify: signature verification failed"]);
+    const unknown = [...h.received, { clientId: 'NOTES', answered: 200, claims: { jti: 'n9', sid: 'sid-n1', sub: 'user-1' } }];
+    expect(onlyFailure({ ...h, received: unknown }).violations).toEqual(["NOTES's receiver got jti n9, which is no notification"]);
   });
 
   it('fails when the index misses a client that got tokens, or an ending the soak caused did not take effect', () => {
-    const observed = [...h.observed.slice(0, 1), { clientId: 'notes', sid: 'sid-n2', clients: ['notes', 'mail'] }];
-    expect(onlyFailure({ ...h, observed }).violations).toEqual(['session s2 does not list client mail, which got tokens in it']);
-    const ending = [...h.expectedEndings, { clientId: 'notes', sid: 'sid-n2', reason: 'revoked_by_admin', dueBy: T0 + 20_000 }];
+    const observed = [...h.observed.slice(0, 1), { clientId: 'NOTES', sid: 'sid-n2', clients: ['NOTES', 'MAIL'] }];
+    expect(onlyFailure({ ...h, observed }).violations).toEqual(['session s2 does not list client MAIL, which got tokens in it']);
+    const ending = [...h.expectedEndings, { clientId: 'NOTES', sid: 'sid-n2', reason: 'revoked_by_admin', dueBy: T0 + 20_000 }];
     expect(onlyFailure({ ...h, expectedEndings: ending }).violations).toEqual(['session s2 should have ended (revoked_by_admin) but is live']);
     // An expiry that is not due yet at the check is not held against the run.
-    expect(failing({ ...h, expectedEndings: [...h.expectedEndings, { clientId: 'notes', sid: 'sid-n2', reason: 'expired_idle', dueBy: h.checkedAt + 1 }] })).toEqual([]);
+    expect(failing({ ...h, expectedEndings: [...h.expectedEndings, { clientId: 'NOTES', sid: 'sid-n2', reason: 'expired_idle', dueBy: h.checkedAt + 1 }] })).toEqual([]);
   });
 
   it('fails on half-written sessions: no end event, an oidc Session left behind, a Session without its index row', () => {

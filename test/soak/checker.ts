@@ -6,7 +6,7 @@ export type FaultKind = 'receiver-slow' | 'receiver-down' | 'receiver-5xx' | 'pr
 
 export interface FaultWindow {
   readonly kind: FaultKind;
-  /** The client whose receiver misbehaves, or the name of the process killed; '*' for the database. */
+  /** The application (by name) whose receiver misbehaves, or the process killed; '*' for the database. */
   readonly target: string;
   readonly start: number;
   readonly end: number;
@@ -40,6 +40,8 @@ export interface NotificationRecord {
 
 export interface ClientRecord {
   readonly clientId: string;
+  /** The application's name, which receiver faults are recorded by. */
+  readonly name: string;
   readonly backchannel: boolean;
   readonly sessionRequired: boolean;
 }
@@ -233,12 +235,13 @@ function everyNotificationSettled(history: SoakHistory): InvariantResult {
 }
 
 /** A failed notification's receiver was misbehaving when it was given up (a healthy one must have been reached). */
-function failedOnlyAgainstFaultyReceivers(history: SoakHistory): InvariantResult {
+function failedOnlyAgainstFaultyReceivers(history: SoakHistory, ix: ReturnType<typeof indexes>): InvariantResult {
   const violations: string[] = [];
   const failed = history.notifications.filter((n) => n.state === 'failed');
   for (const n of failed) {
-    const faulty = history.faults.some((f) => f.target === n.clientId && f.kind.startsWith('receiver-') && f.start <= (n.failedAt ?? 0) && (n.failedAt ?? 0) <= f.end);
-    if (!faulty) violations.push(`notification ${n.id} failed (${n.lastError}) while ${n.clientId}'s receiver was healthy`);
+    const name = ix.clients.get(n.clientId)?.name;
+    const faulty = history.faults.some((f) => f.target === name && f.kind.startsWith('receiver-') && f.start <= (n.failedAt ?? 0) && (n.failedAt ?? 0) <= f.end);
+    if (!faulty) violations.push(`notification ${n.id} failed (${n.lastError}) while ${name ?? n.clientId}'s receiver was healthy`);
   }
   for (const event of history.audit.filter((e) => e.type === 'logout.delivery_failed')) {
     if (!failed.some((n) => n.id === event.notificationId)) violations.push(`audit logout.delivery_failed for ${event.notificationId}, which is not failed`);
@@ -426,7 +429,7 @@ export function checkInvariants(history: SoakHistory): InvariantResult[] {
     everyEndedSessionQueued(history, ix),
     noStrayNotifications(history, ix),
     everyNotificationSettled(history),
-    failedOnlyAgainstFaultyReceivers(history),
+    failedOnlyAgainstFaultyReceivers(history, ix),
     everyDeliveryReceived(history, ix),
     everyTokenGenuine(history),
     indexMatchesTraffic(history, ix),

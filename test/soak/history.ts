@@ -52,7 +52,7 @@ export async function countPending(url: string): Promise<number> {
 }
 
 export function clientRecords(apps: readonly SoakApp[]): ClientRecord[] {
-  return apps.map((a) => ({ clientId: a.clientId, backchannel: a.receiver !== undefined, sessionRequired: a.sessionRequired }));
+  return apps.map((a) => ({ clientId: a.clientId, name: a.name, backchannel: a.receiver !== undefined, sessionRequired: a.sessionRequired }));
 }
 
 /** Every token every receiver got, verified as a relying party must (against the issuer's JWKS, fetched once). */
@@ -68,7 +68,7 @@ export async function receivedTokens(apps: readonly SoakApp[], issuer: string): 
         continue;
       }
       try {
-        const claims = await verifyLogoutToken(received.token, { issuer, clientId: app.clientId, alg: app.alg }, jwks);
+        const claims = await verifyLogoutToken(received.token, { issuer, clientId: app.clientId, alg: app.alg, at: received.at }, jwks);
         tokens.push({ clientId: app.clientId, answered: received.answered, claims: { jti: claims.jti, ...(claims.sid ? { sid: claims.sid } : {}), ...(claims.sub ? { sub: claims.sub } : {}) } });
       } catch (error) {
         tokens.push({ clientId: app.clientId, answered: received.answered, invalid: (error as Error).message });

@@ -20,6 +20,8 @@ export interface ReceivedLogout {
   answered: number;
   /** When it arrived, in the order of events across all receivers. */
   readonly arrived: number;
+  /** When it arrived, by the clock (a token is checked as of its arrival: it expires two minutes after). */
+  readonly at: Date;
   /** When its connection closed (answered and done, or abandoned by the sender); undefined while it is open. */
   closed: number | undefined;
 }
@@ -109,7 +111,7 @@ export class LogoutReceiver {
     const answer = this.answers.shift() ?? this.defaultAnswer;
     const record: ReceivedLogout = {
       method: req.method ?? '', contentType: req.headers['content-type'], cookie: req.headers.cookie, token, answered: answer === 'hang' ? 0 : answer,
-      arrived: nextEvent(), closed: undefined,
+      arrived: nextEvent(), at: new Date(), closed: undefined,
     };
     res.on('close', () => {
       record.closed = nextEvent();
@@ -139,7 +141,8 @@ export class LogoutReceiver {
  */
 export async function verifyLogoutToken(
   token: string,
-  expected: { issuer: string; clientId: string; alg: string },
+  /** `at`: when it arrived, as of which it is checked (default now). */
+  expected: { issuer: string; clientId: string; alg: string; at?: Date },
   /** The issuer's keys, when the caller fetched them once for many tokens; otherwise fetched from its /jwks. */
   jwks: jose.JWTVerifyGetKey = jose.createRemoteJWKSet(new URL(`${expected.issuer}/jwks`)),
 ) {
@@ -149,6 +152,7 @@ export async function verifyLogoutToken(
     typ: 'logout+jwt',
     algorithms: [expected.alg],
     requiredClaims: ['iat', 'exp', 'jti', 'events'],
+    ...(expected.at ? { currentDate: expected.at } : {}),
   });
   if (protectedHeader.alg !== expected.alg) throw new Error(`alg ${protectedHeader.alg}`);
   if (payload.nonce !== undefined) throw new Error('a logout token must not carry a nonce');
