@@ -17,6 +17,7 @@ import { faultPlan, runFaults } from './faults.js';
 import { FrontProxy } from './front-proxy.js';
 import { clientRecords, countPending, readDatabase, receivedTokens } from './history.js';
 import { formatReport } from './report.js';
+import { parseOptions, UsageError, type Options } from './options.js';
 import { createFixture, type SoakFixture } from './setup.js';
 import { CuttableTcpProxy } from './tcp-proxy.js';
 import { runTraffic, TrafficLog, type TrafficContext } from './traffic.js';
@@ -39,37 +40,6 @@ const SERVER_ENV = {
 const LEASE_MS = 60_000;
 const PROCESSES = ['gatehouse-a', 'gatehouse-b'];
 const SETUP_BUDGET_MS = 120_000;
-
-interface Options {
-  readonly minutes: number;
-  readonly workers: number;
-  readonly perSecond: number;
-}
-
-class UsageError extends Error {}
-
-function number(name: string, raw: string | undefined, fallback: number, max: number): number {
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0 || value > max) throw new UsageError(`${name} must be a number greater than 0 and at most ${max} (got ${raw})`);
-  return value;
-}
-
-export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Options {
-  const flags = new Map<string, string>();
-  for (let i = 0; i < argv.length; i += 1) {
-    const match = /^--(minutes|workers|rate)(?:=(.*))?$/.exec(argv[i]!);
-    if (!match) throw new UsageError(`unknown argument ${argv[i]} (use --minutes N, --workers N, --rate N)`);
-    const value = match[2] ?? argv[(i += 1)];
-    if (value === undefined) throw new UsageError(`--${match[1]} needs a value`);
-    flags.set(match[1]!, value);
-  }
-  return {
-    minutes: number('--minutes (SOAK_MINUTES)', flags.get('minutes') ?? env.SOAK_MINUTES, 2, 60),
-    workers: Math.round(number('--workers (SOAK_WORKERS)', flags.get('workers') ?? env.SOAK_WORKERS, 3, 16)),
-    perSecond: number('--rate (SOAK_RATE, journeys a second)', flags.get('rate') ?? env.SOAK_RATE, 2, 20),
-  };
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const say = (line: string) => process.stderr.write(`soak: ${line}\n`);

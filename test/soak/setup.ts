@@ -32,9 +32,12 @@ export interface SoakUser {
 
 const stepOf = (ms: number) => Math.floor(ms / TOTP_STEP_MS);
 
-/** A code of a step the server still accepts (one either side of now) and that was not used yet; undefined if none. */
+/**
+ * A code the server accepts (it takes one step either side of its now) and that was not used yet; undefined if none.
+ * Never the previous step's: the server's now may have moved on a step by the time it checks the code.
+ */
 export function nextTotpCode(user: SoakUser, now = Date.now()): string | undefined {
-  const step = Math.max(user.lastStep + 1, stepOf(now) - 1);
+  const step = Math.max(user.lastStep + 1, stepOf(now));
   if (step > stepOf(now) + 1 || !user.totpSecret) return undefined;
   user.lastStep = step;
   return totpCode(user.totpSecret, step * TOTP_STEP_MS);
