@@ -41,6 +41,7 @@ export function createApp(container: Container): Provider {
       token: container.config.metricsToken,
       logoutCounters: () => ({ ...container.logoutDelivery.counters }),
       logoutStates: () => container.logoutDeliveries.countByState(),
+      logoutOldestDueSeconds: () => container.logoutDeliveries.oldestDueAgeSeconds(),
     }),
     createInteractionRouter({ provider, accounts, passwordAttempts: container.passwordAttempts, sessions, mfa: container.mfa, csrf, renderView, clock: container.clock, text }),
     createAccountRouter({ provider, accounts, passwordAttempts: container.passwordAttempts, sessions, csrf, renderView, mfa: container.mfa, clock: container.clock, config: container.config, text }),

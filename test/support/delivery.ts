@@ -96,6 +96,7 @@ export interface WorkerOptions {
   signer?: LogoutTokenSigner;
   policy?: RetryPolicy;
   random?: () => number;
+  workerId?: string;
   log?: DeliveryLog;
 }
 
@@ -114,11 +115,37 @@ export function deliveryWorker(outbox: MemoryOutbox, transport: LogoutTransport,
     random: options.random ?? (() => 0.5),
     policy: options.policy ?? { baseDelayMs: 5000, maxDelayMs: 60_000, retryWindowMs: 3_600_000 },
     issuer: 'https://id.example.com',
-    workerId: 'w1',
+    workerId: options.workerId ?? 'w1',
     concurrency: options.concurrency ?? 16,
     timeoutMs: options.timeoutMs ?? 5000,
     leaseMs: options.leaseMs ?? 60_000,
     log: options.log ?? new RecordingLog(),
   });
   return { delivery, clock, timers };
+}
+
+/**
+ * A worker with everything a test looks at: the outbox, the held transport, the log, the timers, and queue(), which
+ * queues one notification due now (as a session ending here or in another process does) and returns its URI.
+ */
+export function deliveryRig(options: Pick<WorkerOptions, 'concurrency' | 'timeoutMs'>) {
+  const outbox = new MemoryOutbox();
+  const transport = new HeldTransport();
+  const log = new RecordingLog();
+  const { delivery, timers, clock } = deliveryWorker(outbox, transport, { ...options, log });
+  let queued = 0;
+  const queue = () => {
+    queued += 1;
+    outbox.add(`n${queued}`, `app${queued}`, { due: clock.now() });
+    return uriOf(`app${queued}`);
+  };
+  /** A later logout on this worker: sent on its wake (no poll needed), and answered. */
+  const expectLaterLogoutSent = async () => {
+    const later = queue();
+    delivery.wake();
+    await settle();
+    expect(transport.held).toEqual([later]);
+    await transport.answerOpen(200);
+  };
+  return { outbox, transport, log, delivery, timers, clock, queue, expectLaterLogoutSent };
 }

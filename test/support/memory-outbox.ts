@@ -7,18 +7,20 @@ function claimOrder(a: LogoutNotification, b: LogoutNotification): number {
 }
 
 /**
- * The outbox port in memory, with the claim rules of the real one (test/integration/store/logout-outbox.test.ts holds
- * both to the same contract). `holdClaims()` makes claims take their rows and then wait until the test lets them
- * return (a slow database); `failClaims` makes the next claims throw.
+ * The outbox port in memory, with the claim rules of the real one (oldestDueAt is held to the same contract as the
+ * real one, test/support/outbox-contract.ts). `holdNextClaim()` makes a claim wait until the test lets it go on (a slow or hung
+ * database); `failClaims` makes the next claims throw.
  */
 export class MemoryOutbox implements LogoutOutbox {
   readonly rows = new Map<string, LogoutNotification>();
   readonly audits: NewAuditEvent[] = [];
   /** Claims started so far (each call of claimDue). */
   claims = 0;
+  /** Calls of oldestDueAt so far. */
+  oldestDueReads = 0;
   /** How many of the next claims throw. */
   failClaims = 0;
-  private claimGate: Promise<void> | undefined;
+  private claimGate: { readonly where: 'after' | 'before'; readonly gate: Promise<void> } | undefined;
 
   constructor(private readonly createdAt = new Date('2026-03-01T10:00:00Z')) {}
 
@@ -31,14 +33,14 @@ export class MemoryOutbox implements LogoutOutbox {
     });
   }
 
-  /** From now on claims wait after taking their rows, until the returned function is called. */
-  holdClaims(): () => void {
+  /**
+   * Makes the next claim wait until the returned function is called: after taking its rows (a slow answer), or with
+   * `before`, before taking any (a statement that has not run yet, as on a hung connection).
+   */
+  holdNextClaim(where: 'after' | 'before' = 'after'): () => void {
     let open!: () => void;
-    this.claimGate = new Promise((resolve) => (open = resolve));
-    return () => {
-      this.claimGate = undefined;
-      open();
-    };
+    this.claimGate = { where, gate: new Promise<void>((resolve) => (open = resolve)) };
+    return () => open();
   }
 
   private isDue(n: LogoutNotification, now: Date): boolean {
@@ -51,14 +53,23 @@ export class MemoryOutbox implements LogoutOutbox {
       this.failClaims -= 1;
       throw new Error('database is locked');
     }
+    const held = this.claimGate;
+    this.claimGate = undefined;
+    if (held?.where === 'before') await held.gate;
     const due = [...this.rows.values()]
       .filter((n) => this.isDue(n, input.now))
       .sort(claimOrder)
       .slice(0, Math.max(0, input.limit))
       .map((n) => ({ ...n, claimedBy: input.workerId, claimedUntil: input.leaseUntil }));
     for (const n of due) this.rows.set(n.id, n);
-    if (this.claimGate) await this.claimGate;
+    if (held?.where === 'after') await held.gate;
     return due;
+  }
+
+  async oldestDueAt(now: Date) {
+    this.oldestDueReads += 1;
+    const due = [...this.rows.values()].filter((n) => this.isDue(n, now)).sort(claimOrder);
+    return due[0]?.nextAttemptAt;
   }
 
   async settle(id: string, workerId: string, outcome: AttemptOutcome, audit?: NewAuditEvent) {

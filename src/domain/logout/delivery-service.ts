@@ -27,6 +27,13 @@ export class LogoutDeliveryService {
     return this.deps.outbox.countByClient();
   }
 
+  /** How long the longest-waiting due notification no worker holds has waited, in seconds (0 when none waits; all processes). */
+  async oldestDueAgeSeconds(): Promise<number> {
+    const now = this.deps.clock.now();
+    const oldest = await this.deps.outbox.oldestDueAt(now);
+    return oldest ? Math.max(0, now.getTime() - oldest.getTime()) / 1000 : 0;
+  }
+
   async get(id: string): Promise<LogoutNotification> {
     const found = await this.deps.outbox.find(id);
     if (!found) throw new NotFoundError(`No logout delivery with id ${id}.`, { reason: { code: 'delivery_not_found', id } });

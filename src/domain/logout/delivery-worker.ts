@@ -39,6 +39,17 @@ export interface DeliveryCounters {
   failed: number;
 }
 
+export interface WorkerCounters extends DeliveryCounters {
+  /** Times the self-check found this worker not claiming while notifications waited (and restarted its claim loop). */
+  stalls: number;
+}
+
+/**
+ * Poll intervals that due notifications may wait unclaimed while this worker has a free slot and completes no claim,
+ * before its self-check calls it stalled. A healthy worker completes a claim on every poll.
+ */
+export const STALL_POLLS = 3;
+
 export interface LogoutDeliveryDeps {
   readonly outbox: LogoutOutbox;
   /** The client's back-channel logout registration, or undefined when it has none any more (or was deleted). */
@@ -94,15 +105,21 @@ export class LogoutDelivery {
   private backlog = false;
   private stopped = false;
   private cancelPoll: CancelTimer | undefined;
-  readonly counters: DeliveryCounters = { attempts: 0, delivered: 0, retried: 0, failed: 0 };
+  private pollMs = 0;
+  /** Clock time (ms) this worker last showed it claims: a claim completed, or every slot was busy (nothing to claim for). */
+  private claimingSeenAt = 0;
+  private checkingForStall = false;
+  readonly counters: WorkerCounters = { attempts: 0, delivered: 0, retried: 0, failed: 0, stalls: 0 };
 
   constructor(private readonly deps: LogoutDeliveryDeps) {}
 
-  /** Polls every `intervalMs` (and once now), until stop(); after stop(), starts again. */
+  /** Polls every `intervalMs` (and once now), checking itself on each poll, until stop(); after stop(), starts again. */
   start(intervalMs: number): void {
     if (this.cancelPoll) return;
     this.stopped = false;
-    this.cancelPoll = this.deps.timers.every(intervalMs, () => this.wake());
+    this.pollMs = intervalMs;
+    this.claimingSeenAt = this.deps.clock.now().getTime();
+    this.cancelPoll = this.deps.timers.every(intervalMs, () => this.poll());
     this.wake();
   }
 
@@ -111,6 +128,50 @@ export class LogoutDelivery {
     // Before start() (the CLI, which only queues) nothing is delivered from here.
     if (this.stopped || !this.cancelPoll) return;
     this.pump().catch((error: unknown) => this.deps.log.error({ err: error }, 'claiming logout notifications failed'));
+  }
+
+  private poll(): void {
+    this.wake();
+    this.checkForStall().catch((error: unknown) => this.deps.log.warn({ err: error }, 'the logout delivery self-check could not read the outbox'));
+  }
+
+  /**
+   * The bug guard: notifications have waited, due and unclaimed, for more than STALL_POLLS poll intervals while this
+   * worker had a free slot and completed no claim. Then its claim loop is stuck (a claim that never returns, or a
+   * wake that was lost): it says so (counts and ages only), counts it, and starts a fresh claim loop. Costs nothing
+   * while the worker claims: the outbox is read only once it has gone quiet for that long.
+   */
+  private async checkForStall(): Promise<void> {
+    const now = this.deps.clock.now().getTime();
+    if (this.inFlight.size >= this.deps.concurrency) {
+      // Every slot busy (slow receivers) is not a stall: there is nothing to claim for.
+      this.claimingSeenAt = now;
+      return;
+    }
+    const windowMs = STALL_POLLS * this.pollMs;
+    const seenAt = this.claimingSeenAt;
+    if (now - seenAt <= windowMs || this.checkingForStall) return;
+    this.checkingForStall = true;
+    try {
+      const oldest = await this.deps.outbox.oldestDueAt(new Date(now));
+      // A claim completed (or the worker stopped) while the outbox was read: not stuck after all.
+      if (!oldest || now - oldest.getTime() <= windowMs || this.claimingSeenAt !== seenAt || this.stopped) return;
+      this.counters.stalls += 1;
+      this.deps.log.error(
+        { oldestDueMs: now - oldest.getTime(), sinceLastClaimMs: now - seenAt, inFlight: this.inFlight.size, concurrency: this.deps.concurrency, stalls: this.counters.stalls },
+        'logout delivery stalled: notifications are due and this worker has claimed nothing; restarting its claim loop',
+      );
+      this.restartClaims(now);
+    } finally {
+      this.checkingForStall = false;
+    }
+  }
+
+  /** Forgets the stuck claim loop (which, should it ever return, gives back what it claimed) and starts a new one. */
+  private restartClaims(now: number): void {
+    this.claimRun = undefined;
+    this.claimingSeenAt = now;
+    this.wake();
   }
 
   /**
@@ -168,6 +229,7 @@ export class LogoutDelivery {
         const free = this.deps.concurrency - this.inFlight.size;
         if (free <= 0) {
           this.backlog = true;
+          this.claimingSeenAt = this.deps.clock.now().getTime();
           break;
         }
         const now = this.deps.clock.now();
@@ -176,6 +238,7 @@ export class LogoutDelivery {
           await this.giveBack(claimed);
           break;
         }
+        this.claimingSeenAt = this.deps.clock.now().getTime();
         for (const notification of claimed) this.begin(notification);
         started += claimed.length;
         this.backlog = claimed.length === free;
@@ -186,7 +249,7 @@ export class LogoutDelivery {
     return started;
   }
 
-  /** Claims this loop may no longer start (the worker stopped meanwhile), given back so they are due at once. */
+  /** Claims this loop may no longer start (the worker stopped, or the self-check replaced this loop), given back so they are due at once. */
   private async giveBack(claimed: readonly LogoutNotification[]): Promise<void> {
     await Promise.all(claimed.map((notification) => this.deps.outbox.release(notification.id, this.deps.workerId)));
   }

@@ -61,6 +61,11 @@ export interface LogoutOutbox {
    * that event in the same transaction. False when the claim was lost (another worker took the row over).
    */
   settle(id: string, workerId: string, outcome: AttemptOutcome, audit?: NewAuditEvent): Promise<boolean>;
+  /**
+   * When the longest-waiting notification that claimDue would take at `now` fell due (its nextAttemptAt), or undefined
+   * when none is waiting: pending, due, and held by no live claim. For the workers' self-check and /metrics.
+   */
+  oldestDueAt(now: Date): Promise<Date | undefined>;
   /** Gives a claimed notification back unchanged (shutdown), so another worker may take it at once. */
   release(id: string, workerId: string): Promise<void>;
   find(id: string): Promise<LogoutNotification | undefined>;

@@ -1,15 +1,17 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Router from '@koa/router';
-import type { DeliveryCounters } from '../../domain/logout/delivery-worker.js';
+import type { WorkerCounters } from '../../domain/logout/delivery-worker.js';
 import type { DeliveryState } from '../../domain/logout/logout-notification.js';
 
 export interface MetricsDeps {
   /** The bearer token /metrics requires; undefined: there is no /metrics. */
   readonly token: string | undefined;
   /** This process's back-channel logout worker counters. */
-  readonly logoutCounters: () => DeliveryCounters;
+  readonly logoutCounters: () => WorkerCounters;
   /** Notifications per state in the database (every process). */
   readonly logoutStates: () => Promise<Record<DeliveryState, number>>;
+  /** Seconds the longest-waiting due notification that no worker holds has waited (every process; 0 when none). */
+  readonly logoutOldestDueSeconds: () => Promise<number>;
 }
 
 function digest(value: string): Buffer {
@@ -35,7 +37,7 @@ export function createMetricsRouter(deps: MetricsDeps): Router {
       return;
     }
     const counters = deps.logoutCounters();
-    const states = await deps.logoutStates();
+    const [states, oldestDueSeconds] = await Promise.all([deps.logoutStates(), deps.logoutOldestDueSeconds()]);
     const lines = [
       '# HELP gatehouse_logout_delivery_attempts_total Back-channel logout POSTs attempted by this process.',
       '# TYPE gatehouse_logout_delivery_attempts_total counter',
@@ -48,6 +50,12 @@ export function createMetricsRouter(deps: MetricsDeps): Router {
       '# HELP gatehouse_logout_notifications Back-channel logout notifications in the database, by state (all processes).',
       '# TYPE gatehouse_logout_notifications gauge',
       ...(['pending', 'delivered', 'failed'] as const).map((state) => `gatehouse_logout_notifications{state="${state}"} ${states[state]}`),
+      '# HELP gatehouse_logout_delivery_stalls_total Times this process\'s delivery worker found itself not claiming while notifications were due (it restarted its claim loop).',
+      '# TYPE gatehouse_logout_delivery_stalls_total counter',
+      `gatehouse_logout_delivery_stalls_total ${counters.stalls}`,
+      '# HELP gatehouse_logout_oldest_due_seconds How long the longest-waiting due back-channel logout notification that no worker holds has waited (all processes; 0 when none).',
+      '# TYPE gatehouse_logout_oldest_due_seconds gauge',
+      `gatehouse_logout_oldest_due_seconds ${oldestDueSeconds}`,
     ];
     ctx.type = 'text/plain; version=0.0.4; charset=utf-8';
     ctx.body = lines.join('\n') + '\n';

@@ -82,6 +82,16 @@ export class PrismaLogoutOutbox implements LogoutOutbox {
     });
   }
 
+  async oldestDueAt(now: Date): Promise<Date | undefined> {
+    // The claim's condition, read in the order of the (state, nextAttemptAt) index: the first row is the answer.
+    const row = await this.db.logoutNotification.findFirst({
+      where: { state: 'pending', nextAttemptAt: { lte: now }, OR: [{ claimedUntil: null }, { claimedUntil: { lt: now } }] },
+      orderBy: { nextAttemptAt: 'asc' },
+      select: { nextAttemptAt: true },
+    });
+    return row?.nextAttemptAt;
+  }
+
   async release(id: string, workerId: string): Promise<void> {
     await this.db.logoutNotification.updateMany({ where: { id, claimedBy: workerId }, data: { claimedBy: null, claimedUntil: null } });
   }

@@ -4,6 +4,7 @@ import type { LogoutNotification } from '../../../src/domain/logout/logout-notif
 import { PrismaLogoutOutbox } from '../../../src/store/prisma/logout-outbox.js';
 import { breakInserts } from '../../support/database-faults.js';
 import { databaseKinds } from '../../support/databases.js';
+import { expectOldestDueAtContract } from '../../support/outbox-contract.js';
 import { openStoreDatabase, type StoreDatabase } from './store-database.js';
 
 const T0 = new Date('2026-03-01T10:00:00Z');
@@ -48,6 +49,14 @@ describe.each(databaseKinds())('PrismaLogoutOutbox on %s', (kind) => {
     const rest = await outbox.claimDue({ now: at(1), limit: 10, workerId: 'w2', leaseUntil: at(61) });
     expect(rest.map((n) => n.id)).toEqual([first, second].filter((id) => id !== claimed[0]!.id));
     expect(await outbox.claimDue({ now: at(1), limit: 10, workerId: 'w3', leaseUntil: at(61) })).toEqual([]);
+  });
+
+  it('tells when the longest-waiting claimable row fell due (the self-check), hiding live claims and settled rows', async () => {
+    await expectOldestDueAtContract(outbox, T0, async (due) => {
+      const ids: string[] = [];
+      for (const [i, nextAttemptAt] of due.entries()) ids.push(...(await queue(1, nextAttemptAt, `due-${i}`)));
+      return ids;
+    });
   });
 
   it('lets another worker take over a row whose lease ran out (the first worker died mid-delivery)', async () => {

@@ -66,7 +66,7 @@ describe('LogoutDelivery', () => {
       ['logout.delivery_failed', 'app1', 'internal error: no signing key for ES512'],
       ['logout.delivery_failed', 'app2', 'internal error: database is locked'],
     ]);
-    expect(delivery.counters).toEqual({ attempts: 6, delivered: 0, retried: 4, failed: 2 });
+    expect(delivery.counters).toEqual({ attempts: 6, delivered: 0, retried: 4, failed: 2, stalls: 0 });
   });
 
   it('abandons an attempt past the timeout, and at stop gives claims back without counting an attempt', async () => {
