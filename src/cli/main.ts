@@ -1,6 +1,6 @@
 import { loadConfig } from '../config/env.js';
 import type { Container } from '../container.js';
-import { createLogger } from '../infra/logger.js';
+import { createLogger, serializeError } from '../infra/logger.js';
 import { migrateDatabase } from '../store/prisma/migrate.js';
 import { auditCommand } from './commands/audit.js';
 import { clientCommands } from './commands/clients.js';
@@ -83,7 +83,8 @@ export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv =
   } catch (error) {
     const { code, message } = mapCliError(error);
     io.stderr(`gatehouse: ${message}\n`);
-    if (code === EXIT.failure && debug) io.stderr(`${(error as Error)?.stack ?? String(error)}\n`);
+    // The same allow-list as the log's (a stack's first line repeats a message, which may quote what was given).
+    if (code === EXIT.failure && debug) io.stderr(`${JSON.stringify(serializeError(error) ?? {})}\n`);
     return code;
   } finally {
     await container?.close();

@@ -65,6 +65,9 @@ export type ErrorReason =
   | { readonly code: 'filter_limit'; readonly max: number }
   // Audit
   | { readonly code: 'audit_type_unknown'; readonly value: string }
+  // Requests whose body cannot be read as what the route takes (HTTP)
+  | { readonly code: 'body_unreadable'; readonly expected: 'json' | 'form' }
+  | { readonly code: 'body_too_large'; readonly maxKilobytes: number }
   // Outages
   | { readonly code: 'database_unavailable' };
 
@@ -123,6 +126,12 @@ export class NotFoundError extends AppError {
 
 export class ConflictError extends AppError {
   readonly status = 409;
+  readonly oauthError = 'invalid_request';
+}
+
+/** A request body larger than the route takes; it is not read further. */
+export class PayloadTooLargeError extends AppError {
+  readonly status = 413;
   readonly oauthError = 'invalid_request';
 }
 

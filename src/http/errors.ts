@@ -49,10 +49,11 @@ export function providerErrorText(error: unknown, t: Text): string | undefined {
  * Every 503 — Gatehouse's own, oidc-provider's temporarily_unavailable (rendered or as JSON by oidc-provider itself,
  * so seen only here, after the fact) — tells the client when to try again, and leaves one warning in the log.
  */
-function answeredUnavailable(ctx: Context, log: Logger): void {
+function answeredUnavailable(ctx: Context, log: Logger, error?: unknown): void {
   if (ctx.status !== 503) return;
   if (!ctx.response.get('Retry-After')) ctx.set('Retry-After', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
-  log.warn({ status: 503, reason: 'database_unavailable' }, 'database unavailable');
+  // The error's cause (the driver's code, P1001 or ECONNREFUSED) when Gatehouse's own route threw it.
+  log.warn({ status: 503, reason: 'database_unavailable', ...(error === undefined ? {} : { err: error }) }, 'database unavailable');
 }
 
 /** A text for every reason: assigning `t.errors.reasons` to it makes the compiler check that none is missing. */
@@ -100,7 +101,7 @@ export function errorHandler(options: { renderView: RenderView; logger: Logger; 
       const mapped = mapHttpError(error);
       if (mapped.status === 503) {
         ctx.status = 503;
-        answeredUnavailable(ctx, log());
+        answeredUnavailable(ctx, log(), error);
       } else if (mapped.status >= 500) log().error({ err: error }, 'request failed');
       else log().info({ error: mapped.error, status: mapped.status, reason: (error as AppError).debug === undefined ? undefined : 'see debug' }, 'request refused');
       const json = ctx.accepts('html', 'json') === 'json' || ctx.path.startsWith('/admin/api/');

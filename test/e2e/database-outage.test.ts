@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { Browser } from '../support/browser.js';
 import { holdSqliteWriteLock, proxiedDatabase, type DatabaseOutage } from '../support/database-faults.js';
 import { createTestDatabase, databaseKinds, type TestDatabase } from '../support/databases.js';
@@ -60,9 +61,14 @@ async function startScene(gatehouse: TestGatehouse) {
     u.search = new URLSearchParams({ client_id: app.clientId, redirect_uri: app.redirectUri, response_type: 'code', scope: 'openid', state: 'outage', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGYSE1D7tA', code_challenge_method: 'S256' }).toString();
     return u;
   };
+  // A sign-in page opened before the outage, submitted during it.
+  const pending = new Browser(gatehouse.issuer);
+  const loginPage = await pending.navigate(authorizationUrl());
+  const loginUrl = 'url' in loginPage ? loginPage.url : authorizationUrl();
   return {
     user,
     browser,
+    interactionPage: async () => answer(await pending.request(loginUrl)),
     refresh: async () => {
       const response = await form('/token', appAuth, { grant_type: 'refresh_token', refresh_token: refreshToken });
       if (response.ok) refreshToken = ((await response.clone().json()) as { refresh_token: string }).refresh_token;
@@ -85,6 +91,7 @@ async function startScene(gatehouse: TestGatehouse) {
 }
 
 const kinds = databaseKinds();
+const APPLICATION_NAME = `gh_outage_${process.pid}`;
 
 (kinds.includes('postgresql') ? describe : describe.skip)('a PostgreSQL outage (the connection cut between Gatehouse and the server)', () => {
   let database: TestDatabase;
@@ -95,7 +102,10 @@ const kinds = databaseKinds();
   beforeAll(async () => {
     database = await createTestDatabase('postgresql');
     outage = await proxiedDatabase(database);
-    gatehouse = await startTestGatehouse('postgresql', { database: outage.database });
+    // Gatehouse's connections name themselves, so the test can end exactly those on the server.
+    const url = new URL(outage.database.url);
+    url.searchParams.set('application_name', APPLICATION_NAME);
+    gatehouse = await startTestGatehouse('postgresql', { database: { ...outage.database, url: url.toString() } });
     scene = await startScene(gatehouse);
   });
 
@@ -121,12 +131,13 @@ const kinds = databaseKinds();
     expectUnavailablePage(await scene.authorizationPage());
     expectUnavailablePage(await scene.signedInAuthorization());
     expectUnavailablePage(await scene.accountPage());
+    expectUnavailablePage(await scene.interactionPage());
     expectUnavailablePage(await scene.endSessionPage());
     expect((await scene.ready()).status).toBe(503);
     // what needs no database still answers
     expect((await scene.discovery()).status).toBe(200);
     const logged = gatehouse.logLines.filter((line) => line.msg === 'database unavailable');
-    expect(logged.length).toBeGreaterThanOrEqual(11);
+    expect(logged.length).toBeGreaterThanOrEqual(12);
     expect(gatehouse.logLines.filter((line) => line.level === 'error' && /request failed|oidc-provider server error/.test(String(line.msg)))).toEqual([]);
 
     outage.restore();
@@ -136,6 +147,7 @@ const kinds = databaseKinds();
     expect((await scene.adminList()).status).toBe(200);
     expect((await scene.adminCreate('bob@example.com')).status).toBe(201);
     expect((await scene.accountPage()).status).toBe(200);
+    expect((await scene.interactionPage()).status).toBe(200);
     expect((await scene.ready()).status).toBe(200);
     const silent = await scene.signedInAuthorization();
     expect(silent.status).toBe(303);
@@ -162,6 +174,44 @@ const kinds = databaseKinds();
       outage.restore();
     }
     expect((await scene.authorizationPage()).status).toBe(303);
+  });
+});
+
+(kinds.includes('postgresql') ? describe : describe.skip)('PostgreSQL ending Gatehouse\'s connections (pg_terminate_backend, as a restart or failover does)', () => {
+  let gatehouse: TestGatehouse;
+  let scene: Awaited<ReturnType<typeof startScene>>;
+
+  beforeAll(async () => {
+    const database = await createTestDatabase('postgresql');
+    const url = new URL(database.url);
+    url.searchParams.set('application_name', APPLICATION_NAME + '_terminated');
+    gatehouse = await startTestGatehouse('postgresql', { database: { ...database, url: url.toString() } });
+    scene = await startScene(gatehouse);
+  });
+
+  afterAll(async () => {
+    await gatehouse?.stop();
+    await gatehouse?.database.drop();
+  });
+
+  // node-postgres drops a pooled connection the server ended while it was idle, so the next request reconnects: this
+  // holds without the outage mapping too; it guards the behaviour, a request meeting a dead connection being a 503.
+  it('goes on answering after the server ended every connection: no request fails with a 500', async () => {
+    const admin = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
+    await admin.connect();
+    try {
+      const ended = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [APPLICATION_NAME + '_terminated']);
+      expect(ended.rowCount).toBeGreaterThan(0);
+    } finally {
+      await admin.end();
+    }
+    for (const call of [scene.userinfo, scene.introspect, scene.adminList, scene.accountPage]) {
+      const result = await call();
+      if (result.status === 503) expectUnavailable(result);
+      else expect(result.status).toBe(200);
+    }
+    expect((await scene.refresh()).status).toBe(200);
+    expect((await scene.adminList()).status).toBe(200);
   });
 });
 

@@ -26,6 +26,19 @@ export async function breakInserts(db: Db, kind: DatabaseKind, table: 'LogoutNot
   };
 }
 
+/**
+ * PostgreSQL only: makes every new row of a table violate a check constraint, so an insert fails the way a schema
+ * mistake would, with PostgreSQL's own detail "Failing row contains (...)": every value of the row, the request's
+ * input among them. Returns the function that repairs it.
+ */
+export async function refuseRowsWithDetail(db: Db, table: 'OidcPayload' | 'User'): Promise<() => Promise<void>> {
+  const constraint = `gh_test_${table.toLowerCase()}_refused`;
+  await db.$executeRawUnsafe(`ALTER TABLE "${table}" ADD CONSTRAINT "${constraint}" CHECK (false) NOT VALID`);
+  return async () => {
+    await db.$executeRawUnsafe(`ALTER TABLE "${table}" DROP CONSTRAINT "${constraint}"`);
+  };
+}
+
 // Runs in a child process: prints how many outbox rows of a session its own, new connection sees.
 const COUNT_SCRIPT = `
 const [provider, location, schema, sessionId] = process.argv.slice(1);

@@ -1,4 +1,3 @@
-import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { Context, Middleware, Next } from 'koa';
 import type Provider from 'oidc-provider';
@@ -24,6 +23,7 @@ import { ADMIN_RETURN_PATH } from './admin-console.js';
 import type { RenderView } from '../views.js';
 import { addSecurityRoutes } from './account-security.js';
 import { requestMeta } from '../middleware/request-context.js';
+import { readBody } from '../request-body.js';
 
 export interface AccountRouterDeps {
   readonly provider: Provider;
@@ -79,7 +79,7 @@ function current(ctx: Context): Current {
 export function createAccountRouter(deps: AccountRouterDeps): Router {
   const { provider, accounts, passwordAttempts, sessions, csrf, renderView, config, text: t } = deps;
   const router = new Router({ prefix: '/account' });
-  const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
+  const form = readBody('form', 16);
   const sessionCookie = providerCookieOptions(config);
   const signOut = createSessionSignOut({ provider, sessions, config });
   const signIn = createFirstPartySignIn({ provider, accounts, sessions, config, client: ACCOUNT_CLIENT, prefix: '/account', returnPath: RETURN_PATH });

@@ -1,4 +1,3 @@
-import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { LIST_OFFSET_MAX, LIST_PAGE_MAX, type AdminService } from '../../domain/admin/admin-service.js';
@@ -10,6 +9,7 @@ import { NotFoundError, ValidationError } from '../../domain/errors.js';
 import { adminActor, adminPrincipal, type AdminAuthorization, type AdminDoor, type AdminRefusal } from '../admin-auth.js';
 import { auditEventJson, clientInputFromJson, clientJson, logoutDeliveryJson, parseIsoInstant, sessionJson, userJson } from '../admin-json.js';
 import { CONFIRM_PATH } from '../errors.js';
+import { readBody } from '../request-body.js';
 
 export interface AdminApiDeps {
   readonly admin: AdminService;
@@ -99,7 +99,7 @@ const nextOffset = (page: { offset: number; items: unknown[]; more: boolean }) =
 export function createAdminApiRouter(deps: AdminApiDeps): Router {
   const { admin } = deps;
   const router = new Router();
-  const json = bodyParser({ enableTypes: ['json'], jsonLimit: '64kb' });
+  const json = readBody('json', 64);
   // Every route below is authorized the same way, writes with the write guards too; it runs before the body is read.
   const authorized = deps.authorization.require(apiDoor);
 

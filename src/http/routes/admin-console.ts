@@ -1,4 +1,3 @@
-import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import type { AdminService, Page } from '../../domain/admin/admin-service.js';
@@ -19,6 +18,7 @@ import { CSRF_FIELD, formToken, type Csrf } from '../middleware/csrf.js';
 import type { SessionSignOut } from '../sign-out.js';
 import type { Text } from '../text/en.js';
 import type { RenderView } from '../views.js';
+import { readBody } from '../request-body.js';
 
 export interface AdminConsoleDeps {
   readonly admin: AdminService;
@@ -180,7 +180,7 @@ const CLIENT_DONE = new Set(['updated', 'deleted']);
 export function createAdminConsoleRouter(deps: AdminConsoleDeps): Router {
   const { admin, authorization, signIn, csrf, drafts, renderView, text: t } = deps;
   const router = new Router({ prefix: ADMIN_CONSOLE_PREFIX });
-  const form = bodyParser({ enableTypes: ['form'], formLimit: '32kb' });
+  const form = readBody('form', 32);
 
   async function render(ctx: Context, view: string, model: Record<string, unknown>, status = 200) {
     const token = authorization.csrfToken(ctx)!;

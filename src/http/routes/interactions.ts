@@ -1,5 +1,4 @@
 import { timingSafeEqual } from 'node:crypto';
-import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
@@ -21,6 +20,7 @@ import { totpSetupModel } from '../totp-display.js';
 import { CSRF_FIELD, type Csrf } from '../middleware/csrf.js';
 import type { RenderView } from '../views.js';
 import { requestMeta } from '../middleware/request-context.js';
+import { readBody } from '../request-body.js';
 
 export interface InteractionRouterDeps {
   readonly provider: Provider;
@@ -74,7 +74,7 @@ function userActor(ctx: Context, userId: string): Actor {
 export function createInteractionRouter(deps: InteractionRouterDeps): Router {
   const { provider, accounts, passwordAttempts, sessions, mfa, csrf, renderView, clock, text: t } = deps;
   const router = new Router({ prefix: '/interaction/:uid' });
-  const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
+  const form = readBody('form', 16);
 
   async function details(ctx: Context) {
     const interaction = await provider.interactionDetails(ctx.req, ctx.res);

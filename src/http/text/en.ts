@@ -423,6 +423,9 @@ export const en = {
       filter_state: ({ allowed }: { allowed: readonly string[] }) => `state must be one of ${allowed.join(', ')}.`,
       filter_limit: ({ max }: { max: number }) => `limit must be a whole number from 1 to ${max}.`,
       audit_type_unknown: ({ value }: { value: string }) => `${value} is not an audit event type; choose one such as user.created or session.logged_out.`,
+      body_unreadable: ({ expected }: { expected: 'json' | 'form' }) =>
+        expected === 'json' ? 'Send a JSON object (Content-Type: application/json).' : 'This form could not be read. Go back, reload the page and try again.',
+      body_too_large: ({ maxKilobytes }: { maxKilobytes: number }) => `What was sent is too large (at most ${maxKilobytes} KB).`,
       database_unavailable: 'Gatehouse cannot reach its database right now. Nothing was changed; try again in a few seconds.',
     },
   },
