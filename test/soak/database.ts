@@ -13,6 +13,9 @@ export interface SoakDatabase extends TestDatabase {
   urlVia(port: number): string;
 }
 
+/** The run cannot start: said in one line, without a stack trace. */
+export class SoakSetupError extends Error {}
+
 const SERVER = process.env.SOAK_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 function withDatabase(base: string, name: string, port?: number): string {
@@ -28,7 +31,12 @@ function withDatabase(base: string, name: string, port?: number): string {
 export async function createSoakDatabase(): Promise<SoakDatabase> {
   const name = `gatehouse_soak_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: SERVER });
-  await admin.connect();
+  try {
+    await admin.connect();
+  } catch (error) {
+    const where = new URL(SERVER);
+    throw new SoakSetupError(`PostgreSQL at ${where.host} does not answer (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); start it, or point SOAK_POSTGRES_URL at a server where the soak may create a database`);
+  }
   try {
     await admin.query(`CREATE DATABASE "${name}"`);
   } finally {

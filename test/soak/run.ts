@@ -12,7 +12,7 @@ import { packageRoot } from '../../src/config/paths.js';
 import { adminApi } from '../support/backchannel.js';
 import { checkInvariants, type FaultWindow, type SoakHistory } from './checker.js';
 import { GatehouseCluster } from './cluster.js';
-import { createSoakDatabase, type SoakDatabase } from './database.js';
+import { createSoakDatabase, SoakSetupError, type SoakDatabase } from './database.js';
 import { faultPlan, runFaults } from './faults.js';
 import { FrontProxy } from './front-proxy.js';
 import { clientRecords, countPending, readDatabase, receivedTokens } from './history.js';
@@ -193,7 +193,7 @@ async function main(): Promise<void> {
     const passed = await soak(options, resources);
     process.exitCode = passed ? 0 : 1;
   } catch (error) {
-    say(`the run broke down: ${(error as Error)?.stack ?? String(error)}`);
+    say(error instanceof SoakSetupError ? error.message : `the run broke down: ${(error as Error)?.stack ?? String(error)}`);
     process.exitCode = 3;
   } finally {
     clearTimeout(deadline);
