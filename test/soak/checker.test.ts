@@ -53,6 +53,9 @@ function healthy(): SoakHistory {
     ],
     rss: [{ label: 'a#1', samples: Array.from({ length: 100 }, (_, i) => ({ at: T0 + i * 1000, bytes: (150 + (i % 7)) * MIB })) }],
     exits: [{ label: 'b#1', at: T0 + 50_000, code: null, signal: 'SIGKILL', expected: true }],
+    // Right after the database cut: the claims the outage failed, not a stuck worker.
+    stalls: [{ process: 'a#1', at: T0 + 45_000 }],
+    stallGraceMs: 5000,
   };
 }
 
@@ -81,6 +84,11 @@ describe('the soak invariant checker', () => {
     const result = onlyFailure({ ...h, notifications: withNotification('n2', { state: 'pending', attempts: 0, deliveredAt: null }), received: h.received.slice(0, 1) });
     expect(result.name).toBe('every notification delivered, or failed only after its retry window');
     expect(result.violations[0]).toMatch(/^1 notifications still pending after the drain \(1 never attempted/);
+  });
+
+  it('fails when a worker reported itself stalled away from a database cut', () => {
+    const result = onlyFailure({ ...h, stalls: [...h.stalls, { process: 'b#2', at: T0 + 80_000 }] });
+    expect(result.violations).toEqual([`b#2 reported its worker stalled at ${new Date(T0 + 80_000).toISOString()}`]);
   });
 
   it('fails on a notification given up before its retry window', () => {

@@ -110,6 +110,12 @@ export interface ExitRecord {
   readonly expected: boolean;
 }
 
+/** A server process's delivery self-check reporting its worker stalled (the bug guard of issue #12, item 1). */
+export interface StallReport {
+  readonly process: string;
+  readonly at: number;
+}
+
 export interface SoakHistory {
   readonly retryWindowMs: number;
   /** When the database was read for the check. */
@@ -132,6 +138,9 @@ export interface SoakHistory {
   readonly faults: readonly FaultWindow[];
   readonly rss: readonly RssRecord[];
   readonly exits: readonly ExitRecord[];
+  readonly stalls: readonly StallReport[];
+  /** After a database cut, the self-check may still see the claims the outage failed (not a stuck worker) this long. */
+  readonly stallGraceMs: number;
 }
 
 export interface InvariantResult {
@@ -423,12 +432,23 @@ function noUnexpectedExits(history: SoakHistory): InvariantResult {
   return result('no server process died on its own', history.exits.length, violations);
 }
 
+/**
+ * No worker stalled: its self-check never found it claiming nothing while notifications waited — except right after a
+ * database cut, when the claims the outage failed look the same to it (a false alarm, not a stuck claim loop).
+ */
+function noWorkerStalled(history: SoakHistory): InvariantResult {
+  const cuts = history.faults.filter((f) => f.kind === 'database-cut');
+  const stuck = history.stalls.filter((s) => !cuts.some((f) => f.start <= s.at && s.at <= f.end + history.stallGraceMs));
+  return result('no delivery worker stalled (its self-check never fired but right after a database cut)', history.stalls.length, stuck.map((s) => `${s.process} reported its worker stalled at ${new Date(s.at).toISOString()}`));
+}
+
 export function checkInvariants(history: SoakHistory): InvariantResult[] {
   const ix = indexes(history);
   return [
     everyEndedSessionQueued(history, ix),
     noStrayNotifications(history, ix),
     everyNotificationSettled(history),
+    noWorkerStalled(history),
     failedOnlyAgainstFaultyReceivers(history, ix),
     everyDeliveryReceived(history, ix),
     everyTokenGenuine(history),

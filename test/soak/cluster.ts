@@ -45,6 +45,8 @@ export class GatehouseCluster {
   readonly rss: RssSeries[] = [];
   readonly exits: ProcessExit[] = [];
   private readonly members: Member[];
+  /** Every process ever started (each incarnation), for the logs and for stopping them all. */
+  private readonly started: { readonly label: string; readonly child: ChildGatehouse }[] = [];
   private readonly killedOnPurpose = new Set<number>();
   private sampler: ReturnType<typeof setInterval> | undefined;
 
@@ -63,8 +65,6 @@ export class GatehouseCluster {
   logLines(): (Record<string, unknown> & { readonly process: string })[] {
     return this.started.flatMap(({ label, child }) => child.logLines().map((line) => ({ ...line, process: label })));
   }
-
-  private readonly started: { readonly label: string; readonly child: ChildGatehouse }[] = [];
 
   async startAll(): Promise<void> {
     for (const member of this.members) await this.start(member);

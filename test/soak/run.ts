@@ -18,7 +18,7 @@ import { FrontProxy } from './front-proxy.js';
 import { clientRecords, countPending, readDatabase, receivedTokens } from './history.js';
 import { formatReport } from './report.js';
 import { parseOptions, UsageError, type Options } from './options.js';
-import { createFixture, type SoakFixture } from './setup.js';
+import { createFixture, enrolTotp, type SoakFixture } from './setup.js';
 import { CuttableTcpProxy } from './tcp-proxy.js';
 import { runTraffic, TrafficLog, type TrafficContext } from './traffic.js';
 
@@ -36,8 +36,8 @@ const SERVER_ENV = {
   SESSION_LIMIT: '4',
   CLIENT_CREDENTIALS_TTL: '3600',
 };
-/** A claim of a killed process is taken over when its lease runs out: max(4 × timeout, 60 s) (src/container.ts). */
-const LEASE_MS = 60_000;
+/** A claim of a killed process is taken over when its lease runs out: max(4 × timeout, 60 s), as src/container.ts sets it. */
+const LEASE_MS = Math.max(4 * Number(SERVER_ENV.BACKCHANNEL_TIMEOUT), 60) * 1000;
 const PROCESSES = ['gatehouse-a', 'gatehouse-b'];
 const SETUP_BUDGET_MS = 120_000;
 
@@ -104,6 +104,7 @@ async function soak(options: Options, resources: Resources): Promise<boolean> {
   const ctx: TrafficContext = {
     issuer, admin, service, log,
     apps: { notes: byName.get('notes')!, calendar: byName.get('calendar')!, mail: byName.get('mail')!, wiki: byName.get('wiki')! },
+    enrolTotp: (user) => enrolTotp(fixture.container, user),
     idleTimeout: Number(SERVER_ENV.SESSION_IDLE_TIMEOUT), sweepInterval: Number(SERVER_ENV.SESSION_SWEEP_INTERVAL), sessionLimit: Number(SERVER_ENV.SESSION_LIMIT),
   };
 
@@ -147,13 +148,20 @@ async function soak(options: Options, resources: Resources): Promise<boolean> {
     faults: windows,
     rss: cluster.rss,
     exits: cluster.exits,
+    // The worker's bug guard (src/domain/logout/delivery-worker.ts) says so in its log.
+    stalls: cluster.logLines().filter((line) => String(line.msg).startsWith('logout delivery stalled')).map((line) => ({ process: line.process, at: Date.parse(String(line.time)) })),
+    stallGraceMs: (3 * Number(SERVER_ENV.BACKCHANNEL_POLL_INTERVAL) + 2) * 1000,
   };
   const results = checkInvariants(history);
   // Everything the checker saw, for a closer look at a failure (no secrets: tokens are reduced to their claims).
-  if (process.env.SOAK_HISTORY) writeFileSync(process.env.SOAK_HISTORY, JSON.stringify({ history, results }, null, 1));
+  const serverLog = cluster.logLines();
+  if (process.env.SOAK_HISTORY) {
+    const warnings = serverLog.filter((line) => ['warn', 'error', 'fatal'].includes(String(line.level)));
+    writeFileSync(process.env.SOAK_HISTORY, JSON.stringify({ history, results, serverWarnings: warnings }, null, 1));
+  }
   process.stdout.write(formatReport(history, results, {
     minutes: options.minutes, startedAt: trafficStart, trafficMs, drainMs, loadBefore, loadAfter: loadavg(), cores: cpus().length,
-    operations: log.operations, database: database.name, serverLog: cluster.logLines(),
+    operations: log.operations, database: database.name, serverLog,
   }) + '\n');
   say(`whole run ${((Date.now() - startedAt) / 1000).toFixed(0)} s`);
   return results.every((r) => r.ok);

@@ -25,7 +25,7 @@ export interface SoakUser {
   readonly email: string;
   password: string;
   /** The authenticator app's secret, for a user with a second factor. */
-  readonly totpSecret: string | undefined;
+  totpSecret: string | undefined;
   /** The last TOTP step a code was used for (a code is accepted once). */
   lastStep: number;
 }
@@ -53,6 +53,8 @@ export interface WorkerUsers {
   readonly idle: SoakUser;
   /** Signs in more often than the session limit allows, then has every session revoked at once (the burst). */
   readonly crowd: SoakUser;
+  /** Has an authenticator app that an administrator resets (a lost phone), then sets up a new one. */
+  readonly lostPhone: SoakUser;
 }
 
 export interface SoakFixture {
@@ -62,6 +64,18 @@ export interface SoakFixture {
   readonly service: { readonly clientId: string; readonly secret: string };
   /** The admin client's credentials, for the admin API. */
   readonly container: Container;
+}
+
+/**
+ * Sets up the user's authenticator app (a new secret: after a reset too) with Gatehouse's own service. Activated with
+ * the previous step's code, so that the codes of this step and the next are usable for sign-in at once.
+ */
+export async function enrolTotp(container: Container, user: SoakUser): Promise<void> {
+  const { secret } = await container.mfa.startEnrolment(user.id, user.email);
+  const previous = stepOf(Date.now()) - 1;
+  await container.mfa.activate(user.id, totpCode(secret, previous * TOTP_STEP_MS));
+  user.totpSecret = secret;
+  user.lastStep = previous;
 }
 
 const APPS: readonly { name: string; backchannel: boolean; sessionRequired: boolean; alg: SoakApp['alg'] }[] = [
@@ -95,16 +109,16 @@ export async function createFixture(options: { database: SoakDatabase; secret: s
     const email = `${label}-${randomBytes(4).toString('hex')}@soak.example.com`;
     const password = newPassword();
     const created = await container.accounts.createUser({ email, password });
-    if (!totp) return { id: created.id, email, password, totpSecret: undefined, lastStep: 0 };
-    const { secret } = await container.mfa.startEnrolment(created.id, email);
-    // Activated with the previous step's code, so the next two steps' codes are usable for sign-in at once.
-    const previous = stepOf(Date.now()) - 1;
-    await container.mfa.activate(created.id, totpCode(secret, previous * TOTP_STEP_MS));
-    return { id: created.id, email, password, totpSecret: secret, lastStep: previous };
+    const soakUser: SoakUser = { id: created.id, email, password, totpSecret: undefined, lastStep: 0 };
+    if (totp) await enrolTotp(container, soakUser);
+    return soakUser;
   };
   const workers: WorkerUsers[] = [];
   for (let i = 0; i < options.workers; i += 1) {
-    workers.push({ plain: await user(`plain${i}`, false), totp: await user(`totp${i}`, true), idle: await user(`idle${i}`, false), crowd: await user(`crowd${i}`, false) });
+    workers.push({
+      plain: await user(`plain${i}`, false), totp: await user(`totp${i}`, true), idle: await user(`idle${i}`, false), crowd: await user(`crowd${i}`, false),
+      lostPhone: await user(`lostphone${i}`, true),
+    });
   }
   return { apps, workers, service: { clientId: service.client.clientId, secret: service.secret! }, container };
 }

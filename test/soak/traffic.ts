@@ -36,6 +36,8 @@ export interface TrafficContext {
   readonly idleTimeout: number;
   readonly sweepInterval: number;
   readonly sessionLimit: number;
+  /** Gives a user a new authenticator app (after an administrator's reset), with Gatehouse's own services. */
+  readonly enrolTotp: (user: SoakUser) => Promise<void>;
 }
 
 /** One SSO session (one browser) signed in to some applications. */
@@ -238,6 +240,23 @@ export class Journeys {
     }
   }
 
+  /** An administrator resets the second factor (a lost phone): the session ends; the user then sets up a new app. */
+  async resetSecondFactor(users: WorkerUsers): Promise<void> {
+    const { calendar, mail } = this.ctx.apps;
+    const user = users.lostPhone;
+    if (!nextTotpCode({ ...user })) return this.serviceTokens();
+    const session = await this.signIn(user, [calendar, mail]);
+    const reset = await this.ctx.admin('POST', `/admin/api/users/${user.id}/reset-mfa`);
+    if (reset.status !== 200) throw new JourneyError(`http ${reset.status}`, 'admin API reset-mfa');
+    this.ctx.log.count('end: second factor reset');
+    this.expectEnded(session, 'mfa_reset');
+    try {
+      await this.expectRevoked(session);
+    } finally {
+      await this.ctx.enrolTotp(user);
+    }
+  }
+
   /** Signs in and walks away: the idle timeout ends it (found by the sweeper). */
   async abandon(users: WorkerUsers): Promise<void> {
     const { notes, mail } = this.ctx.apps;
@@ -274,12 +293,14 @@ export class Journeys {
   }
 }
 
-type JourneyName = 'rpLogout' | 'accountLogout' | 'endOneThenAdminRevoke' | 'endOthersThenAll' | 'passwordChange' | 'disableUser' | 'abandon' | 'crowdThenRevokeAll' | 'serviceTokens';
+type JourneyName =
+  | 'rpLogout' | 'accountLogout' | 'endOneThenAdminRevoke' | 'endOthersThenAll' | 'passwordChange' | 'disableUser' | 'resetSecondFactor'
+  | 'abandon' | 'crowdThenRevokeAll' | 'serviceTokens';
 
 /** How often each journey runs, relatively. */
 const WEIGHTS: readonly [JourneyName, number][] = [
   ['rpLogout', 4], ['accountLogout', 3], ['endOneThenAdminRevoke', 3], ['endOthersThenAll', 3], ['passwordChange', 2],
-  ['disableUser', 2], ['abandon', 1], ['crowdThenRevokeAll', 1], ['serviceTokens', 3],
+  ['disableUser', 2], ['resetSecondFactor', 1], ['abandon', 1], ['crowdThenRevokeAll', 1], ['serviceTokens', 3],
 ];
 
 function pick(random: () => number): JourneyName {
