@@ -56,6 +56,7 @@ function healthy(): SoakHistory {
     // Right after the database cut: the claims the outage failed, not a stuck worker.
     stalls: [{ process: 'a#1', at: T0 + 45_000 }],
     stallGraceMs: 5000,
+    coverage: { endReasons: ['logged_out'], faultKinds: ['database-cut', 'process-kill', 'receiver-down'] },
   };
 }
 
@@ -84,6 +85,14 @@ describe('the soak invariant checker', () => {
     const result = onlyFailure({ ...h, notifications: withNotification('n2', { state: 'pending', attempts: 0, deliveredAt: null }), received: h.received.slice(0, 1) });
     expect(result.name).toBe('every notification delivered, or failed only after its retry window');
     expect(result.violations[0]).toMatch(/^1 notifications still pending after the drain \(1 never attempted/);
+  });
+
+  it('fails on a run that did not exercise what it should (an ending or a fault missing, nothing delivered)', () => {
+    const result = onlyFailure({ ...h, coverage: { endReasons: ['logged_out', 'mfa_reset'], faultKinds: [...h.coverage.faultKinds, 'receiver-slow'] } });
+    expect(result.violations).toEqual(['no session ended mfa_reset', 'no receiver-slow fault was injected']);
+    const nothing = { ...h, sessions: [], notifications: [], received: [], observed: [], expectedEndings: [], audit: [], signedInPayloadUids: [] };
+    expect(failing(nothing).map((r) => r.name)).toEqual(['the run exercised every ending and every fault']);
+    expect(failing(nothing)[0]!.violations).toEqual(['no session ended logged_out', 'no notification was delivered']);
   });
 
   it('fails when a worker reported itself stalled away from a database cut', () => {

@@ -141,6 +141,8 @@ export interface SoakHistory {
   readonly stalls: readonly StallReport[];
   /** After a database cut, the self-check may still see the claims the outage failed (not a stuck worker) this long. */
   readonly stallGraceMs: number;
+  /** What the run was meant to exercise: a run that ended no session of some kind, or skipped a fault, proves less. */
+  readonly coverage: { readonly endReasons: readonly string[]; readonly faultKinds: readonly FaultKind[] };
 }
 
 export interface InvariantResult {
@@ -442,9 +444,24 @@ function noWorkerStalled(history: SoakHistory): InvariantResult {
   return result('no delivery worker stalled (its self-check never fired but right after a database cut)', history.stalls.length, stuck.map((s) => `${s.process} reported its worker stalled at ${new Date(s.at).toISOString()}`));
 }
 
+/** The run did what it is meant to: every kind of ending, every kind of fault, deliveries, journeys that succeeded. */
+function exercisedEverything(history: SoakHistory): InvariantResult {
+  const violations: string[] = [];
+  const reasons = new Set(history.sessions.map((s) => s.endReason));
+  const missingReasons = history.coverage.endReasons.filter((r) => !reasons.has(r));
+  if (missingReasons.length) violations.push(`no session ended ${missingReasons.join(', ')}`);
+  const kinds = new Set(history.faults.map((f) => f.kind));
+  const missingFaults = history.coverage.faultKinds.filter((k) => !kinds.has(k));
+  if (missingFaults.length) violations.push(`no ${missingFaults.join(', ')} fault was injected`);
+  if (!history.notifications.some((n) => n.state === 'delivered')) violations.push('no notification was delivered');
+  if (!history.journeys.some((j) => !j.error)) violations.push('no journey succeeded');
+  return result('the run exercised every ending and every fault', history.coverage.endReasons.length + history.coverage.faultKinds.length, violations);
+}
+
 export function checkInvariants(history: SoakHistory): InvariantResult[] {
   const ix = indexes(history);
   return [
+    exercisedEverything(history),
     everyEndedSessionQueued(history, ix),
     noStrayNotifications(history, ix),
     everyNotificationSettled(history),

@@ -151,6 +151,10 @@ async function soak(options: Options, resources: Resources): Promise<boolean> {
     // The worker's bug guard (src/domain/logout/delivery-worker.ts) says so in its log.
     stalls: cluster.logLines().filter((line) => String(line.msg).startsWith('logout delivery stalled')).map((line) => ({ process: line.process, at: Date.parse(String(line.time)) })),
     stallGraceMs: (3 * Number(SERVER_ENV.BACKCHANNEL_POLL_INTERVAL) + 2) * 1000,
+    coverage: {
+      endReasons: ['logged_out', 'revoked_by_user', 'revoked_by_admin', 'password_changed', 'user_disabled', 'mfa_reset', 'evicted', 'expired_idle'],
+      faultKinds: [...new Set(plan.map((f) => f.kind))],
+    },
   };
   const results = checkInvariants(history);
   // Everything the checker saw, for a closer look at a failure (no secrets: tokens are reduced to their claims).
