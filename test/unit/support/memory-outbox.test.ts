@@ -1,6 +1,6 @@
-import { T0 } from '../../../support/delivery.js';
-import { MemoryOutbox } from '../../../support/memory-outbox.js';
-import { expectOldestDueAtContract } from '../../../support/outbox-contract.js';
+import { T0 } from '../../support/delivery.js';
+import { MemoryOutbox } from '../../support/memory-outbox.js';
+import { expectOldestDueAtContract } from '../../support/outbox-contract.js';
 
 // The worker's tests stand on the in-memory outbox: it answers the self-check's question as the database does.
 describe('MemoryOutbox', () => {
