@@ -30,7 +30,9 @@ export interface SerializedError {
 
 // errno names (EADDRINUSE), Node's and SQLite's codes, Prisma's, SQLSTATEs: never long free text (a base32 TOTP secret).
 const MACHINE_CODE = /^(E[A-Z]{2,15}|(ERR|SQLITE)_[A-Z0-9_]{1,60}|P\d{4}|[0-9A-Z]{5})$/;
-const OAUTH_ERROR = /^[a-z_]{1,64}$/;
+// OAuth error codes all have an underscore (invalid_request, server_error): a lone word may be anything.
+const OAUTH_ERROR = /^[a-z]+(_[a-z]+){1,5}$/;
+const ERROR_NAME = /^[A-Z][A-Za-z]{0,58}Error$/;
 const MAX_DEPTH = 3;
 const MAX_FRAMES = 12;
 
@@ -43,9 +45,11 @@ function isSystemError(error: Record<string, unknown>): boolean {
   return typeof error.syscall === 'string' && typeof error.errno === 'number' && typeof error.code === 'string';
 }
 
-function stackFrames(stack: unknown): string | undefined {
+/** The frames after the message (which may span lines, and look like frames), never the message itself. */
+function stackFrames(stack: unknown, message: unknown): string | undefined {
   if (typeof stack !== 'string') return undefined;
-  const frames = stack.split('\n').filter((line) => /^\s+at /.test(line)).slice(0, MAX_FRAMES);
+  const afterMessage = typeof message === 'string' && message !== '' && stack.includes(message) ? stack.slice(stack.indexOf(message) + message.length) : stack;
+  const frames = afterMessage.split('\n').filter((line) => /^\s+at /.test(line)).slice(0, MAX_FRAMES);
   return frames.length ? frames.join('\n') : undefined;
 }
 
@@ -65,11 +69,11 @@ export function serializeError(value: unknown, depth = 0): SerializedError | und
   const error = typeof record.error === 'string' && OAUTH_ERROR.test(record.error) ? record.error : undefined;
   const reason = isRecord(record.reason) && typeof record.reason.code === 'string' ? record.reason.code : undefined;
   const message = isSystemError(record) && typeof record.message === 'string' ? record.message : undefined;
-  const stack = stackFrames(record.stack);
+  const stack = stackFrames(record.stack, record.message);
   const meta = isRecord(record.meta) ? record.meta.driverAdapterError : undefined;
   const underlying = record.debug ?? record.cause ?? meta;
   const cause = depth < MAX_DEPTH && underlying !== undefined ? serializeError(underlying, depth + 1) : undefined;
-  const type = value instanceof Error ? value.constructor.name || value.name : typeof record.name === 'string' && /^\w{1,64}$/.test(record.name) ? record.name : 'Object';
+  const type = value instanceof Error ? value.constructor.name || 'Error' : typeof record.name === 'string' && ERROR_NAME.test(record.name) ? record.name : 'Object';
   return {
     type,
     ...(code ? { code } : {}),

@@ -151,14 +151,14 @@ describe.each(databaseKinds())('no secret reaches the log or the CLI\'s output, 
     const pageRequest = (label: string, target: URL | string, body: string, contentType: string, from = who, cookie?: string) =>
       send(label, typeof target === 'string' ? target : target.pathname, { method: 'POST', headers: { 'content-type': contentType, accept: 'text/html', cookie: cookie ?? cookieHeader(from) }, body });
     expect((await who.submit(login, /\/login$/, { login: 'ada@example.com', password: wrongPassword }) as Page).status).toBe(401);
-    for (const [label, body, type] of [
-      ['login as JSON', JSON.stringify({ ...csrf, login: 'ada@example.com', password }), 'application/json'],
-      ['login, broken JSON', `{"password":"${password}"`, 'application/json'],
-      ['login as text', `password=${password}`, 'text/plain'],
-      ['login, oversized', formBody({ ...csrf, login: 'ada@example.com', password, padding: 'x'.repeat(20_000) }), FORM],
-      ['login without CSRF', formBody({ login: 'ada@example.com', password }), FORM],
+    for (const [label, body, type, status] of [
+      ['login as JSON', JSON.stringify({ ...csrf, login: 'ada@example.com', password }), 'application/json', 400],
+      ['login, broken JSON', `{"password":"${password}"`, 'application/json', 400],
+      ['login as text', `password=${password}`, 'text/plain', 400],
+      ['login, oversized', formBody({ ...csrf, login: 'ada@example.com', password, padding: 'x'.repeat(20_000) }), FORM, 413],
+      ['login without CSRF', formBody({ login: 'ada@example.com', password }), FORM, 403],
     ] as const) {
-      expectStatus(label, (await pageRequest(label, loginAction, body, type)).status, [400, 403, 413]);
+      expectStatus(label, (await pageRequest(label, loginAction, body, type)).status, [status]);
     }
     await pageRequest('login, unknown interaction', `/interaction/${secret('interaction-uid')}/login`, formBody({ login: 'ada@example.com', password }), FORM);
     await pageRequest('login with a forged cookie', loginAction, formBody({ ...csrf, login: 'ada@example.com', password }), FORM, who, `gatehouse_interaction=${secret('forged-cookie')}; gatehouse_csrf=${secret('forged-csrf')}`);

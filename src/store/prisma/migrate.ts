@@ -3,6 +3,7 @@ import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import { rethrowUnavailable } from './errors.js';
 import { migrationsDir } from '../../config/paths.js';
 import { postgresConnectionString, postgresSchema, sqliteFilePath, type DatabaseTarget } from './database.js';
 
@@ -99,6 +100,11 @@ async function migratePostgres(url: string, migrations: Migration[]): Promise<Mi
   }
 }
 
+/** Applies the pending migrations; a database out of reach is the domain's UnavailableError (start-up and the CLI say so). */
 export async function migrateDatabase(target: DatabaseTarget, migrations = loadMigrations(target.provider)): Promise<MigrationResult> {
-  return target.provider === 'postgresql' ? migratePostgres(target.url, migrations) : migrateSqlite(target.url, migrations);
+  try {
+    return target.provider === 'postgresql' ? await migratePostgres(target.url, migrations) : migrateSqlite(target.url, migrations);
+  } catch (error) {
+    return rethrowUnavailable(error);
+  }
 }

@@ -46,7 +46,10 @@ function errorsCarrying(secret: string): unknown[] {
   const provider = new oidcErrors.InvalidRequest(`parameter ${secret} is wrong`);
   const wrapped = new Error('outer', { cause: body });
   const headers = Object.assign(new Error('request failed'), { headers: { authorization: `Bearer ${secret}`, cookie: `gatehouse_session=${secret}` } });
-  return [parse, body, typeError, prisma, domain, provider, wrapped, headers];
+  // A message of several lines that look like stack frames.
+  const framed = new Error(`failed\n    at ${secret} (file.js:1:1)`);
+  const named = { name: secret, error: secret.replace(/\W/g, ''), code: secret, message: secret };
+  return [parse, body, typeError, prisma, domain, provider, wrapped, headers, framed, named];
 }
 
 describe('the logger (what an error may put in a log line)', () => {
@@ -55,7 +58,7 @@ describe('the logger (what an error may put in a log line)', () => {
     for (const error of errorsCarrying(SECRET)) {
       logger.error({ err: error }, 'request failed');
       logger.error({ error }, 'request failed');
-      logger.error(error as Error);
+      if (error instanceof Error) logger.error(error);
       logger.warn({ err: { cause: error } }, 'wrapped');
     }
     for (const form of [SECRET, encodeURIComponent(SECRET), Buffer.from(SECRET).toString('base64')]) expect(raw()).not.toContain(form);
