@@ -55,6 +55,7 @@ export function formatReport(history: SoakHistory, results: readonly InvariantRe
     `Journeys     ${history.journeys.length} (${failedJourneys.length} failed): ${counts(history.journeys, (j) => j.kind)}`,
     `Operations   ${[...facts.operations].map(([k, n]) => `${k} ${n}`).join(' · ')}`,
     `HTTP         ${history.requests.length} requests, by status: ${counts(history.requests, (r) => String(r.status))}; by process: ${counts(history.requests, (r) => r.backend ?? 'none')}`,
+    `             by endpoint: ${counts(history.requests, (r) => `${r.method} /${r.path.split('/')[1] ?? ''}`)}`,
     `Errors       journeys: ${counts(failedJourneys, (j) => j.error!.kind)}; HTTP 5xx: ${counts(history.requests.filter((r) => r.status >= 500), (r) => `${r.status}${r.proxyError ? ' (proxy)' : ''}`)}`,
     `Logouts      ${history.notifications.length} notifications: ${counts(history.notifications, (n) => n.state)}; ${history.received.length} tokens received; latency (session end to delivered) p50 ${seconds(percentile(latency, 50))}, p99 ${seconds(percentile(latency, 99))}, max ${seconds(latency.at(-1) ?? NaN)}`,
     `Workers      ${workerLine(facts, at)}`,
