@@ -62,7 +62,7 @@ export interface SoakFixture {
   readonly workers: readonly WorkerUsers[];
   /** A confidential client with client_credentials only (a service calling an API). */
   readonly service: { readonly clientId: string; readonly secret: string };
-  /** The admin client's credentials, for the admin API. */
+  /** Gatehouse's services on the soak database (no worker runs in it): for the admin client and re-enrolments. */
   readonly container: Container;
 }
 
