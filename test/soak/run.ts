@@ -13,7 +13,7 @@ import { adminApi } from '../support/backchannel.js';
 import { checkInvariants, type FaultWindow, type SoakHistory } from './checker.js';
 import { GatehouseCluster } from './cluster.js';
 import { createSoakDatabase, SoakSetupError, type SoakDatabase } from './database.js';
-import { faultPlan, runFaults } from './faults.js';
+import { faultPlan, runFaults, type PlannedFault } from './faults.js';
 import { FrontProxy } from './front-proxy.js';
 import { clientRecords, countPending, readDatabase, receivedTokens } from './history.js';
 import { formatReport } from './report.js';
@@ -73,20 +73,20 @@ class Resources {
   }
 }
 
-async function drain(url: string, until: number): Promise<void> {
-  while (Date.now() < until) {
-    if ((await countPending(url)) === 0) return;
-    await sleep(1000);
-  }
+/** A server setting as a number. */
+const setting = (name: keyof typeof SERVER_ENV) => Number(SERVER_ENV[name]);
+
+interface Stack {
+  readonly database: SoakDatabase;
+  readonly pgProxy: CuttableTcpProxy;
+  readonly front: FrontProxy;
+  readonly cluster: GatehouseCluster;
+  readonly fixture: SoakFixture;
+  readonly ctx: TrafficContext;
 }
 
-async function soak(options: Options, resources: Resources): Promise<boolean> {
-  const loadBefore = loadavg();
-  const startedAt = Date.now();
-  const trafficMs = options.minutes * 60_000;
-  say(`building dist/ (incremental)`);
-  execFileSync(process.execPath, [join(packageRoot, 'node_modules/typescript/bin/tsc'), '-p', join(packageRoot, 'tsconfig.build.json')], { stdio: 'inherit' });
-
+/** The soak's database, its two proxies, the two servers and what the traffic needs (users, applications, admin API). */
+async function startStack(options: Options, resources: Resources): Promise<Stack> {
   const database = (resources.database = await createSoakDatabase());
   say(`database ${database.name} created and migrated`);
   const pgProxy = (resources.pgProxy = await new CuttableTcpProxy({ host: new URL(database.url).hostname, port: Number(new URL(database.url).port || 5432) }).listen());
@@ -97,75 +97,95 @@ async function soak(options: Options, resources: Resources): Promise<boolean> {
   await cluster.startAll();
   say(`${PROCESSES.join(' and ')} listening behind ${issuer}`);
   const fixture = (resources.fixture = await createFixture({ database, secret, issuer, workers: options.workers }));
-  const admin = await adminApi({ container: fixture.container, issuer });
-  const service = await oidc.discovery(new URL(issuer), fixture.service.clientId, fixture.service.secret, undefined, { execute: [oidc.allowInsecureRequests] });
   const byName = new Map(fixture.apps.map((a) => [a.name, a]));
-  const log = new TrafficLog();
   const ctx: TrafficContext = {
-    issuer, admin, service, log,
+    issuer,
+    admin: await adminApi({ container: fixture.container, issuer }),
+    service: await oidc.discovery(new URL(issuer), fixture.service.clientId, fixture.service.secret, undefined, { execute: [oidc.allowInsecureRequests] }),
+    log: new TrafficLog(),
     apps: { notes: byName.get('notes')!, calendar: byName.get('calendar')!, mail: byName.get('mail')!, wiki: byName.get('wiki')! },
     enrolTotp: (user) => enrolTotp(fixture.container, user),
-    idleTimeout: Number(SERVER_ENV.SESSION_IDLE_TIMEOUT), sweepInterval: Number(SERVER_ENV.SESSION_SWEEP_INTERVAL), sessionLimit: Number(SERVER_ENV.SESSION_LIMIT),
+    idleTimeout: setting('SESSION_IDLE_TIMEOUT'), sweepInterval: setting('SESSION_SWEEP_INTERVAL'), sessionLimit: setting('SESSION_LIMIT'),
   };
+  return { database, pgProxy, front, cluster, fixture, ctx };
+}
 
-  const trafficStart = Date.now();
-  const plan = faultPlan(trafficMs, PROCESSES);
-  const windows: FaultWindow[] = [];
-  say(`traffic for ${options.minutes} min (${options.workers} workers, at most ${options.perSecond} journeys/s), ${plan.length} faults`);
-  const receivers = new Map(fixture.apps.filter((a) => a.receiver).map((a) => [a.name, a.receiver!]));
-  await Promise.all([
-    runTraffic(ctx, fixture.workers, { until: trafficStart + trafficMs, perSecond: options.perSecond }),
-    runFaults(plan, { receivers, slowAnswerMs: (Number(SERVER_ENV.BACKCHANNEL_TIMEOUT) + 1) * 1000, cluster, database: pgProxy }, trafficStart, windows),
-  ]);
-  const trafficEnd = Date.now();
-
-  // Drain: retries finish within the retry window; a killed process's claims wait for their lease; abandoned sessions
-  // end by the idle timeout. Bounded: what is still pending after this is a finding, not a reason to wait longer.
-  const retryMs = (Number(SERVER_ENV.BACKCHANNEL_RETRY_WINDOW) + Number(SERVER_ENV.BACKCHANNEL_RETRY_MAX_DELAY) + Number(SERVER_ENV.BACKCHANNEL_TIMEOUT) + 5) * 1000;
+/**
+ * Waits until nothing is pending, bounded: retries finish within the retry window, a killed process's claims wait
+ * for their lease, abandoned sessions end by the idle timeout. What is still pending after this is a finding.
+ */
+async function drain(stack: Stack, windows: readonly FaultWindow[], trafficEnd: number): Promise<void> {
+  const retryMs = (setting('BACKCHANNEL_RETRY_WINDOW') + setting('BACKCHANNEL_RETRY_MAX_DELAY') + setting('BACKCHANNEL_TIMEOUT') + 5) * 1000;
   const lastOutage = Math.max(0, ...windows.filter((w) => w.kind === 'process-kill' || w.kind === 'database-cut').map((w) => w.end));
-  const idleDone = Math.max(0, ...log.expectedEndings.map((e) => e.dueBy));
-  const drainUntil = Math.max(trafficEnd + retryMs, lastOutage + LEASE_MS + 10_000);
-  say(`traffic done; draining (at most ${((drainUntil - Date.now()) / 1000).toFixed(0)} s)`);
-  await sleep(Math.max(0, Math.min(idleDone, drainUntil) - Date.now()));
-  await drain(database.url, drainUntil);
-  const drainMs = Date.now() - trafficEnd;
+  const expiriesDue = Math.max(0, ...stack.ctx.log.expectedEndings.map((e) => e.dueBy));
+  const until = Math.max(trafficEnd + retryMs, lastOutage + LEASE_MS + 10_000);
+  say(`traffic done; draining (at most ${((until - Date.now()) / 1000).toFixed(0)} s)`);
+  await sleep(Math.max(0, Math.min(expiriesDue, until) - Date.now()));
+  while (Date.now() < until && (await countPending(stack.database.url)) > 0) await sleep(1000);
+}
 
-  const received = await receivedTokens(fixture.apps, issuer);
-  await cluster.stopAll();
-  const state = await readDatabase(database.url);
-  const history: SoakHistory = {
-    retryWindowMs: Number(SERVER_ENV.BACKCHANNEL_RETRY_WINDOW) * 1000,
+/** What the checker gets: the database as it is now, the tokens received, and everything the run recorded. */
+async function history(stack: Stack, received: SoakHistory['received'], windows: readonly FaultWindow[], plan: readonly PlannedFault[]): Promise<SoakHistory> {
+  const { cluster, ctx } = stack;
+  return {
+    retryWindowMs: setting('BACKCHANNEL_RETRY_WINDOW') * 1000,
     checkedAt: Date.now(),
     outageGraceMs: 2000,
     rssGrowth: { bytes: 64 * 2 ** 20, ratio: 0.5 },
-    clients: clientRecords(fixture.apps),
-    ...state,
+    clients: clientRecords(stack.fixture.apps),
+    ...(await readDatabase(stack.database.url)),
     received,
-    observed: log.observed,
-    expectedEndings: log.expectedEndings,
-    journeys: log.journeys,
-    requests: front.requests,
+    observed: ctx.log.observed,
+    expectedEndings: ctx.log.expectedEndings,
+    journeys: ctx.log.journeys,
+    requests: stack.front.requests,
     faults: windows,
     rss: cluster.rss,
     exits: cluster.exits,
     // The worker's bug guard (src/domain/logout/delivery-worker.ts) says so in its log.
     stalls: cluster.logLines().filter((line) => String(line.msg).startsWith('logout delivery stalled')).map((line) => ({ process: line.process, at: Date.parse(String(line.time)) })),
-    stallGraceMs: (3 * Number(SERVER_ENV.BACKCHANNEL_POLL_INTERVAL) + 2) * 1000,
+    stallGraceMs: (3 * setting('BACKCHANNEL_POLL_INTERVAL') + 2) * 1000,
     coverage: {
       endReasons: ['logged_out', 'revoked_by_user', 'revoked_by_admin', 'password_changed', 'user_disabled', 'mfa_reset', 'evicted', 'expired_idle'],
       faultKinds: [...new Set(plan.map((f) => f.kind))],
     },
   };
-  const results = checkInvariants(history);
+}
+
+async function soak(options: Options, resources: Resources): Promise<boolean> {
+  const loadBefore = loadavg();
+  const startedAt = Date.now();
+  const trafficMs = options.minutes * 60_000;
+  say(`building dist/ (incremental)`);
+  execFileSync(process.execPath, [join(packageRoot, 'node_modules/typescript/bin/tsc'), '-p', join(packageRoot, 'tsconfig.build.json')], { stdio: 'inherit' });
+  const stack = await startStack(options, resources);
+
+  const trafficStart = Date.now();
+  const plan = faultPlan(trafficMs, PROCESSES);
+  const windows: FaultWindow[] = [];
+  say(`traffic for ${options.minutes} min (${options.workers} workers, at most ${options.perSecond} journeys/s), ${plan.length} faults`);
+  const receivers = new Map(stack.fixture.apps.filter((a) => a.receiver).map((a) => [a.name, a.receiver!]));
+  await Promise.all([
+    runTraffic(stack.ctx, stack.fixture.workers, { until: trafficStart + trafficMs, perSecond: options.perSecond }),
+    runFaults(plan, { receivers, slowAnswerMs: (setting('BACKCHANNEL_TIMEOUT') + 1) * 1000, cluster: stack.cluster, database: stack.pgProxy }, trafficStart, windows),
+  ]);
+  const trafficEnd = Date.now();
+  await drain(stack, windows, trafficEnd);
+  const drainMs = Date.now() - trafficEnd;
+
+  const received = await receivedTokens(stack.fixture.apps, stack.ctx.issuer);
+  await stack.cluster.stopAll();
+  const checked = await history(stack, received, windows, plan);
+  const results = checkInvariants(checked);
+  const serverLog = stack.cluster.logLines();
   // Everything the checker saw, for a closer look at a failure (no secrets: tokens are reduced to their claims).
-  const serverLog = cluster.logLines();
   if (process.env.SOAK_HISTORY) {
     const warnings = serverLog.filter((line) => ['warn', 'error', 'fatal'].includes(String(line.level)));
-    writeFileSync(process.env.SOAK_HISTORY, JSON.stringify({ history, results, serverWarnings: warnings }, null, 1));
+    writeFileSync(process.env.SOAK_HISTORY, JSON.stringify({ history: checked, results, serverWarnings: warnings }, null, 1));
   }
-  process.stdout.write(formatReport(history, results, {
+  process.stdout.write(formatReport(checked, results, {
     minutes: options.minutes, startedAt: trafficStart, trafficMs, drainMs, loadBefore, loadAfter: loadavg(), cores: cpus().length,
-    operations: log.operations, database: database.name, serverLog,
+    operations: stack.ctx.log.operations, database: stack.database.name, serverLog,
   }) + '\n');
   say(`whole run ${((Date.now() - startedAt) / 1000).toFixed(0)} s`);
   return results.every((r) => r.ok);
