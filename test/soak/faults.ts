@@ -38,6 +38,13 @@ export function faultPlan(trafficMs: number, processes: readonly string[]): Plan
   return plan;
 }
 
+/** When, in each cycle, a session may start that should live on undisturbed for a while (no outage follows soon). */
+export function quietStarts(trafficMs: number): number[] {
+  const cycles = Math.max(1, Math.floor(trafficMs / CYCLE_MS));
+  const cycle = trafficMs / cycles;
+  return Array.from({ length: cycles }, (_, i) => Math.round((i + 0.5) * cycle));
+}
+
 export interface FaultTargets {
   readonly receivers: ReadonlyMap<string, LogoutReceiver>;
   /** How long a slow receiver takes to answer: longer than the delivery timeout. */

@@ -13,14 +13,14 @@ import { adminApi } from '../support/backchannel.js';
 import { checkInvariants, type FaultWindow, type SoakHistory } from './checker.js';
 import { GatehouseCluster } from './cluster.js';
 import { createSoakDatabase, SoakSetupError, type SoakDatabase } from './database.js';
-import { faultPlan, runFaults, type PlannedFault } from './faults.js';
+import { faultPlan, quietStarts, runFaults, type PlannedFault } from './faults.js';
 import { FrontProxy } from './front-proxy.js';
 import { clientRecords, countPending, readDatabase, receivedTokens } from './history.js';
 import { formatReport } from './report.js';
 import { parseOptions, UsageError, type Options } from './options.js';
 import { createFixture, enrolTotp, type SoakFixture } from './setup.js';
 import { CuttableTcpProxy } from './tcp-proxy.js';
-import { runTraffic, TrafficLog, type TrafficContext } from './traffic.js';
+import { runSteadySessions, runTraffic, TrafficLog, type TrafficContext } from './traffic.js';
 
 /** The servers' settings: short enough that retries, expiries and evictions all happen within a run. */
 const SERVER_ENV = {
@@ -32,6 +32,7 @@ const SERVER_ENV = {
   // Small, so that the modest traffic of a shared CI machine fills every slot (as a burst does in production).
   BACKCHANNEL_CONCURRENCY: '4',
   SESSION_IDLE_TIMEOUT: '20',
+  SESSION_ABSOLUTE_LIFETIME: '45',
   SESSION_SWEEP_INTERVAL: '2',
   SESSION_LIMIT: '4',
   CLIENT_CREDENTIALS_TTL: '3600',
@@ -105,7 +106,7 @@ async function startStack(options: Options, resources: Resources): Promise<Stack
     log: new TrafficLog(),
     apps: { notes: byName.get('notes')!, calendar: byName.get('calendar')!, mail: byName.get('mail')!, wiki: byName.get('wiki')! },
     enrolTotp: (user) => enrolTotp(fixture.container, user),
-    idleTimeout: setting('SESSION_IDLE_TIMEOUT'), sweepInterval: setting('SESSION_SWEEP_INTERVAL'), sessionLimit: setting('SESSION_LIMIT'),
+    idleTimeout: setting('SESSION_IDLE_TIMEOUT'), sweepInterval: setting('SESSION_SWEEP_INTERVAL'), sessionLimit: setting('SESSION_LIMIT'), absoluteLifetime: setting('SESSION_ABSOLUTE_LIFETIME'),
   };
   return { database, pgProxy, front, cluster, fixture, ctx };
 }
@@ -146,7 +147,7 @@ async function history(stack: Stack, received: SoakHistory['received'], windows:
     stalls: cluster.logLines().filter((line) => String(line.msg).startsWith('logout delivery stalled')).map((line) => ({ process: line.process, at: Date.parse(String(line.time)) })),
     stallGraceMs: (3 * setting('BACKCHANNEL_POLL_INTERVAL') + 2) * 1000,
     coverage: {
-      endReasons: ['logged_out', 'revoked_by_user', 'revoked_by_admin', 'password_changed', 'user_disabled', 'mfa_reset', 'evicted', 'expired_idle'],
+      endReasons: ['logged_out', 'revoked_by_user', 'revoked_by_admin', 'password_changed', 'user_disabled', 'mfa_reset', 'evicted', 'expired_idle', 'expired_absolute'],
       faultKinds: [...new Set(plan.map((f) => f.kind))],
     },
   };
@@ -167,6 +168,7 @@ async function soak(options: Options, resources: Resources): Promise<boolean> {
   const receivers = new Map(stack.fixture.apps.filter((a) => a.receiver).map((a) => [a.name, a.receiver!]));
   await Promise.all([
     runTraffic(stack.ctx, stack.fixture.workers, { until: trafficStart + trafficMs, perSecond: options.perSecond }),
+    runSteadySessions(stack.ctx, stack.fixture.steady, quietStarts(trafficMs).map((at) => trafficStart + at)),
     runFaults(plan, { receivers, slowAnswerMs: (setting('BACKCHANNEL_TIMEOUT') + 1) * 1000, cluster: stack.cluster, database: stack.pgProxy }, trafficStart, windows),
   ]);
   const trafficEnd = Date.now();

@@ -60,6 +60,8 @@ export interface WorkerUsers {
 export interface SoakFixture {
   readonly apps: readonly SoakApp[];
   readonly workers: readonly WorkerUsers[];
+  /** Keeps one session active until its absolute lifetime ends it (no traffic loop touches this user). */
+  readonly steady: SoakUser;
   /** A confidential client with client_credentials only (a service calling an API). */
   readonly service: { readonly clientId: string; readonly secret: string };
   /** Gatehouse's services on the soak database (no worker runs in it): for the admin client and re-enrolments. */
@@ -120,5 +122,5 @@ export async function createFixture(options: { database: SoakDatabase; secret: s
       lostPhone: await user(`lostphone${i}`, true),
     });
   }
-  return { apps, workers, service: { clientId: service.client.clientId, secret: service.secret! }, container };
+  return { apps, workers, steady: await user('steady', false), service: { clientId: service.client.clientId, secret: service.secret! }, container };
 }

@@ -36,6 +36,7 @@ export interface TrafficContext {
   readonly idleTimeout: number;
   readonly sweepInterval: number;
   readonly sessionLimit: number;
+  readonly absoluteLifetime: number;
   /** Gives a user a new authenticator app (after an administrator's reset), with Gatehouse's own services. */
   readonly enrolTotp: (user: SoakUser) => Promise<void>;
 }
@@ -257,6 +258,28 @@ export class Journeys {
     }
   }
 
+  /**
+   * Keeps a session active (a silent sign-in every quarter of the idle timeout) until its absolute lifetime ends it.
+   * A page instead of an answer (an outage) is tried again at the next tick.
+   */
+  async outliveAbsoluteLifetime(user: SoakUser): Promise<void> {
+    const { notes, calendar } = this.ctx.apps;
+    const session = await this.signIn(user, [notes, calendar]);
+    const giveUpAt = Date.now() + (this.ctx.absoluteLifetime + 30) * 1000;
+    for (;;) {
+      if (Date.now() > giveUpAt) throw new JourneyError('protocol', 'the session outlived its absolute lifetime');
+      await new Promise((resolve) => setTimeout(resolve, (this.ctx.idleTimeout * 1000) / 4));
+      // Without prompt=consent oidc-provider issues no refresh token: the ones from the sign-in stay the ones to check.
+      const result = await calendar.rp.authorize(session.browser, { prompt: 'none', scope: 'openid' });
+      if (!('error' in result)) continue;
+      if (result.error !== 'login_required') throw new JourneyError('protocol', `silent sign-in: ${result.error}`);
+      break;
+    }
+    this.ctx.log.count('end: absolute lifetime');
+    this.expectEnded(session, 'expired_absolute');
+    await this.expectRevoked(session);
+  }
+
   /** Signs in and walks away: the idle timeout ends it (found by the sweeper). */
   async abandon(users: WorkerUsers): Promise<void> {
     const { notes, mail } = this.ctx.apps;
@@ -313,6 +336,26 @@ function pick(random: () => number): JourneyName {
   return WEIGHTS[0]![0];
 }
 
+async function recorded(ctx: TrafficContext, kind: string, journey: () => Promise<void>): Promise<void> {
+  const startedAt = Date.now();
+  try {
+    await journey();
+    ctx.log.journeys.push({ kind, startedAt, endedAt: Date.now() });
+  } catch (error) {
+    const failure = classify(error);
+    ctx.log.journeys.push({ kind, startedAt, endedAt: Date.now(), error: { kind: failure.kind, message: failure.message } });
+  }
+}
+
+/** The absolute-lifetime journey of `user`, once at each of `starts` (ms since epoch), beside the traffic loops. */
+export async function runSteadySessions(ctx: TrafficContext, user: SoakUser, starts: readonly number[]): Promise<void> {
+  const journeys = new Journeys(ctx);
+  for (const at of starts) {
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, at - Date.now())));
+    await recorded(ctx, 'outliveAbsoluteLifetime', () => journeys.outliveAbsoluteLifetime(user));
+  }
+}
+
 /**
  * Runs the journeys until `until` (ms since epoch): one loop per worker, each with its own users, one journey at a
  * time, and all of them together starting at most `perSecond` journeys a second. Every journey is recorded with its
@@ -340,14 +383,7 @@ export async function runTraffic(ctx: TrafficContext, workers: readonly WorkerUs
         if (live.length >= ctx.sessionLimit - 1) name = 'serviceTokens';
         else abandoned.set(users, [...live, Date.now()]);
       }
-      const startedAt = Date.now();
-      try {
-        await journeys[name](users);
-        ctx.log.journeys.push({ kind: name, startedAt, endedAt: Date.now() });
-      } catch (error) {
-        const failure = classify(error);
-        ctx.log.journeys.push({ kind: name, startedAt, endedAt: Date.now(), error: { kind: failure.kind, message: failure.message } });
-      }
+      await recorded(ctx, name, () => journeys[name](users));
     }
   }));
 }
