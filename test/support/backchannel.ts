@@ -86,7 +86,7 @@ export async function signInEverywhere(gatehouse: TestGatehouse, browser: Browse
 }
 
 /** Calls the admin API with the token of a new admin client (or with `bearer`, null for none). */
-export async function adminApi(gatehouse: TestGatehouse) {
+export async function adminApi(gatehouse: Pick<TestGatehouse, 'container' | 'issuer'>) {
   const admin = await gatehouse.container.clients.create({ name: 'Ops', admin: true });
   const adminConfig = await oidc.discovery(new URL(gatehouse.issuer), admin.client.clientId, admin.secret!, undefined, { execute: [oidc.allowInsecureRequests] });
   const token = (await oidc.clientCredentialsGrant(adminConfig, { scope: 'admin' })).access_token;

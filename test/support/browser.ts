@@ -151,12 +151,20 @@ export function findForm(html: string, actionPattern: RegExp): { action: string;
 }
 
 /**
- * Signs in through the real login form (and consent page when shown); returns the redirect to the relying party. A
+ * Signs in through the real login form (then the second-factor form, given `otp`, and the consent page when shown);
+ * returns the redirect to the relying party. A
  * browser that is signed in already goes straight to consent or back to the relying party (single sign-on).
  */
-export async function signIn(browser: Browser, authorizationUrl: URL, credentials: { login: string; password: string; remember?: 'yes' }): Promise<URL> {
+export async function signIn(
+  browser: Browser,
+  authorizationUrl: URL,
+  credentials: { login: string; password: string; remember?: 'yes' },
+  /** A code for the second-factor step, when the user has an authenticator app. */
+  otp?: () => string,
+): Promise<URL> {
   let result = await browser.navigate(authorizationUrl);
   if (isPage(result) && /name="password"/.test(result.html)) result = await browser.submit(result, /\/login$/, credentials);
+  if (otp && isPage(result) && /\/otp"/.test(result.html)) result = await browser.submit(result, /\/otp$/, { code: otp() });
   for (let step = 0; step < 3 && isPage(result); step += 1) {
     if (!/\/confirm"/.test(result.html)) break;
     result = await browser.submit(result, /\/confirm$/);

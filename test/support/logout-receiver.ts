@@ -16,10 +16,12 @@ export interface ReceivedLogout {
   readonly contentType: string | undefined;
   readonly cookie: string | undefined;
   readonly token: string;
-  /** The status the receiver answered (or 0 when it held the response open). */
-  readonly answered: number;
+  /** The status the receiver answered (or 0 when it held the response open, or the sender left before the answer). */
+  answered: number;
   /** When it arrived, in the order of events across all receivers. */
   readonly arrived: number;
+  /** When it arrived, by the clock (a token is checked as of its arrival: it expires two minutes after). */
+  readonly at: Date;
   /** When its connection closed (answered and done, or abandoned by the sender); undefined while it is open. */
   closed: number | undefined;
 }
@@ -45,8 +47,10 @@ export class LogoutReceiver {
   private port = 0;
   private readonly open = new Set<ServerResponse>();
   private readonly waiters = new Set<() => void>();
-  /** Answers for the next requests, in order; when empty, 200. */
+  /** Answers for the next requests, in order; when empty, `defaultAnswer`. */
   answers: Answer[] = [];
+  /** What it answers when `answers` is empty (a receiver that is broken for a while answers 503, say). */
+  defaultAnswer: Answer = 200;
   /** Awaited before each answer (not before a 'hang'): lets a test decide when the receiver answers. */
   gate: (() => Promise<void>) | undefined;
 
@@ -104,10 +108,10 @@ export class LogoutReceiver {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const token = new URLSearchParams(Buffer.concat(chunks).toString('utf8')).get('logout_token') ?? '';
-    const answer = this.answers.shift() ?? 200;
+    const answer = this.answers.shift() ?? this.defaultAnswer;
     const record: ReceivedLogout = {
       method: req.method ?? '', contentType: req.headers['content-type'], cookie: req.headers.cookie, token, answered: answer === 'hang' ? 0 : answer,
-      arrived: nextEvent(), closed: undefined,
+      arrived: nextEvent(), at: new Date(), closed: undefined,
     };
     res.on('close', () => {
       record.closed = nextEvent();
@@ -121,6 +125,11 @@ export class LogoutReceiver {
       return;
     }
     if (this.gate) await this.gate();
+    // A sender that gave up while the gate held the answer (its timeout) never got it.
+    if (record.closed !== undefined) {
+      record.answered = 0;
+      return;
+    }
     res.statusCode = answer;
     res.end();
   }
@@ -130,14 +139,20 @@ export class LogoutReceiver {
  * Verifies a logout token as a relying party must (OpenID Connect Back-Channel Logout 1.0, 2.6): signature against the
  * issuer's JWKS with the client's algorithm, typ logout+jwt, iss, aud, iat, exp, jti, the event, sid/sub, no nonce.
  */
-export async function verifyLogoutToken(token: string, expected: { issuer: string; clientId: string; alg: string }) {
-  const jwks = jose.createRemoteJWKSet(new URL(`${expected.issuer}/jwks`));
+export async function verifyLogoutToken(
+  token: string,
+  /** `at`: when it arrived, as of which it is checked (default now). */
+  expected: { issuer: string; clientId: string; alg: string; at?: Date },
+  /** The issuer's keys, when the caller fetched them once for many tokens; otherwise fetched from its /jwks. */
+  jwks: jose.JWTVerifyGetKey = jose.createRemoteJWKSet(new URL(`${expected.issuer}/jwks`)),
+) {
   const { payload, protectedHeader } = await jose.jwtVerify(token, jwks, {
     issuer: expected.issuer,
     audience: expected.clientId,
     typ: 'logout+jwt',
     algorithms: [expected.alg],
     requiredClaims: ['iat', 'exp', 'jti', 'events'],
+    ...(expected.at ? { currentDate: expected.at } : {}),
   });
   if (protectedHeader.alg !== expected.alg) throw new Error(`alg ${protectedHeader.alg}`);
   if (payload.nonce !== undefined) throw new Error('a logout token must not carry a nonce');

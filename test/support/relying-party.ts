@@ -8,7 +8,12 @@ export interface RelyingParty {
   readonly config: oidc.Configuration;
   readonly redirectUri: string;
   /** A full sign-in through the login form, returning the tokens (with a refresh token). */
-  login(browser: Browser, credentials: { login: string; password: string; remember?: 'yes' }, extra?: Record<string, string>): Promise<oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers>;
+  login(
+    browser: Browser,
+    credentials: { login: string; password: string; remember?: 'yes' },
+    extra?: Record<string, string>,
+    otp?: () => string,
+  ): Promise<oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers>;
   /** An authorization request as the browser is now: the login page, or tokens when SSO answers silently. */
   authorize(browser: Browser, extra?: Record<string, string>): Promise<{ page: Page } | { tokens: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers } | { error: string }>;
 }
@@ -52,9 +57,9 @@ export async function connectRelyingParty(gatehouse: Pick<TestGatehouse, 'issuer
     clientId: client.clientId,
     config,
     redirectUri,
-    async login(browser, credentials, extra = {}) {
+    async login(browser, credentials, extra = {}, otp) {
       const { url, verifier, state } = await request(extra);
-      return exchange(await signIn(browser, url, credentials), verifier, state);
+      return exchange(await signIn(browser, url, credentials, otp), verifier, state);
     },
     async authorize(browser, extra = {}) {
       const { url, verifier, state } = await request(extra);
