@@ -154,10 +154,17 @@ export async function createContainer(config: Config, options: ContainerOptions)
     const createdKeys = await keys.ensureKeys();
     // One JWKS for oidc-provider (ID tokens, /jwks) and the logout-token signer, so both sign with the same keys.
     const jwks = await keys.signingJwks();
+    const tokenRateLimit = config.tokenRateLimit > 0
+      ? new TokenRateLimit({
+          counter: new RateLimiterTokenIssuanceCounter({ perMinute: config.tokenRateLimit, keyPrefix: config.redisKeyPrefix, ...(redis ? { redis } : {}) }),
+          findClient: (clientId) => clientRepository.findById(clientId),
+        })
+      : undefined;
     const provider = createProvider(config, {
       payloads,
       clock,
       findClient: (clientId) => clientRepository.findById(clientId),
+      ...(tokenRateLimit ? { tokenRateLimit } : {}),
       findActiveUser: (id) => accounts.findActiveById(id),
       jwks,
       cookieKeys: [deriveKey(secret.value, 'cookie-signing').toString('base64url')],
@@ -210,12 +217,6 @@ export async function createContainer(config: Config, options: ContainerOptions)
     const logoutDeliveries = new LogoutDeliveryService({ outbox, clock, wake: () => logoutDelivery.wake() });
     if (options.ensureInternalClients) await ensureInternalClients({ clients: clientRepository, validator }, config.issuer);
     const admin = new AdminService({ accounts, clients, sessions, mfa, audit, logoutDeliveries });
-    const tokenRateLimit = config.tokenRateLimit > 0
-      ? new TokenRateLimit({
-          counter: new RateLimiterTokenIssuanceCounter({ perMinute: config.tokenRateLimit, keyPrefix: config.redisKeyPrefix, ...(redis ? { redis } : {}) }),
-          findClient: (clientId) => clientRepository.findById(clientId),
-        })
-      : undefined;
     const csrf = createCsrf({ key: deriveKey(secret.value, 'csrf'), secure: isSecureIssuer(config), refusal: text.errors.formExpired });
 
     return {

@@ -5,6 +5,7 @@ import type { ClientWithSecret } from '../domain/clients/client.js';
 import { ADMIN_SCOPE, SUPPORTED_SCOPES } from '../domain/clients/client.js';
 import type { Clock } from '../domain/clock.js';
 import type { PayloadStore } from '../domain/sessions/payload-store.js';
+import type { TokenRateLimit } from '../domain/clients/token-rate-limit.js';
 import type { SaveDecision } from '../domain/sessions/session-service.js';
 import type { SessionSnapshot } from '../domain/sessions/session.js';
 import { createAdapterFactory } from './adapter.js';
@@ -21,6 +22,8 @@ export type RenderPage = (view: string, model: Record<string, unknown>) => Promi
 export interface OidcDeps {
   readonly payloads: PayloadStore;
   readonly findClient: (clientId: string) => Promise<ClientWithSecret | undefined>;
+  /** The token endpoint's per-client rate limit (TOKEN_RATE_LIMIT), checked where a token request's client is looked up. */
+  readonly tokenRateLimit?: TokenRateLimit;
   /** The user behind a subject, or undefined when unknown or disabled (their tokens then stop working). */
   readonly findActiveUser: (id: string) => Promise<User | undefined>;
   readonly clock: Clock;

@@ -3,15 +3,19 @@ import type { Config } from '../config/env.js';
 import { buildOidcConfiguration, type OidcDeps } from './configuration.js';
 import { endSessionsAtProviderLogout } from './logout-recorder.js';
 import { translatingOutages } from './outages.js';
+import { limitingTokenClients } from './token-rate-limit.js';
 
 export type { Provider };
 
-/** The deps with every store call's outage turned into oidc-provider's temporarily_unavailable (see outages.ts). */
+/**
+ * The deps with every store call's outage turned into oidc-provider's temporarily_unavailable (see outages.ts), and
+ * the client lookup of token requests under the rate limit (token-rate-limit.ts).
+ */
 function providerFacing(deps: OidcDeps): OidcDeps {
   return {
     ...deps,
     payloads: translatingOutages(deps.payloads),
-    findClient: translatingOutages(deps.findClient),
+    findClient: translatingOutages(limitingTokenClients(deps.findClient, deps.tokenRateLimit)),
     findActiveUser: translatingOutages(deps.findActiveUser),
     sessions: translatingOutages(deps.sessions),
   };
