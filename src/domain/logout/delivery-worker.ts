@@ -233,7 +233,7 @@ export class LogoutDelivery {
           break;
         }
         const now = this.deps.clock.now();
-        const claimed = await this.deps.outbox.claimDue({ now, limit: free, workerId: this.deps.workerId, leaseUntil: new Date(now.getTime() + this.deps.leaseMs) });
+        const claimed = await this.claimDue(now, free);
         if (this.stopped || this.claimRun !== run) {
           await this.giveBack(claimed);
           break;
@@ -247,6 +247,20 @@ export class LogoutDelivery {
       if (this.claimRun === run) this.claimRun = undefined;
     }
     return started;
+  }
+
+  /**
+   * One claim. A claim that fails (the database is down) shows the loop alive all the same: it is logged where the
+   * loop's promise is caught, and the next wake claims again; the self-check looks for a loop that claims nothing, not
+   * for an outage, which /readyz and the 503 answers report.
+   */
+  private async claimDue(now: Date, limit: number): Promise<LogoutNotification[]> {
+    try {
+      return await this.deps.outbox.claimDue({ now, limit, workerId: this.deps.workerId, leaseUntil: new Date(now.getTime() + this.deps.leaseMs) });
+    } catch (error) {
+      this.claimingSeenAt = this.deps.clock.now().getTime();
+      throw error;
+    }
   }
 
   /** Claims this loop may no longer start (the worker stopped, or the self-check replaced this loop), given back so they are due at once. */

@@ -93,6 +93,21 @@ describe('LogoutDelivery self-check', () => {
     await r.delivery.stop();
   });
 
+  it('does not take a database outage (every claim failing, each logged) for a stall, and delivers once it is over', async () => {
+    const r = rig({ concurrency: 2 });
+    const first = r.queue();
+    r.outbox.failClaims = 10;
+    r.delivery.start(POLL);
+    await settle();
+    await r.timers.advance(9 * POLL);
+    expect(r.log.errors()).toEqual(Array(10).fill('claiming logout notifications failed'));
+    expect([r.delivery.counters.stalls, r.stalls(), r.transport.held]).toEqual([0, [], []]);
+    await r.timers.advance(POLL);
+    expect(r.transport.held).toEqual([first]);
+    expect(r.delivery.counters.stalls).toBe(0);
+    await r.delivery.stop();
+  });
+
   it('logs a self-check that cannot read the outbox as a warning and carries on', async () => {
     const r = rig({ concurrency: 1 });
     r.outbox.holdNextClaim('before');
