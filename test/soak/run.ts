@@ -145,7 +145,6 @@ async function history(stack: Stack, received: SoakHistory['received'], windows:
     exits: cluster.exits,
     // The worker's bug guard (src/domain/logout/delivery-worker.ts) says so in its log.
     stalls: cluster.logLines().filter((line) => String(line.msg).startsWith('logout delivery stalled')).map((line) => ({ process: line.process, at: Date.parse(String(line.time)) })),
-    stallGraceMs: (3 * setting('BACKCHANNEL_POLL_INTERVAL') + 2) * 1000,
     coverage: {
       endReasons: ['logged_out', 'revoked_by_user', 'revoked_by_admin', 'password_changed', 'user_disabled', 'mfa_reset', 'evicted', 'expired_idle', 'expired_absolute'],
       faultKinds: [...new Set(plan.map((f) => f.kind))],
