@@ -204,7 +204,7 @@ export class SessionService {
    * Returns the idle deadline and whether this request moved it; undefined when the session is not live.
    */
   async recordActivity(id: string, meta: RequestMeta): Promise<{ readonly idleExpiresAt: Date; readonly extended: boolean } | undefined> {
-    const session = await this.deps.index.find(id);
+    const session = await this.deps.index.findLiveness(id);
     if (!session || session.endedAt) return undefined;
     const now = this.deps.clock.now();
     const expired = expiredReason(session, now);

@@ -128,8 +128,11 @@ export interface EndSessions {
   readonly sessions: readonly { readonly sessionId: string; readonly audit: NewAuditEvent }[];
 }
 
-/** What deciding whether a session is live needs: one narrow read on the hot token paths. */
-export type SessionLiveness = Pick<SsoSession, 'id' | 'userId' | 'endedAt' | 'idleExpiresAt' | 'absoluteExpiresAt'>;
+/**
+ * What deciding whether a session is live, and whether a request to Gatehouse's pages is activity worth writing,
+ * needs of it: one narrow read (no clients) on the hot token paths and on every page.
+ */
+export type SessionLiveness = Pick<SsoSession, 'id' | 'userId' | 'endedAt' | 'idleExpiresAt' | 'absoluteExpiresAt' | 'lastSeenAt' | 'remember'>;
 
 export interface SessionIndex {
   find(id: string): Promise<SsoSession | undefined>;

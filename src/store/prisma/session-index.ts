@@ -61,7 +61,7 @@ export class PrismaSessionIndex implements SessionIndex {
   async findLiveness(id: string): Promise<SessionLiveness | undefined> {
     const row = await this.db.ssoSession.findUnique({
       where: { id },
-      select: { id: true, userId: true, endedAt: true, idleExpiresAt: true, absoluteExpiresAt: true },
+      select: { id: true, userId: true, endedAt: true, idleExpiresAt: true, absoluteExpiresAt: true, lastSeenAt: true, remember: true },
     });
     return row ?? undefined;
   }

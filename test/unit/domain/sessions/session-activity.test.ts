@@ -21,6 +21,10 @@ class OneSessionIndex implements Partial<SessionIndex> {
     return id === this.session.id ? this.session : undefined;
   }
 
+  async findLiveness(id: string): Promise<SsoSession | undefined> {
+    return this.find(id);
+  }
+
   async recordActivity(id: string, activity: SessionActivity): Promise<boolean> {
     if (id !== this.session.id || this.session.endedAt) return false;
     this.writes.push(activity);
