@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { LoginThrottle, LoginThrottleDecision, LoginThrottleKey } from '../domain/accounts/login-throttle.js';
+import { createRateLimiter } from './rate-limiter.js';
 
 export interface LoginThrottleLimits {
   readonly maxFailuresPerAccount: number;
@@ -25,18 +26,8 @@ interface Limiter {
 }
 
 function createLimiter(options: LoginThrottleOptions, kind: 'account' | 'ip', points: number): Limiter {
-  const common = { points, duration: options.limits.failureWindow, keyPrefix: `${options.keyPrefix ?? 'gatehouse'}:login:${kind}` };
-  if (!options.redis) return { limiter: new RateLimiterMemory(common), points };
-  return {
-    limiter: new RateLimiterRedis({
-      ...common,
-      storeClient: options.redis,
-      // While Redis is unreachable, counting goes on in memory rather than failing every sign-in.
-      rejectIfRedisNotReady: true,
-      insuranceLimiter: new RateLimiterMemory(common),
-    }),
-    points,
-  };
+  const keyPrefix = `${options.keyPrefix ?? 'gatehouse'}:login:${kind}`;
+  return { limiter: createRateLimiter({ points, duration: options.limits.failureWindow, keyPrefix, redis: options.redis }), points };
 }
 
 const retryAfter = (ms: number) => Math.max(1, Math.ceil(ms / 1000));

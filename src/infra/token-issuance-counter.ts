@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { TokenBudget, TokenIssuanceCounter } from '../domain/clients/token-rate-limit.js';
+import { createRateLimiter } from './rate-limiter.js';
 
 export interface TokenIssuanceCounterOptions {
   /** Tokens a client may be issued per minute. */
@@ -17,16 +18,8 @@ export class RateLimiterTokenIssuanceCounter implements TokenIssuanceCounter {
   private readonly limiter: RateLimiterAbstract;
 
   constructor(private readonly options: TokenIssuanceCounterOptions) {
-    const common = { points: options.perMinute, duration: WINDOW_SECONDS, keyPrefix: `${options.keyPrefix ?? 'gatehouse'}:token` };
-    this.limiter = options.redis
-      ? new RateLimiterRedis({
-          ...common,
-          storeClient: options.redis,
-          // While Redis is unreachable, counting goes on in memory rather than failing every token request.
-          rejectIfRedisNotReady: true,
-          insuranceLimiter: new RateLimiterMemory(common),
-        })
-      : new RateLimiterMemory(common);
+    const keyPrefix = `${options.keyPrefix ?? 'gatehouse'}:token`;
+    this.limiter = createRateLimiter({ points: options.perMinute, duration: WINDOW_SECONDS, keyPrefix, redis: options.redis });
   }
 
   async remaining(clientId: string): Promise<TokenBudget> {
