@@ -170,6 +170,20 @@ describe('loadConfig', () => {
     });
   });
 
+  describe('token endpoint rate limit', () => {
+    it('is 600 tokens a minute per client by default, 0 turning it off', () => {
+      expect(loadConfig({}).tokenRateLimit).toBe(600);
+      expect(loadConfig({ TOKEN_RATE_LIMIT: '0' }).tokenRateLimit).toBe(0);
+      expect(loadConfig({ TOKEN_RATE_LIMIT: '5000' }).tokenRateLimit).toBe(5000);
+    });
+
+    it.each([['-1', 'whole number'], ['ten', 'whole number'], ['2.5', 'whole number'], ['1000001', 'at most 1000000']])('refuses %j', (value, message) => {
+      const error = configError({ TOKEN_RATE_LIMIT: value });
+      expect(error.variable).toBe('TOKEN_RATE_LIMIT');
+      expect(error.message).toContain(message);
+    });
+  });
+
   describe('issuer', () => {
     it('drops a trailing slash so relying parties can compare it as a string', () => {
       expect(loadConfig({ ISSUER: 'https://id.example.com/' }).issuer).toBe('https://id.example.com');
